@@ -1,0 +1,22 @@
+"""The `ruleengine` command line: one module per subcommand."""
+
+from __future__ import annotations
+
+import typer
+
+from . import check, evaluate, serve
+
+app = typer.Typer(
+    name="ruleengine",
+    help="Rules as data: check rule files, evaluate decisions, serve them over HTTP.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("check")(check.command)
+app.command("eval")(evaluate.command)
+app.command("serve")(serve.command)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,55 @@
+"""`ruleengine check [PATH]`: every problem of every rule file, or a clean bill."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..engine import Version, load_versions
+from ..errors import Diagnostic, RuleFileError, render_diagnostics
+
+
+def run_check(path: Path) -> tuple[list[Version], list[Diagnostic]]:
+    versions: list[Version] = []
+    problems: list[Diagnostic] = []
+    for item in load_versions(path):
+        if isinstance(item, RuleFileError):
+            problems.extend(item.diagnostics)
+        else:
+            versions.append(item)
+    if not problems:
+        try:
+            from ..engine import load
+
+            load(path)  # cross-version checks (duplicate labels and dates)
+        except RuleFileError as exc:
+            problems.extend(exc.diagnostics)
+    return versions, sorted(set(problems), key=Diagnostic.sort_key)
+
+
+def command(
+    path: Annotated[Path, typer.Argument(help="Rules folder, rule set or version folder.")] = Path("rules"),
+    output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Check rule files: report every error with file:line:col, the line and a caret."""
+    versions, problems = run_check(path)
+    if output_format == "json":
+        print(json.dumps({"errors": [d.to_json() for d in problems]}, indent=2))
+        raise typer.Exit(1 if problems else 0)
+    if problems:
+        print(render_diagnostics(problems))
+        files = len({d.file for d in problems})
+        noun = "error" if len(problems) == 1 else "errors"
+        print(f"\n{len(problems)} {noun} in {files} file{'s' if files != 1 else ''}", file=sys.stderr)
+        raise typer.Exit(1)
+    rulesets = {v.ruleset for v in versions}
+    decisions = sum(len(v.compiled.checked.decisions) for v in versions)
+    rules = sum(len(g.rules) for v in versions for g in v.compiled.checked.groups.values())
+    print(
+        f"ok: {len(rulesets)} rule set(s), {len(versions)} version(s), "
+        f"{decisions} decision(s), {rules} rule(s) checked under {path}"
+    )

@@ -1,0 +1,652 @@
+"""Phase 5, compile: a checked version -> Python callables, generated as source.
+
+Like Jinja2's code generator, this emits one Python module per version:
+input validators (straight-line code per decision, no schema walking at
+request time), one function per helper, rule group and decision, and a
+second, traced copy of the rule groups and decisions for explanations, so
+that with explain off no tracing code runs at all. The module is executed
+with `runtime.NAMESPACE` as its only globals: no builtins, imports or
+attribute access beyond what the generator writes.
+
+Public entry: `compile_version(checked)`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from . import runtime
+from .check import CheckedDecision, CheckedGroup, CheckedVersion, InputField, RecordSchema
+from .errors import InputError, InputProblem, did_you_mean
+from .nodes import (
+    Binary,
+    Call,
+    Expr,
+    IfElse,
+    Index,
+    ListLit,
+    Literal,
+    Macro,
+    MapLit,
+    Member,
+    RecordLit,
+    SetLit,
+    Unary,
+    Var,
+    unparse,
+)
+from .stdlib import BUILTINS
+from .typesys import DATE, DECIMAL, INT, STRING, BOOL, ListT, MapT, OptT, Prim, RecordT, SetT, TableT, Type, strip
+
+# Bounds on numbers accepted as input: they keep every computation exact and finite.
+MAX_INT = 2**63 - 1
+MAX_DECIMAL_DIGITS = 30
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEntry:
+    """One rule considered while deciding: which, where, whether it fired, what it read."""
+
+    group: str
+    rule: str
+    location: str
+    fired: bool
+    values: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"group": self.group, "rule": self.rule, "location": self.location,
+                "fired": self.fired, "values": self.values}
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledDecision:
+    name: str
+    validate: Callable[[Any], dict[str, Any]]
+    run: Callable[[dict[str, Any], date, str], dict[str, Any]]
+    run_traced: Callable[[dict[str, Any], date, str, list[Any]], dict[str, Any]]
+    checked: CheckedDecision
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledVersion:
+    checked: CheckedVersion
+    decisions: dict[str, CompiledDecision]
+    source: str = field(repr=False)
+
+
+# --- input validation helpers (called by generated validators) ---------------
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "boolean " + ("true" if value else "false")
+    if isinstance(value, int):
+        return f"integer {value}"
+    if isinstance(value, Decimal):
+        return f"number {value}"
+    if isinstance(value, float):
+        return f"float {value!r}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"string {shown!r}"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, date):
+        return f"date {value.isoformat()}"
+    return type(value).__name__
+
+
+_NO_VALUE = object()
+
+
+def _problem(code: str, path: str, message: str, expected: str | None, value: Any = _NO_VALUE) -> InputProblem:
+    got = None if value is _NO_VALUE else _describe(value)
+    return InputProblem(code, path, message, expected, got)
+
+
+def _to_decimal(value: Any) -> Decimal | None:
+    """Accept Decimal, int or a decimal string; never a binary float."""
+    if type(value) is Decimal:
+        result = value
+    elif type(value) is int:
+        result = Decimal(value)
+    elif type(value) is str and 0 < len(value) <= 64:
+        try:
+            result = Decimal(value.strip())
+        except ArithmeticError:
+            return None
+    else:
+        return None
+    if not result.is_finite():
+        return None
+    exponent = result.as_tuple().exponent
+    if result.adjusted() >= MAX_DECIMAL_DIGITS or (isinstance(exponent, int) and exponent < -MAX_DECIMAL_DIGITS):
+        return None
+    return result
+
+
+def _to_date(value: Any) -> date | None:
+    if type(value) is date:
+        return value
+    if type(value) is str and _ISO_DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _unknown_fields(data: dict[str, Any], known: tuple[str, ...], path: str, errs: list[InputProblem]) -> None:
+    for key in data:
+        if key not in known:
+            shown = key if isinstance(key, str) else repr(key)
+            suggestion = did_you_mean(str(key), known)
+            message = f"unknown field {shown!r}" + (f"; did you mean {suggestion!r}?" if suggestion else "")
+            errs.append(InputProblem("unknown_field", f"{path}.{shown}", message,
+                                     "one of: " + ", ".join(known), None))
+
+
+def _raise_input(errs: list[InputProblem]) -> None:
+    raise InputError(errs)
+
+
+def _read(thunk: Callable[[], Any]) -> Any:
+    """Evaluate a value for an explanation; a path that is not there reads as null."""
+    try:
+        return thunk()
+    except (KeyError, TypeError, IndexError):
+        return None
+
+
+HELPERS: dict[str, Any] = {
+    "_problem": _problem,
+    "_to_decimal": _to_decimal,
+    "_to_date": _to_date,
+    "_unknown_fields": _unknown_fields,
+    "_raise_input": _raise_input,
+    "_read": _read,
+    "_TraceEntry": TraceEntry,
+    "_ctx": runtime.DECIMAL_CONTEXT,
+    "_MISSING": object(),
+    "_coalesce": lambda a, b: a if a is not None else b,
+    "_safe_get": lambda record, name: None if record is None else record[name],
+    # The few builtins generated code itself uses; expressions cannot name them.
+    "type": type,
+    "dict": dict,
+    "list": list,
+    "str": str,
+    "int": int,
+    "len": len,
+    "enumerate": enumerate,
+    "bool": bool,
+}
+
+
+# --- the generator -------------------------------------------------------------
+
+
+class _Module:
+    """Accumulates generated source and the constants it refers to."""
+
+    def __init__(self, checked: CheckedVersion):
+        self.checked = checked
+        self.lines: list[str] = []
+        self.constants: dict[str, Any] = {}
+        self._constant_ids: dict[tuple[type, Any], str] = {}
+
+    def constant(self, value: Any, prefix: str = "_k") -> str:
+        try:
+            key = (type(value), value)
+            hash(key)
+        except TypeError:
+            key = (type(value), id(value))
+        name = self._constant_ids.get(key)
+        if name is None:
+            name = f"{prefix}{len(self.constants)}"
+            self.constants[name] = value
+            self._constant_ids[key] = name
+        return name
+
+    def emit(self, line: str, indent: int = 0) -> None:
+        self.lines.append("    " * indent + line)
+
+
+class _ExprCompiler:
+    """Python source for one typed expression."""
+
+    def __init__(self, module: _Module, traced: bool):
+        self.m = module
+        self.types = module.checked.types
+        self.traced = traced
+
+    def hidden(self) -> str:
+        return "_as_of, _locale, _messages, _trace" if self.traced else "_as_of, _locale, _messages"
+
+    def type_of(self, node: Expr) -> Type:
+        return self.types[id(node)]
+
+    def expr(self, node: Expr) -> str:
+        match node:
+            case Literal(value=value):
+                if value is None or isinstance(value, (bool, int, str)):
+                    return repr(value)
+                return self.m.constant(value)
+            case Var(name=name):
+                if name == "as_of":
+                    return "_as_of"
+                if name == "locale":
+                    return "_locale"
+                if name in self.m.checked.tables and not self._is_local(name):
+                    return f"t_{name}"
+                return f"v_{name}"
+            case Member(obj=obj, name=name, safe=True):
+                return f"_safe_get({self.expr(obj)}, {name!r})"
+            case Member(obj=obj, name=name):
+                return f"{self.expr(obj)}[{name!r}]"
+            case Index(obj=obj, keys=keys):
+                ot = strip(self.type_of(obj))
+                target = self.expr(obj)
+                parts = [self.expr(k) for k in keys]
+                if isinstance(ot, TableT):
+                    key = parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ",)"
+                    return f"{target}[0].get({key})"
+                if isinstance(ot, MapT):
+                    return f"{target}.get({parts[0]})"
+                return f"_at({target}, {parts[0]})"
+            case Call(name=name, args=args):
+                code_args = [self.expr(a) for a in args]
+                if name in self.m.checked.groups or name in {f.name for f in self.m.checked.functions}:
+                    prefix = "g_" if name in self.m.checked.groups else "f_"
+                    suffix = "_t" if self.traced else ""
+                    return f"{prefix}{name}{suffix}({', '.join([self.hidden(), *code_args])})"
+                builtin = BUILTINS[name]
+                return builtin.emit(code_args, [self.type_of(a) for a in args])
+            case Macro():
+                return self.macro(node)
+            case Unary(op=op, operand=operand):
+                inner = self.expr(operand)
+                if op == "not":
+                    return f"(not {inner})"
+                if self.type_of(node) == DECIMAL:
+                    return f"_ctx.minus({inner})"
+                return f"(-{inner})"
+            case Binary():
+                return self.binary(node)
+            case IfElse(cond=cond, then=then, otherwise=otherwise):
+                return f"({self.expr(then)} if {self.expr(cond)} else {self.expr(otherwise)})"
+            case ListLit(items=items):
+                return "[" + ", ".join(self.expr(i) for i in items) + "]"
+            case SetLit(items=items):
+                if all(isinstance(i, Literal) for i in items):
+                    return self.m.constant(frozenset(i.value for i in items if isinstance(i, Literal)))
+                return "_frozenset((" + "".join(self.expr(i) + ", " for i in items) + "))"
+            case RecordLit(fields=fields):
+                return "{" + ", ".join(f"{k!r}: {self.expr(v)}" for k, v in fields) + "}"
+            case MapLit(entries=entries):
+                return "{" + ", ".join(f"{self.expr(k)}: {self.expr(v)}" for k, v in entries) + "}"
+        raise AssertionError(f"unhandled node {node!r}")  # pragma: no cover
+
+    def _is_local(self, name: str) -> bool:
+        return False  # the checker forbids locals that shadow tables
+
+    def collection(self, node: Expr) -> str:
+        code = self.expr(node)
+        return f"{code}[1]" if isinstance(strip(self.type_of(node)), TableT) else code
+
+    def macro(self, node: Macro) -> str:
+        var = f"v_{node.var}"
+        coll = self.collection(node.collection)
+        body = [self.expr(b) for b in node.body]
+        loop = f"for {var} in {coll}"
+        match node.name:
+            case "any":
+                return f"_any({body[0]} {loop})"
+            case "all":
+                return f"_all({body[0]} {loop})"
+            case "map":
+                return f"[{body[0]} {loop}]"
+            case "filter":
+                return f"[{var} {loop} if {body[0]}]"
+            case "first":
+                return f"_first({var} {loop} if {body[0]})"
+            case "count":
+                return f"_sum_int(1 {loop} if {body[0]})"
+            case "sum":
+                fn = "_sum_decimal" if self.type_of(node) == DECIMAL else "_sum_int"
+                return f"{fn}({body[0]} {loop})"
+            case "to_map":
+                return f"_to_map(({body[0]}, {body[1]}) {loop})"
+        raise AssertionError(node.name)  # pragma: no cover
+
+    def binary(self, node: Binary) -> str:
+        op = node.op
+        left = self.expr(node.left)
+        right = self.expr(node.right)
+        if op in ("and", "or", "==", "!=", "<", "<=", ">", ">="):
+            return f"({left} {op} {right})"
+        if op in ("in", "not in"):
+            rt = strip(self.type_of(node.right))
+            if isinstance(rt, TableT):
+                right = f"{right}[0]"
+            return f"({left} {op} {right})"
+        if op == "??":
+            return f"_coalesce({left}, {right})"
+        result = self.type_of(node)
+        if op == "/":
+            return f"_divide({left}, {right})"
+        if result == DECIMAL:
+            method = {"+": "add", "-": "subtract", "*": "multiply"}[op]
+            return f"_ctx.{method}({left}, {right})"
+        return f"({left} {op} {right})"
+
+
+def _py_name(kind: str, name: str) -> str:
+    return f"{kind}_{name}"
+
+
+class _Generator:
+    def __init__(self, checked: CheckedVersion):
+        self.checked = checked
+        self.m = _Module(checked)
+
+    def generate(self) -> _Module:
+        m = self.m
+        for name, table in self.checked.tables.items():
+            m.constants[f"t_{name}"] = table.value
+        m.constants["_remedies"] = {code: r.remedy for code, r in self.checked.reasons.items()}
+        m.constants["_MESSAGES"] = {
+            locale: {code: dict(r.messages).get(locale, code) for code, r in self.checked.reasons.items()}
+            for locale in self.checked.model.manifest.locales
+        }
+        for traced in (False, True):
+            for name in self.checked.call_order:
+                fn = next((f for f in self.checked.functions if f.name == name), None)
+                if fn is not None:
+                    self.function(fn.name, fn.params, fn.body, traced)
+                elif name in self.checked.groups:
+                    self.group(self.checked.groups[name], traced)
+        for record in self.checked.records.values():
+            self.record_validator(record)
+        for decision in self.checked.decisions.values():
+            self.input_validator(decision)
+            self.decision(decision, traced=False)
+            self.decision(decision, traced=True)
+        return m
+
+    def function(self, name: str, params: tuple[tuple[str, Type], ...], body: Expr, traced: bool) -> None:
+        ec = _ExprCompiler(self.m, traced)
+        args = ", ".join([ec.hidden(), *(f"v_{p}" for p, _ in params)])
+        suffix = "_t" if traced else ""
+        self.m.emit(f"def f_{name}{suffix}({args}):")
+        self.m.emit(f"return {ec.expr(body)}", 1)
+        self.m.emit("")
+
+    def group(self, group: CheckedGroup, traced: bool) -> None:
+        m = self.m
+        ec = _ExprCompiler(m, traced)
+        args = ", ".join([ec.hidden(), *(f"v_{p}" for p, _ in group.params)])
+        suffix = "_t" if traced else ""
+        m.emit(f"def g_{group.name}{suffix}({args}):")
+        collect = group.hit == "collect"
+        if collect:
+            m.emit("_r = []", 1)
+        for rule in group.rules:
+            contribution = repr(rule.definition.reason) if rule.then is None else ec.expr(rule.then)
+            cond = ec.expr(rule.when)
+            action = f"_r.append({contribution})" if collect else f"return {contribution}"
+            if traced:
+                values = ", ".join(f"{unparse(r)!r}: _read(lambda: {ec.expr(r)})" for r in rule.reads)
+                loc = f"{rule.definition.location.file}:{rule.definition.location.line}"
+                m.emit(f"_w = bool({cond})", 1)
+                m.emit(f"_trace.append(_TraceEntry({group.name!r}, {rule.definition.id!r}, {loc!r}, _w, {{{values}}}))", 1)
+                m.emit("if _w:", 1)
+            else:
+                m.emit(f"if {cond}:", 1)
+            m.emit(action, 2)
+        if collect:
+            m.emit("return _r", 1)
+        else:
+            m.emit(f"return {ec.expr(group.default) if group.default is not None else 'None'}", 1)
+        m.emit("")
+
+    def decision(self, decision: CheckedDecision, traced: bool) -> None:
+        m = self.m
+        ec = _ExprCompiler(m, traced)
+        suffix = "_t" if traced else ""
+        extra = ", _trace" if traced else ""
+        m.emit(f"def d_{decision.name}{suffix}(_inp, _as_of, _locale{extra}):")
+        m.emit("_messages = _MESSAGES[_locale]", 1)
+        for f in decision.inputs:
+            if f.spec.name not in ("as_of", "locale"):
+                m.emit(f"v_{f.spec.name} = _inp[{f.spec.name!r}]", 1)
+        for name, node, _ in decision.lets:
+            m.emit(f"v_{name} = {ec.expr(node)}", 1)
+        outputs = ", ".join(f"{name!r}: {ec.expr(node)}" for name, node, _ in decision.outputs)
+        m.emit(f"return {{{outputs}}}", 1)
+        m.emit("")
+
+    # -- validators
+
+    def value_check(self, t: Type, f: InputField | None, var: str, path: str, out: str, indent: int) -> None:
+        """Emit code that checks `var` against t and assigns the converted value to `out`."""
+        m = self.m
+        spec = f.spec if f else None
+        t = strip(t)
+        desc = _type_desc(t, spec)
+        bad = f"errs.append(_problem('type', {path}, {('expected ' + desc)!r}, {desc!r}, {var}))"
+        if t == INT or t == DECIMAL:
+            lo = spec.minimum if spec and spec.minimum is not None else None
+            hi = spec.maximum if spec and spec.maximum is not None else None
+            if t == INT:
+                m.emit(f"if type({var}) is int and {-MAX_INT} <= {var} <= {MAX_INT}:", indent)
+            else:
+                m.emit(f"_d = _to_decimal({var})", indent)
+                m.emit("if _d is not None:", indent)
+                m.emit(f"{var} = _d", indent + 1)
+            if lo is not None:
+                m.emit(f"if {var} < {m.constant(lo)}:", indent + 1)
+                m.emit(f"errs.append(_problem('minimum', {path}, {f'must be at least {lo}'!r}, {f'>= {lo}'!r}, {var}))", indent + 2)
+            if hi is not None:
+                m.emit(f"if {var} > {m.constant(hi)}:", indent + 1)
+                m.emit(f"errs.append(_problem('maximum', {path}, {f'must be at most {hi}'!r}, {f'<= {hi}'!r}, {var}))", indent + 2)
+            m.emit(f"{out} = {var}", indent + 1)
+            m.emit("else:", indent)
+            if t == INT:
+                m.emit(f"errs.append(_problem('type', {path}, 'expected an integer' if type({var}) is not int else 'integer out of range', 'integer', {var}))", indent + 1)
+            else:
+                m.emit(f"errs.append(_problem('type', {path}, 'expected a decimal number (a JSON number or a decimal string; never a float)', 'decimal', {var}))", indent + 1)
+            return
+        if t == BOOL:
+            m.emit(f"if {var} is True or {var} is False:", indent)
+            m.emit(f"{out} = {var}", indent + 1)
+            m.emit("else:", indent)
+            m.emit(bad, indent + 1)
+            return
+        if t == DATE:
+            m.emit(f"_dt = _to_date({var})", indent)
+            m.emit("if _dt is not None:", indent)
+            m.emit(f"{out} = _dt", indent + 1)
+            m.emit("else:", indent)
+            m.emit(f"errs.append(_problem('type', {path}, 'expected a date (YYYY-MM-DD)', 'date', {var}))", indent + 1)
+            return
+        if isinstance(t, Prim) and t.name == "string":
+            m.emit(f"if type({var}) is str:", indent)
+            checks = []
+            if t.enum:
+                ordered = tuple(spec.enum) if spec and spec.enum else tuple(sorted(t.enum))
+                enum_const = m.constant(frozenset(ordered))
+                expected = "one of: " + ", ".join(ordered)
+                checks.append((f"{var} not in {enum_const}", "enum", f"must be {expected}", expected))
+            if spec and spec.min_length is not None:
+                checks.append((f"len({var}) < {spec.min_length}", "min_length",
+                               "must not be empty" if spec.min_length == 1 else f"must have at least {spec.min_length} characters",
+                               f"at least {spec.min_length} characters"))
+            if spec and spec.max_length is not None:
+                checks.append((f"len({var}) > {spec.max_length}", "max_length",
+                               f"must have at most {spec.max_length} characters", f"at most {spec.max_length} characters"))
+            if spec and spec.pattern is not None:
+                pattern = m.constant(re.compile(spec.pattern))
+                checks.append((f"{pattern}.fullmatch({var}) is None", "pattern",
+                               f"must match {spec.pattern}", f"matching {spec.pattern}"))
+            if f and f.allowed is not None and spec and spec.in_table:
+                keys = m.constant(f.allowed)
+                listed = ", ".join(sorted(str(k) for k in f.allowed))
+                checks.append((f"{var} not in {keys}", "not_in_table",
+                               f"is not in table {spec.in_table}", f"one of: {listed}"))
+            if checks:
+                m.emit("_ok = True", indent + 1)
+            for cond, code, message, expected in checks:
+                m.emit(f"if _ok and {cond}:", indent + 1)
+                m.emit(f"errs.append(_problem({code!r}, {path}, {message!r}, {expected!r}, {var}))", indent + 2)
+                m.emit("_ok = False", indent + 2)
+            m.emit(f"{out} = {var}", indent + 1)
+            m.emit("else:", indent)
+            m.emit(bad, indent + 1)
+            return
+        if isinstance(t, RecordT):
+            assert t.name is not None
+            m.emit(f"{out} = vr_{t.name}({var}, {path}, errs)", indent)
+            return
+        if isinstance(t, (ListT, SetT)):
+            item = f"_i{indent}"
+            idx = f"_n{indent}"
+            acc = f"_l{indent}"
+            m.emit(f"if type({var}) is list:", indent)
+            if f and f.spec.min_length is not None:
+                m.emit(f"if len({var}) < {f.spec.min_length}:", indent + 1)
+                m.emit(f"errs.append(_problem('min_items', {path}, 'must have at least {f.spec.min_length} item(s)', 'at least {f.spec.min_length} item(s)', {var}))", indent + 2)
+            if f and f.spec.max_length is not None:
+                m.emit(f"if len({var}) > {f.spec.max_length}:", indent + 1)
+                m.emit(f"errs.append(_problem('max_items', {path}, 'must have at most {f.spec.max_length} item(s)', 'at most {f.spec.max_length} item(s)', {var}))", indent + 2)
+            m.emit(f"{acc} = []", indent + 1)
+            m.emit(f"for {idx}, {item} in enumerate({var}):", indent + 1)
+            m.emit("_v = None", indent + 2)
+            self.value_check(t.elem, None, item, f"({path}) + '[' + _str({idx}) + ']'", "_v", indent + 2)
+            m.emit(f"{acc}.append(_v)", indent + 2)
+            m.emit(f"{out} = {acc}" if isinstance(t, ListT) else f"{out} = _frozenset({acc})", indent + 1)
+            m.emit("else:", indent)
+            m.emit(bad, indent + 1)
+            return
+        if isinstance(t, MapT):
+            item = f"_i{indent}"
+            key = f"_k{indent}"
+            acc = f"_m{indent}"
+            m.emit(f"if type({var}) is dict:", indent)
+            m.emit(f"{acc} = {{}}", indent + 1)
+            m.emit(f"for {key}, {item} in {var}.items():", indent + 1)
+            m.emit("_v = None", indent + 2)
+            self.value_check(t.value, None, item, f"({path}) + '.' + _str({key})", "_v", indent + 2)
+            m.emit(f"{acc}[{key}] = _v", indent + 2)
+            m.emit(f"{out} = {acc}", indent + 1)
+            m.emit("else:", indent)
+            m.emit(bad, indent + 1)
+            return
+        raise AssertionError(f"cannot validate {t}")  # pragma: no cover
+
+    def fields_check(self, fields: tuple[InputField, ...], indent: int, extra_known: tuple[str, ...] = ()) -> None:
+        m = self.m
+        known = tuple(f.spec.name for f in fields) + extra_known
+        m.emit("out = {}", indent)
+        for f in fields:
+            name = f.spec.name
+            path = f"path + {'.' + name!r}"
+            m.emit(f"v = x.get({name!r}, _MISSING)", indent)
+            m.emit("if v is _MISSING or v is None:", indent)
+            if isinstance(f.type, OptT):
+                m.emit(f"out[{name!r}] = None", indent + 1)
+            else:
+                desc = _type_desc(strip(f.type), f.spec)
+                m.emit(f"errs.append(_problem('required', {path}, 'missing required field' if v is _MISSING else 'must not be null', {desc!r}))", indent + 1)
+            m.emit("else:", indent)
+            self.value_check(f.type, f, "v", path, f"out[{name!r}]", indent + 1)
+        m.emit(f"if not {m.constant(frozenset(known))}.issuperset(x):", indent)
+        m.emit(f"_unknown_fields(x, {known!r}, path, errs)", indent + 1)
+
+    def record_validator(self, record: RecordSchema) -> None:
+        m = self.m
+        m.emit(f"def vr_{record.name}(x, path, errs):")
+        m.emit("if type(x) is not dict:", 1)
+        m.emit(f"errs.append(_problem('type', path, 'expected an object ({record.name})', 'object', x))", 2)
+        m.emit("return None", 2)
+        self.fields_check(record.fields, 1)
+        m.emit("return out", 1)
+        m.emit("")
+
+    def input_validator(self, decision: CheckedDecision) -> None:
+        m = self.m
+        locales = self.checked.model.manifest.locales
+        m.emit(f"def vi_{decision.name}(x):")
+        m.emit("errs = []", 1)
+        m.emit("path = 'input'", 1)
+        m.emit("if type(x) is not dict:", 1)
+        m.emit("_raise_input([_problem('type', 'input', 'expected an object', 'object', x)])", 2)
+        fields = tuple(f for f in decision.inputs if f.spec.name not in ("as_of", "locale"))
+        self.fields_check(fields, 1, extra_known=("as_of", "locale"))
+        # The reserved inputs: as_of was read already to pick the version; locale defaults.
+        m.emit("v = x.get('as_of')", 1)
+        m.emit("if v is not None and _to_date(v) is None:", 1)
+        m.emit("errs.append(_problem('type', 'input.as_of', 'expected a date (YYYY-MM-DD)', 'date', v))", 2)
+        m.emit("v = x.get('locale')", 1)
+        m.emit("if v is None:", 1)
+        m.emit(f"_loc = {locales[0]!r}", 2)
+        m.emit(f"elif type(v) is str and v in {m.constant(frozenset(locales))}:", 1)
+        m.emit("_loc = v", 2)
+        m.emit("else:", 1)
+        expected = "one of: " + ", ".join(locales)
+        m.emit(f"errs.append(_problem('enum', 'input.locale', {('must be ' + expected)!r}, {expected!r}, v))", 2)
+        m.emit("_loc = None", 2)
+        m.emit("if errs:", 1)
+        m.emit("_raise_input(errs)", 2)
+        m.emit("return out, _loc", 1)
+        m.emit("")
+
+
+def _type_desc(t: Type, spec: Any = None) -> str:
+    t = strip(t)
+    if isinstance(t, Prim):
+        if t.name == "string" and spec is not None and spec.enum:
+            return "one of: " + ", ".join(spec.enum)
+        return {"int": "integer", "decimal": "decimal", "string": "string", "bool": "boolean", "date": "date (YYYY-MM-DD)"}.get(t.name, t.name)
+    if isinstance(t, RecordT):
+        return f"object ({t.name})" if t.name else "object"
+    if isinstance(t, ListT):
+        return f"array of {_type_desc(t.elem)}"
+    if isinstance(t, SetT):
+        return f"array of distinct {_type_desc(t.elem)}"
+    if isinstance(t, MapT):
+        return f"object of {_type_desc(t.value)}"
+    return str(t)
+
+
+def compile_version(checked: CheckedVersion) -> CompiledVersion:
+    """Generate, compile and execute the module of a checked version."""
+    module = _Generator(checked).generate()
+    source = "\n".join(module.lines) + "\n"
+    namespace: dict[str, Any] = {**runtime.NAMESPACE, **HELPERS, **module.constants}
+    filename = f"<ruleengine {checked.model.manifest.ruleset}@{checked.model.manifest.version}>"
+    code = compile(source, filename, "exec")
+    exec(code, namespace)  # noqa: S102 - our own generated source, built from checked nodes only
+    decisions = {
+        name: CompiledDecision(
+            name=name,
+            validate=namespace[f"vi_{name}"],
+            run=namespace[f"d_{name}"],
+            run_traced=namespace[f"d_{name}_t"],
+            checked=decision,
+        )
+        for name, decision in checked.decisions.items()
+    }
+    return CompiledVersion(checked=checked, decisions=decisions, source=source)
+
+
+__all__ = ["CompiledDecision", "CompiledVersion", "TraceEntry", "compile_version", "STRING"]

@@ -1,0 +1,269 @@
+"""The facade: load rule sets (load -> validate -> check -> compile) and decide.
+
+`load(path)` finds every version under a folder (a folder with a
+`manifest.yaml`), runs the static phases on each, and returns an immutable
+`Engine`. `Engine.decide()` picks the version in effect on the input's
+`as_of` (or the pinned one), validates the input with compiled code and runs
+the compiled decision.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from .check import check_version
+from .compile import CompiledDecision, CompiledVersion, TraceEntry, _to_date, compile_version
+from .errors import (
+    Diagnostic,
+    InputError,
+    InputProblem,
+    NotFoundError,
+    NoVersionInEffectError,
+    RuleFileError,
+)
+from .load import Document, load_documents
+from .validate import validate_version
+
+Clock = Callable[[], date]
+_EPOCH = date(1970, 1, 1)
+_today_cache: list[Any] = [-1, _EPOCH]
+
+
+def utc_today() -> date:
+    """Today's date in UTC (cached per day: the clock is read on every decision)."""
+    day = int(time.time() // 86400)
+    if day != _today_cache[0]:
+        _today_cache[1] = _EPOCH + timedelta(days=day)
+        _today_cache[0] = day
+    return _today_cache[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One loaded, compiled, immutable version of a rule set."""
+
+    ruleset: str
+    version: str
+    effective_from: date
+    content_hash: str
+    root: str
+    files: tuple[str, ...]
+    compiled: CompiledVersion = field(repr=False)
+
+    @property
+    def decisions(self) -> Mapping[str, CompiledDecision]:
+        return self.compiled.decisions
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    name: str
+    versions: tuple[Version, ...]  # by effective_from, earliest first
+    _by_label: Mapping[str, Version] = field(repr=False)
+    _starts: tuple[date, ...] = field(repr=False)
+
+    @classmethod
+    def of(cls, name: str, versions: list[Version]) -> RuleSet:
+        ordered = tuple(sorted(versions, key=lambda v: v.effective_from))
+        return cls(name, ordered, {v.version: v for v in ordered}, tuple(v.effective_from for v in ordered))
+
+    def in_effect(self, as_of: date) -> Version | None:
+        """The version with the latest effective_from on or before as_of."""
+        i = bisect.bisect_right(self._starts, as_of)
+        return self.versions[i - 1] if i else None
+
+    def get(self, label: str) -> Version | None:
+        return self._by_label.get(label)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer to one decision request."""
+
+    result: dict[str, Any]
+    ruleset: str
+    decision: str
+    version: str
+    content_hash: str
+    as_of: date
+    locale: str
+    explanation: tuple[TraceEntry, ...] | None = None
+
+
+class Engine:
+    """Holds loaded rule sets; safe to share between threads (nothing in it changes)."""
+
+    def __init__(self, rulesets: Mapping[str, RuleSet], clock: Clock | None = None, root: str | None = None):
+        self._rulesets = dict(rulesets)
+        self._clock = clock or utc_today
+        self.root = root
+
+    @property
+    def rulesets(self) -> Mapping[str, RuleSet]:
+        return self._rulesets
+
+    def ruleset(self, name: str) -> RuleSet:
+        found = self._rulesets.get(name)
+        if found is None:
+            raise NotFoundError("ruleset", name, sorted(self._rulesets))
+        return found
+
+    def today(self) -> date:
+        return self._clock()
+
+    def select(self, ruleset: str, as_of: date, version: str | None = None) -> Version:
+        """The version that decides: the pinned one, else the one in effect on as_of."""
+        rs = self.ruleset(ruleset)
+        if version is not None:
+            found = rs.get(version)
+            if found is None:
+                raise NotFoundError("version", version, [v.version for v in rs.versions])
+            return found
+        found = rs.in_effect(as_of)
+        if found is None:
+            raise NoVersionInEffectError(ruleset, as_of, rs.versions[0].effective_from)
+        return found
+
+    def decide(
+        self,
+        ruleset: str,
+        decision: str,
+        input: Any,
+        version: str | None = None,
+        explain: bool = False,
+    ) -> Decision:
+        """Decide `decision` of `ruleset` on `input`; raise a `RuleEngineError` subclass on bad requests."""
+        raw_as_of = input.get("as_of") if type(input) is dict else None
+        if raw_as_of is None:
+            as_of = self._clock()
+        else:
+            parsed = _to_date(raw_as_of)
+            if parsed is None:
+                raise InputError([InputProblem("type", "input.as_of", "expected a date (YYYY-MM-DD)", "date",
+                                               repr(raw_as_of))])
+            as_of = parsed
+        chosen = self.select(ruleset, as_of, version)
+        compiled = chosen.compiled.decisions.get(decision)
+        if compiled is None:
+            raise NotFoundError("decision", decision, sorted(chosen.compiled.decisions))
+        data, locale = compiled.validate(input)
+        if explain:
+            trace: list[TraceEntry] = []
+            result = compiled.run_traced(data, as_of, locale, trace)
+            return Decision(result, ruleset, decision, chosen.version, chosen.content_hash, as_of, locale, tuple(trace))
+        result = compiled.run(data, as_of, locale)
+        return Decision(result, ruleset, decision, chosen.version, chosen.content_hash, as_of, locale)
+
+
+# --- loading -------------------------------------------------------------------
+
+MANIFEST = "manifest.yaml"
+SKIPPED_DIRS = frozenset({"tests", ".git", "__pycache__", "node_modules"})
+
+
+def display_path(path: Path) -> str:
+    """A path as users should see it: relative to the working directory when below it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def find_versions(root: Path) -> list[tuple[Path, list[Path]]]:
+    """Every version folder under root (one holding manifest.yaml) with its other YAML files."""
+    if root.is_file():
+        root = root.parent
+    version_dirs: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS and not d.startswith("."))
+        if MANIFEST in filenames:
+            version_dirs.append(Path(dirpath))
+    found = []
+    for vdir in version_dirs:
+        files = []
+        for dirpath, dirnames, filenames in os.walk(vdir):
+            here = Path(dirpath)
+            dirnames[:] = sorted(
+                d for d in dirnames
+                if d not in SKIPPED_DIRS and not d.startswith(".") and not (here / d / MANIFEST).exists()
+            )
+            for name in sorted(filenames):
+                if name.endswith((".yaml", ".yml")) and not (here == vdir and name == MANIFEST):
+                    files.append(here / name)
+        found.append((vdir, files))
+    return found
+
+
+def _load_version(vdir: Path, files: list[Path]) -> Version:
+    manifest_path = vdir / MANIFEST
+    documents: list[Document] = load_documents(
+        [(manifest_path, display_path(manifest_path)), *((f, display_path(f)) for f in files)]
+    )
+    model = validate_version(documents[0], documents[1:], display_path(vdir))
+    checked = check_version(model)
+    compiled = compile_version(checked)
+    m = model.manifest
+    return Version(m.ruleset, m.version, m.effective_from, model.content_hash, model.root, model.files, compiled)
+
+
+def load_versions(path: str | os.PathLike[str]) -> Iterator[Version | RuleFileError]:
+    """Load every version under path, yielding each version or the error that stopped it."""
+    root = Path(path)
+    if not root.exists():
+        yield RuleFileError([Diagnostic("no_rules", "no such file or folder", display_path(root))])
+        return
+    versions = find_versions(root)
+    if not versions:
+        yield RuleFileError([Diagnostic("no_rules", f"no {MANIFEST} found: no rule set version here",
+                                        display_path(root), hint="a version is a folder holding manifest.yaml and rule files")])
+        return
+    for vdir, files in versions:
+        try:
+            yield _load_version(vdir, files)
+        except RuleFileError as exc:
+            yield exc
+
+
+def load(path: str | os.PathLike[str] = "rules", clock: Clock | None = None) -> Engine:
+    """Load every rule set and version under `path`; raise `RuleFileError` listing every problem."""
+    problems: list[Diagnostic] = []
+    by_ruleset: dict[str, list[Version]] = {}
+    for item in load_versions(path):
+        if isinstance(item, RuleFileError):
+            problems.extend(item.diagnostics)
+        else:
+            by_ruleset.setdefault(item.ruleset, []).append(item)
+    problems.extend(_conflicts(by_ruleset))
+    if problems:
+        raise RuleFileError(problems)
+    rulesets = {name: RuleSet.of(name, versions) for name, versions in sorted(by_ruleset.items())}
+    return Engine(rulesets, clock, str(path))
+
+
+def _conflicts(by_ruleset: Mapping[str, list[Version]]) -> list[Diagnostic]:
+    """Two versions of one rule set with the same label or the same effective date."""
+    problems = []
+    for name, versions in by_ruleset.items():
+        seen_label: dict[str, Version] = {}
+        seen_date: dict[date, Version] = {}
+        for v in sorted(versions, key=lambda v: v.root):
+            manifest = f"{v.root}/{MANIFEST}"
+            if v.version in seen_label:
+                problems.append(Diagnostic("duplicate_version", f"version {v.version!r} of {name!r} is also defined in "
+                                           f"{seen_label[v.version].root}", manifest, 1, 1,
+                                           "every version of a rule set needs its own label"))
+            elif v.effective_from in seen_date:
+                problems.append(Diagnostic("duplicate_version", f"versions {seen_date[v.effective_from].version!r} and "
+                                           f"{v.version!r} of {name!r} both take effect on {v.effective_from}", manifest, 1, 1,
+                                           "give each version its own effective_from"))
+            seen_label.setdefault(v.version, v)
+            seen_date.setdefault(v.effective_from, v)
+    return problems

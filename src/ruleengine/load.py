@@ -1,0 +1,371 @@
+"""Phase 1, load: YAML files -> plain data with the source position of every node.
+
+Only safe YAML, and none of YAML 1.1's surprises: plain scalars are resolved
+here (not by PyYAML) so that `NO` stays the string "NO", `755.00` becomes the
+exact `Decimal("755.00")` read from the source text, and dates stay strings
+until a schema says they are dates. Explicit tags are refused, duplicate keys
+are errors, and alias expansion is bounded (a "billion laughs" file fails fast).
+
+Public entry: `load_documents(paths)`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.composer import Composer
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import BaseResolver
+from yaml.scanner import Scanner
+
+from .errors import Diagnostic, RuleFileError
+
+# A path into a document: mapping keys and sequence indexes.
+DataPath = tuple[str | int, ...]
+
+# Nodes reached a second time through aliases before the file is refused.
+MAX_ALIAS_EXPANSION = 10_000
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
+_PLAIN = "tag:ruleengine:plain"
+_STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+
+_NULL = frozenset({"", "~", "null", "Null", "NULL"})
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+_INT = re.compile(r"[-+]?[0-9]+\Z")
+_DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(?=[eE]))(?:[eE][-+]?[0-9]+)?\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class ScalarSpan:
+    """Where a string scalar's text sits in the file, to map offsets inside it."""
+
+    start: int  # character index of the scalar (including any quote or block header)
+    end: int
+    style: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One YAML file as plain data, plus the positions of its nodes."""
+
+    file: str
+    text: str
+    data: Any
+    positions: Mapping[DataPath, tuple[int, int]]
+    key_positions: Mapping[DataPath, tuple[int, int]]
+    scalars: Mapping[DataPath, ScalarSpan]
+    line_starts: tuple[int, ...] = field(repr=False, default=())
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    def pos(self, path: DataPath) -> tuple[int, int]:
+        """Line and column (1-based) of the value at `path`, or of its nearest ancestor."""
+        while path:
+            found = self.positions.get(path)
+            if found is not None:
+                return found
+            path = path[:-1]
+        return self.positions.get((), (1, 1))
+
+    def key_pos(self, path: DataPath) -> tuple[int, int]:
+        """Position of the mapping key that names `path` (falls back to the value)."""
+        return self.key_positions.get(path) or self.pos(path)
+
+    def offset_pos(self, path: DataPath, offset: int) -> tuple[int, int]:
+        """Line and column of character `offset` inside the string scalar at `path`."""
+        span = self.scalars.get(path)
+        if span is None:
+            return self.pos(path)
+        index = _align_offset(self.text, span, _value_at(self.data, path), offset)
+        return self.index_pos(index)
+
+    def index_pos(self, index: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.line_starts, index) - 1
+        return line + 1, index - self.line_starts[line] + 1
+
+
+def _value_at(data: Any, path: DataPath) -> str:
+    for step in path:
+        data = data[step]
+    return data if isinstance(data, str) else str(data)
+
+
+def _align_offset(text: str, span: ScalarSpan, value: str, offset: int) -> int:
+    """Map an offset in a scalar's value to an index in the raw file text.
+
+    Walks value and source together, skipping what YAML removed (quotes,
+    indentation, line breaks, escapes): exact for plain, quoted and block
+    scalars without escapes, close enough with them.
+    """
+    j = span.start
+    if span.style in ("|", ">"):
+        newline = text.find("\n", j, span.end)
+        j = newline + 1 if newline >= 0 else j
+    elif span.style in ("'", '"'):
+        j += 1
+    offset = max(0, min(offset, len(value)))
+    for k in range(offset + 1):
+        if k == len(value):
+            return min(j, max(span.end - 1, span.start))
+        ch = value[k]
+        probe = j
+        while probe < span.end and text[probe] != ch:
+            probe += 1
+        if probe >= span.end:
+            return j
+        if k == offset:
+            return probe
+        j = probe + 1
+    return j
+
+
+class _Composer(Reader, Scanner, Parser, Composer, BaseResolver):
+    """PyYAML's composer with our resolver: nothing is resolved implicitly."""
+
+    def __init__(self, stream: str):
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        BaseResolver.__init__(self)
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:  # type: ignore[override]
+        if kind is ScalarNode:
+            return _PLAIN if implicit[0] else _STR
+        return _SEQ if kind is SequenceNode else _MAP
+
+
+class _Converter:
+    def __init__(self, file: str):
+        self.file = file
+        self.positions: dict[DataPath, tuple[int, int]] = {}
+        self.key_positions: dict[DataPath, tuple[int, int]] = {}
+        self.scalars: dict[DataPath, ScalarSpan] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self.seen: set[int] = set()
+        self.expanded = 0
+
+    def error(self, node: Node, code: str, message: str, hint: str | None = None) -> None:
+        mark = node.start_mark
+        self.diagnostics.append(
+            Diagnostic(code, message, self.file, mark.line + 1, mark.column + 1, hint)
+        )
+
+    def convert(self, node: Node, path: DataPath) -> Any:
+        if id(node) in self.seen:
+            self.expanded += 1
+            if self.expanded > MAX_ALIAS_EXPANSION:
+                raise _AliasBomb(node)
+        elif not isinstance(node, ScalarNode):
+            self.seen.add(id(node))
+        self.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if node.tag not in (_PLAIN, _STR, _SEQ, _MAP):
+            self.error(
+                node,
+                "yaml_tag",
+                f"YAML tag {node.tag!r} is not allowed in rule files",
+                "remove the tag; rule files hold plain data only",
+            )
+            return None
+        if isinstance(node, ScalarNode):
+            if node.tag == _PLAIN:
+                value = resolve_plain(node.value)
+            else:
+                value = node.value
+            if isinstance(value, str):
+                self.scalars[path] = ScalarSpan(
+                    node.start_mark.index, node.end_mark.index, node.style
+                )
+            return value
+        if isinstance(node, SequenceNode):
+            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self.convert_mapping(node, path)
+
+    def convert_mapping(self, node: MappingNode, path: DataPath) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_seen: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self.error(key_node, "yaml_key", "mapping keys must be plain scalars")
+                continue
+            key = key_node.value
+            if key == "<<" and key_node.tag == _PLAIN:
+                self.merge(value_node, path, result, first_seen)
+                continue
+            if key in first_seen and not getattr(first_seen[key], "merged", False):
+                prev = first_seen[key].start_mark
+                self.error(
+                    key_node,
+                    "duplicate_key",
+                    f"duplicate key {key!r} (first defined at line {prev.line + 1})",
+                    "each key may appear once in a mapping; remove or rename one",
+                )
+                continue
+            first_seen[key] = key_node
+            child = (*path, key)
+            self.key_positions[child] = (
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
+            result[key] = self.convert(value_node, child)
+        return result
+
+    def merge(
+        self, value_node: Node, path: DataPath, result: dict[str, Any], seen: dict[str, Node]
+    ) -> None:
+        sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+        for source in sources:
+            if not isinstance(source, MappingNode):
+                self.error(source, "yaml_merge", "`<<` merges mappings only")
+                continue
+            merged = self.convert_mapping(source, path)
+            for key, value in merged.items():
+                if key not in result:
+                    result[key] = value
+                    seen.setdefault(key, _MergedKey(source))
+
+
+class _MergedKey:
+    """Marks a key that came from `<<`, which a later explicit key may override."""
+
+    merged = True
+
+    def __init__(self, node: Node):
+        self.start_mark = node.start_mark
+
+
+class _AliasBomb(Exception):
+    def __init__(self, node: Node):
+        self.node = node
+
+
+def resolve_plain(text: str) -> Any:
+    """Resolve a plain (unquoted) scalar: null, bool, int, exact decimal, else string."""
+    if text in _NULL:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    if _INT.match(text):
+        return int(text)
+    if _DECIMAL.match(text):
+        return Decimal(text)
+    return text
+
+
+def load_document(path: Path, display: str | None = None) -> Document:
+    """Load one YAML file; raise `RuleFileError` with every problem found."""
+    file = display or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RuleFileError([Diagnostic("io_error", f"cannot read file: {exc.strerror}", file)])
+    if len(raw) > MAX_FILE_BYTES:
+        raise RuleFileError(
+            [Diagnostic("file_too_large", f"file is larger than {MAX_FILE_BYTES} bytes", file)]
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RuleFileError(
+            [Diagnostic("encoding", f"file is not UTF-8 (byte {exc.start})", file, 1, 1)]
+        )
+    return parse_document(text, file)
+
+
+def parse_document(text: str, file: str) -> Document:
+    """Parse YAML text (one document) into a `Document`."""
+    composer = _Composer(text)
+    try:
+        node = composer.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = exc.problem or "invalid YAML"
+        if exc.context:
+            message = f"{message} ({exc.context})"
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        hint = "check indentation, colons and quotes near this spot"
+        if "mapping values are not allowed" in message:
+            hint = (
+                "an expression containing `: ` must be quoted, or written as a block: "
+                "`>-` after the key, the expression on the following lines, indented"
+            )
+        raise RuleFileError(
+            [
+                Diagnostic(
+                    "yaml_syntax",
+                    message,
+                    file,
+                    line,
+                    column,
+                    hint,
+                )
+            ]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise RuleFileError([Diagnostic("yaml_syntax", str(exc), file, 1, 1)]) from None
+    finally:
+        composer.dispose()
+    converter = _Converter(file)
+    data: Any = None
+    if node is not None:
+        try:
+            data = converter.convert(node, ())
+        except _AliasBomb as bomb:
+            mark = bomb.node.start_mark
+            raise RuleFileError(
+                [
+                    Diagnostic(
+                        "yaml_alias_limit",
+                        f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION} nodes",
+                        file,
+                        mark.line + 1,
+                        mark.column + 1,
+                        "a file whose aliases multiply (a 'billion laughs') is refused; "
+                        "write the data out or use fewer nested aliases",
+                    )
+                ]
+            ) from None
+    if converter.diagnostics:
+        raise RuleFileError(converter.diagnostics)
+    starts = [0]
+    starts.extend(m.end() for m in re.finditer("\n", text))
+    return Document(
+        file=file,
+        text=text,
+        data=data,
+        positions=converter.positions,
+        key_positions=converter.key_positions,
+        scalars=converter.scalars,
+        line_starts=tuple(starts),
+    )
+
+
+def load_documents(paths: Iterable[tuple[Path, str]]) -> list[Document]:
+    """Load several files, collecting every file's problems before raising."""
+    documents: list[Document] = []
+    problems: list[Diagnostic] = []
+    for path, display in paths:
+        try:
+            documents.append(load_document(path, display))
+        except RuleFileError as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise RuleFileError(problems)
+    return documents

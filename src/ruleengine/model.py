@@ -1,0 +1,189 @@
+"""The rule-set model: what a validated version of a rule set declares.
+
+Built by `validate`, read by `check`. Immutable; expressions are kept as
+`ExprSource` (text plus a way back to file, line and column) until `parse`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from .errors import Diagnostic
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class ExprSource:
+    """An expression's text and where it came from."""
+
+    text: str
+    location: Location
+    # Maps a character offset in `text` to (line, column) in the file.
+    locate_offset: Callable[[int], tuple[int, int]] = field(compare=False, repr=False)
+
+    @classmethod
+    def from_text(cls, text: str, file: str = "<expr>", line: int = 1, column: int = 1):  # type: ignore[no-untyped-def]
+        def locate(offset: int) -> tuple[int, int]:
+            before = text[: max(0, offset)]
+            newlines = before.count("\n")
+            if newlines:
+                return line + newlines, offset - before.rfind("\n")
+            return line, column + offset
+
+        return cls(text, Location(file, line, column), locate)
+
+    def diagnostic(
+        self, code: str, message: str, start: int, end: int | None = None, hint: str | None = None
+    ) -> Diagnostic:
+        line, column = self.locate_offset(start)
+        length = max(1, (end if end is not None else start + 1) - start)
+        if "\n" in self.text[start : start + length]:
+            length = max(1, self.text.find("\n", start) - start)
+        return Diagnostic(code, message, self.location.file, line, column, hint, length)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """A field of a record type or of a decision's input."""
+
+    name: str
+    type_text: str
+    type_location: Location
+    optional: bool = False
+    description: str | None = None
+    enum: tuple[str, ...] | None = None
+    minimum: Any = None
+    maximum: Any = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    in_table: str | None = None
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TypeDef:
+    name: str
+    fields: tuple[FieldSpec, ...]
+    location: Location
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TableDef:
+    """Reference data. `kind` is one of: value, set, map, rows."""
+
+    name: str
+    kind: str
+    location: Location
+    type_text: str | None = None  # value/set/map: declared type, else inferred
+    value: Any = None  # value: the scalar; set: list of items; map: dict
+    key: tuple[str, ...] = ()  # rows: key columns
+    columns: tuple[FieldSpec, ...] = ()  # rows: column specs
+    rows: tuple[tuple[Any, Location], ...] = ()  # rows: dict per row, with its location
+    item_locations: tuple[Location, ...] = ()  # set/map: where each item sits
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonDef:
+    code: str
+    remedy: str | None
+    messages: tuple[tuple[str, str], ...]  # (locale, text)
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
+    name: str
+    type_text: str
+    type_location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionDef:
+    name: str
+    params: tuple[ParamSpec, ...]
+    body: ExprSource
+    location: Location
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDef:
+    id: str
+    when: ExprSource
+    location: Location
+    description: str | None = None
+    reason: str | None = None
+    reason_location: Location | None = None
+    then: ExprSource | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleGroupDef:
+    """Named, parameterized rules. `hit`: collect (a list of every fired rule's
+    contribution, in order) or first (the first fired rule's, else `default`)."""
+
+    name: str
+    params: tuple[ParamSpec, ...]
+    rules: tuple[RuleDef, ...]
+    hit: str
+    location: Location
+    default: ExprSource | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    name: str
+    expr: ExprSource
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionDef:
+    name: str
+    input: tuple[FieldSpec, ...]
+    let: tuple[Binding, ...]
+    output: tuple[Binding, ...]
+    location: Location
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    ruleset: str
+    version: str
+    effective_from: date
+    locales: tuple[str, ...]
+    location: Location
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionModel:
+    """Everything one version of a rule set declares, across its files."""
+
+    manifest: Manifest
+    root: str  # the version's folder, as displayed
+    files: tuple[str, ...]
+    content_hash: str
+    types: tuple[TypeDef, ...]
+    tables: tuple[TableDef, ...]
+    reasons: tuple[ReasonDef, ...]
+    functions: tuple[FunctionDef, ...]
+    groups: tuple[RuleGroupDef, ...]
+    decisions: tuple[DecisionDef, ...]

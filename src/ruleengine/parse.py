@@ -1,0 +1,349 @@
+"""Phase 3, parse: expression text -> AST (`nodes`), with positions.
+
+The grammar lives in `grammar.lark` (LALR, built once). One Transformer
+method per grammar rule builds the frozen nodes; lark's trees and errors
+never leave this module: syntax errors become positioned `RuleFileError`s.
+
+Public entry: `parse_expression(source)`; `parse_type` reads type texts.
+"""
+
+from __future__ import annotations
+
+import ast as python_ast
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.tree import Meta
+
+from .errors import RuleFileError
+from .model import ExprSource
+from .stdlib import MACROS
+from .nodes import (
+    Binary,
+    Call,
+    Expr,
+    IfElse,
+    Index,
+    ListLit,
+    Literal,
+    Macro,
+    MapLit,
+    Member,
+    RecordLit,
+    SetLit,
+    Span,
+    Unary,
+    Var,
+)
+
+# Expressions longer than this are refused: rule expressions are short, and
+# the bound keeps every later phase's cost bounded too.
+MAX_EXPRESSION_LENGTH = 20_000
+MAX_NESTING = 64
+
+KEYWORDS = frozenset({"and", "or", "not", "in", "if", "then", "else", "true", "false", "null"})
+
+_TOKEN_NAMES = {
+    "NAME": "a name",
+    "INT": "a number",
+    "DECIMAL": "a number",
+    "STRING": "a string",
+    "COMPARE": "a comparison",
+    "ADD_OP": "+ or -",
+    "MUL_OP": "*, / or %",
+    "LPAR": "(",
+    "RPAR": ")",
+    "LSQB": "[",
+    "RSQB": "]",
+    "LBRACE": "{",
+    "RBRACE": "}",
+    "COMMA": ",",
+    "COLON": ":",
+    "DOT": ".",
+    "QMARK": "?",
+    "_SAFE_DOT": "?.",
+    "MORETHAN": ">",
+    "LESSTHAN": "<",
+    "$END": "the end of the expression",
+}
+
+
+@cache
+def _parser() -> Lark:
+    grammar = (Path(__file__).parent / "grammar.lark").read_text("utf-8")
+    return Lark(grammar, parser="lalr", start=["expr", "type"], propagate_positions=True, maybe_placeholders=False)
+
+
+class _Problem(Exception):
+    """A syntax problem found while building the AST, at an offset."""
+
+    def __init__(self, message: str, start: int, end: int, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.start = start
+        self.end = end
+        self.hint = hint
+
+
+def _span(meta: Meta) -> Span:
+    return Span(getattr(meta, "start_pos", 0), getattr(meta, "end_pos", 0))
+
+
+def _tok_span(token: Token) -> Span:
+    return Span(token.start_pos or 0, token.end_pos or 0)
+
+
+def _string_value(token: Token) -> str:
+    try:
+        value = python_ast.literal_eval(str(token))
+    except (ValueError, SyntaxError) as exc:
+        raise _Problem(f"invalid string literal: {exc}", token.start_pos or 0, token.end_pos or 0) from None
+    if not isinstance(value, str):  # pragma: no cover - the token regex only admits quotes
+        raise _Problem("invalid string literal", token.start_pos or 0, token.end_pos or 0)
+    return value
+
+
+@v_args(meta=True, inline=True)
+class _Builder(Transformer[Token, Expr]):
+    def int_lit(self, meta: Meta, token: Token) -> Literal:
+        return Literal(int(token), span=_span(meta))
+
+    def dec_lit(self, meta: Meta, token: Token) -> Literal:
+        return Literal(Decimal(str(token)), span=_span(meta))
+
+    def str_lit(self, meta: Meta, token: Token) -> Literal:
+        return Literal(_string_value(token), span=_span(meta))
+
+    def true_lit(self, meta: Meta) -> Literal:
+        return Literal(True, span=_span(meta))
+
+    def false_lit(self, meta: Meta) -> Literal:
+        return Literal(False, span=_span(meta))
+
+    def null_lit(self, meta: Meta) -> Literal:
+        return Literal(None, span=_span(meta))
+
+    def var(self, meta: Meta, token: Token) -> Var:
+        return Var(str(token), span=_span(meta))
+
+    def member(self, meta: Meta, obj: Expr, name: Token) -> Member:
+        return Member(obj, str(name), span=_span(meta))
+
+    def safe_member(self, meta: Meta, obj: Expr, name: Token) -> Member:
+        return Member(obj, str(name), safe=True, span=_span(meta))
+
+    def index(self, meta: Meta, obj: Expr, *keys: Expr) -> Index:
+        return Index(obj, keys, span=_span(meta))
+
+    def call(self, meta: Meta, name: Token, *args: Expr) -> Expr:
+        span = _span(meta)
+        if str(name) == "date":
+            # date("YYYY-MM-DD") is a literal: validated here, once.
+            if len(args) == 1 and isinstance(args[0], Literal) and isinstance(args[0].value, str):
+                text = args[0].value
+                try:
+                    if len(text) != 10:
+                        raise ValueError
+                    value = date.fromisoformat(text)
+                except ValueError:
+                    raise _Problem(
+                        f"invalid date {text!r}", args[0].span.start, args[0].span.end,
+                        'write dates as date("YYYY-MM-DD"), e.g. date("2026-12-01")',
+                    ) from None
+                return Literal(value, span=span)
+            raise _Problem(
+                "date() takes one literal string such as \"2026-12-01\"", span.start, span.end,
+                "to work with a date fact, use it directly: it is already a date",
+            )
+        if str(name) in MACROS and len(args) >= 2:
+            # any(x in xs, cond): the first argument binds a variable over a list.
+            binding = args[0]
+            if not (isinstance(binding, Binary) and binding.op == "in" and isinstance(binding.left, Var)):
+                raise _Problem(
+                    f"{name}() starts with `name in list`, then the expression over each item",
+                    binding.span.start, binding.span.end,
+                    f"for example {name}(s in subscriptions, s.seats > 1)",
+                )
+            return Macro(str(name), binding.left.name, binding.right, tuple(args[1:]), span=span)
+        return Call(str(name), tuple(args), span=span)
+
+    def neg(self, meta: Meta, operand: Expr) -> Expr:
+        if isinstance(operand, Literal) and type(operand.value) in (int, Decimal):
+            return Literal(-operand.value, span=_span(meta))  # type: ignore[operator]
+        return Unary("-", operand, span=_span(meta))
+
+    def not_(self, meta: Meta, operand: Expr) -> Unary:
+        return Unary("not", operand, span=_span(meta))
+
+    def _binary(self, meta: Meta, op: str, left: Expr, right: Expr) -> Binary:
+        return Binary(op, left, right, span=_span(meta))
+
+    def arith(self, meta: Meta, left: Expr, op: Token, right: Expr) -> Binary:
+        return self._binary(meta, str(op), left, right)
+
+    def compare(self, meta: Meta, left: Expr, op: Token, right: Expr) -> Binary:
+        return self._binary(meta, str(op), left, right)
+
+    def in_(self, meta: Meta, left: Expr, right: Expr) -> Binary:
+        return self._binary(meta, "in", left, right)
+
+    def not_in(self, meta: Meta, left: Expr, right: Expr) -> Binary:
+        return self._binary(meta, "not in", left, right)
+
+    def and_(self, meta: Meta, left: Expr, right: Expr) -> Binary:
+        return self._binary(meta, "and", left, right)
+
+    def or_(self, meta: Meta, left: Expr, right: Expr) -> Binary:
+        return self._binary(meta, "or", left, right)
+
+    def coalesce(self, meta: Meta, left: Expr, right: Expr) -> Binary:
+        return self._binary(meta, "??", left, right)
+
+    def ifelse(self, meta: Meta, cond: Expr, then: Expr, otherwise: Expr) -> IfElse:
+        return IfElse(cond, then, otherwise, span=_span(meta))
+
+    def list_lit(self, meta: Meta, *items: Expr) -> ListLit:
+        return ListLit(tuple(i for i in items if i is not None), span=_span(meta))
+
+    def set_lit(self, meta: Meta, *items: Expr) -> SetLit:
+        return SetLit(tuple(i for i in items if i is not None), span=_span(meta))
+
+    def named_entry(self, meta: Meta, name: Token, value: Expr) -> tuple[str, str, Expr, Span]:
+        return ("field", str(name), value, _tok_span(name))
+
+    def quoted_entry(self, meta: Meta, name: Token, value: Expr) -> tuple[str, str, Expr, Span]:
+        return ("field", _string_value(name), value, _tok_span(name))
+
+    def computed_entry(self, meta: Meta, key: Expr, value: Expr) -> tuple[str, Expr, Expr, Span]:
+        return ("entry", key, value, _span(meta))
+
+    def record_lit(self, meta: Meta, *entries: Any) -> Expr:
+        entries = tuple(e for e in entries if e is not None)
+        kinds = {e[0] for e in entries}
+        if kinds == {"field", "entry"}:
+            raise _Problem(
+                "a literal mixes record fields (name: value) and map entries ([key]: value)",
+                _span(meta).start, _span(meta).end,
+            )
+        if kinds == {"entry"}:
+            return MapLit(tuple((e[1], e[2]) for e in entries), span=_span(meta))
+        seen: set[str] = set()
+        for _, name, _value, span in entries:
+            if name in seen:
+                raise _Problem(f"field {name!r} appears twice in this record", span.start, span.end)
+            seen.add(name)
+        return RecordLit(tuple((e[1], e[2]) for e in entries), span=_span(meta))
+
+
+def _expected(tokens: set[str]) -> str:
+    names = sorted({_TOKEN_NAMES.get(t, t.strip('"').lower()) for t in tokens})
+    if len(names) > 6:
+        names = names[:6] + ["..."]
+    return ", ".join(names)
+
+
+def _syntax_message(exc: UnexpectedInput, text: str) -> tuple[str, int, int, str | None]:
+    if isinstance(exc, UnexpectedCharacters):
+        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        hint = None
+        if ch == "=":
+            hint = "compare with `==`"
+        elif ch == "&" or ch == "|":
+            hint = "write `and` / `or`"
+        elif ch == "!":
+            hint = "write `not` for negation, `!=` for inequality"
+        elif ch == '"' or ch == "'":
+            hint = "strings end on the same line with a matching quote"
+        return f"unexpected character {ch!r}", exc.pos_in_stream, exc.pos_in_stream + 1, hint
+    if isinstance(exc, UnexpectedToken):
+        token = exc.token
+        start = token.start_pos if token.start_pos is not None else len(text)
+        if token.type == "$END":
+            return (
+                f"unexpected end of expression; expected {_expected(exc.expected)}",
+                len(text.rstrip()), len(text.rstrip()) + 1, None,
+            )
+        hint = None
+        if token.type == "COMPARE" and str(token) in ("<", ">", "<=", ">=", "==", "!="):
+            hint = "comparisons do not chain; combine them with `and`"
+        elif str(token) in KEYWORDS:
+            hint = f"`{token}` is a keyword and cannot be used as a name"
+        return (
+            f"unexpected {str(token)!r}; expected {_expected(exc.expected)}",
+            start, (token.end_pos or start + 1), hint,
+        )
+    if isinstance(exc, UnexpectedEOF):  # pragma: no cover - LALR reports $END as a token
+        return "unexpected end of expression", len(text), len(text) + 1, None
+    return str(exc), 0, 1, None  # pragma: no cover
+
+
+def _depth(text: str) -> int:
+    depth = best = 0
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+            best = max(best, depth)
+        elif ch in ")]}":
+            depth -= 1
+    return best
+
+
+def parse_expression(source: ExprSource) -> Expr:
+    """Parse one expression; raise `RuleFileError` with a positioned `expr_syntax` error."""
+    text = source.text
+    if not text.strip():
+        raise RuleFileError([source.diagnostic("expr_syntax", "empty expression", 0, 1)])
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise RuleFileError(
+            [source.diagnostic("expr_syntax", f"expression longer than {MAX_EXPRESSION_LENGTH} characters", 0)]
+        )
+    if _depth(text) > MAX_NESTING:
+        raise RuleFileError(
+            [source.diagnostic("expr_syntax", f"expression nested deeper than {MAX_NESTING} brackets", 0,
+                               hint="split it into helper bindings under `let`")]
+        )
+    try:
+        tree = _parser().parse(text, start="expr")
+        return _Builder().transform(tree)
+    except UnexpectedInput as exc:
+        message, start, end, hint = _syntax_message(exc, text)
+        raise RuleFileError([source.diagnostic("expr_syntax", message, start, end, hint)]) from None
+    except VisitError as exc:
+        problem = exc.orig_exc
+        if isinstance(problem, _Problem):
+            raise RuleFileError(
+                [source.diagnostic("expr_syntax", problem.message, problem.start, problem.end, problem.hint)]
+            ) from None
+        raise
+    except RecursionError:
+        raise RuleFileError([source.diagnostic("expr_syntax", "expression nested too deeply", 0)]) from None
+
+
+# --- types -----------------------------------------------------------------
+
+TypeSyntax = tuple[str, tuple["TypeSyntax", ...], bool]  # (name, arguments, optional)
+
+
+def parse_type(source: ExprSource) -> TypeSyntax:
+    """Parse a type text (`list<Subscription>?`) into (name, args, optional)."""
+    try:
+        tree = _parser().parse(source.text, start="type")
+    except UnexpectedInput as exc:
+        message, start, end, hint = _syntax_message(exc, source.text)
+        raise RuleFileError(
+            [source.diagnostic("bad_type", f"invalid type: {message}", start, end,
+                               hint or "types look like int, decimal?, list<Subscription>, map<string, int>")]
+        ) from None
+
+    def build(node: Any) -> TypeSyntax:
+        kind = node.data
+        name = str(node.children[0])
+        args = tuple(build(c) for c in node.children[1:])
+        return (name, args, kind.startswith("optional"))
+
+    return build(tree)

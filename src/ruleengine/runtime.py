@@ -1,0 +1,162 @@
+"""What compiled programs may call: the standard library's implementations.
+
+Compiled code runs with exactly these names in scope (and no builtins
+beyond the handful listed in `NAMESPACE`), so an expression can reach nothing
+else. Every function here is total on well-typed arguments: no exception
+escapes for any input that passed validation.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Context, Decimal
+from typing import Any
+
+# Wide enough that no amount a rule can produce is rounded before round_money.
+DECIMAL_CONTEXT = Context(prec=60, rounding=ROUND_HALF_UP, Emax=10_000, Emin=-10_000)
+_QUANTS = {digits: Decimal(1).scaleb(-digits) for digits in range(0, 19)}
+MAX_ROUND_DIGITS = 18
+
+
+def divide(a: int | Decimal, b: int | Decimal) -> Decimal:
+    """Exact-as-possible division (60 significant digits); the checker rules out b == 0."""
+    return DECIMAL_CONTEXT.divide(Decimal(a), Decimal(b))
+
+
+def round_money(x: int | Decimal, digits: int) -> Decimal:
+    """Quantize to `digits` fractional digits, half up (0.125 -> 0.13, -0.125 -> -0.13)."""
+    digits = min(max(digits, 0), MAX_ROUND_DIGITS)
+    return DECIMAL_CONTEXT.quantize(Decimal(x), _QUANTS[digits])
+
+
+def add_months(d: date, n: int) -> date:
+    """Add calendar months, clamping to the end of the target month; saturates at date.min/max."""
+    month_index = d.year * 12 + (d.month - 1) + n
+    year, month0 = divmod(month_index, 12)
+    if year < 1:
+        return date.min
+    if year > 9999:
+        return date.max
+    last = calendar.monthrange(year, month0 + 1)[1]
+    return date(year, month0 + 1, min(d.day, last))
+
+
+def add_days(d: date, n: int) -> date:
+    """Add days; saturates at date.min/max instead of overflowing."""
+    ordinal = d.toordinal() + n
+    if ordinal < 1:
+        return date.min
+    if ordinal > date.max.toordinal():
+        return date.max
+    return d + timedelta(days=n)
+
+
+def days(a: date, b: date) -> int:
+    """Days from a to b (negative when b is before a)."""
+    return (b - a).days
+
+
+def distinct(items: Iterable[Any]) -> list[Any]:
+    """The items without repeats, in order of first appearance."""
+    seen: list[Any] = []
+    hashed: set[Any] = set()
+    for item in items:
+        try:
+            if item in hashed:
+                continue
+            hashed.add(item)
+        except TypeError:  # records and lists are not hashable
+            if item in seen:
+                continue
+        seen.append(item)
+    return seen
+
+
+def flatten(lists: Iterable[list[Any]]) -> list[Any]:
+    return [item for sub in lists for item in sub]
+
+
+def at(items: list[Any], i: int) -> Any:
+    """`list[i]`: the item, or null when out of range (negative counts from the end)."""
+    if -len(items) <= i < len(items):
+        return items[i]
+    return None
+
+
+def to_map(pairs: Iterable[tuple[Any, Any]]) -> dict[Any, Any]:
+    """Build a map; when keys repeat, the first pair wins."""
+    out: dict[Any, Any] = {}
+    for key, value in pairs:
+        if key not in out:
+            out[key] = value
+    return out
+
+
+def first(items: Iterable[Any]) -> Any:
+    for item in items:
+        return item
+    return None
+
+
+def minimum(items: Iterable[Any]) -> Any:
+    return min(items, default=None)
+
+
+def maximum(items: Iterable[Any]) -> Any:
+    return max(items, default=None)
+
+
+def sum_decimal(items: Iterable[Any]) -> Decimal:
+    total = Decimal(0)
+    for item in items:
+        total += item
+    return total
+
+
+def sum_int(items: Iterable[int]) -> int:
+    total = 0
+    for item in items:
+        total += item
+    return total
+
+
+def sorted_list(items: Iterable[Any]) -> list[Any]:
+    return sorted(items)
+
+
+def contains_key(mapping: dict[Any, Any], key: Any) -> bool:
+    return key in mapping
+
+
+# The only names compiled code can see.
+NAMESPACE: dict[str, Any] = {
+    "__builtins__": {},
+    "_divide": divide,
+    "_round_money": round_money,
+    "_add_months": add_months,
+    "_add_days": add_days,
+    "_days": days,
+    "_distinct": distinct,
+    "_flatten": flatten,
+    "_at": at,
+    "_to_map": to_map,
+    "_first": first,
+    "_min_of": minimum,
+    "_max_of": maximum,
+    "_sum_decimal": sum_decimal,
+    "_sum_int": sum_int,
+    "_sorted": sorted_list,
+    "_Decimal": Decimal,
+    "_date": date,
+    "_len": len,
+    "_min": min,
+    "_max": max,
+    "_abs": abs,
+    "_any": any,
+    "_all": all,
+    "_frozenset": frozenset,
+    "_list": list,
+    "_str": str,
+}
