@@ -21,6 +21,7 @@ from typing import Any
 
 from .errors import Diagnostic, RuleFileError, did_you_mean
 from .model import (
+    Binding,
     DecisionDef,
     ExprSource,
     FieldSpec,
@@ -119,6 +120,7 @@ class CheckedFunction:
     body: Expr
     type: Type
     definition: FunctionDef
+    lets: tuple[tuple[str, Expr, Type], ...] = ()  # in evaluation order
 
 
 @dataclass(frozen=True, slots=True)
@@ -547,6 +549,12 @@ class _Checker:
             return ERROR
         result = builtin.typer(arg_types)
         if isinstance(result, str):
+            # A function that would take the value were it not null: say so (`len(coupon)`).
+            optional_args = [(a, t) for a, t in zip(node.args, arg_types, strict=True) if is_optional(t) and t != NULL]
+            if optional_args and not isinstance(builtin.typer([strip(t) for t in arg_types]), str):
+                arg = optional_args[0][0]
+                return self.err(arg, "optional_value", f"argument `{unparse(arg)}` of {name}() may be null",
+                                "handle null first: `x ?? default` or `if x != null then ... else ...`")
             return self.err(node, "type_mismatch", result, builtin.signature)
         return result
 
@@ -831,6 +839,11 @@ def _references(node: Expr) -> set[str]:
     return names
 
 
+def _variables(node: Expr) -> set[str]:
+    """Names an expression reads as values (a call `f(x)` reads x, not f)."""
+    return {sub.name for sub in walk(node) if isinstance(sub, Var)}
+
+
 def _reads(node: Expr, tables: dict[str, CheckedTable]) -> tuple[Expr, ...]:
     """The maximal fact paths (a, a.b.c) a condition reads, for explanations."""
     found: dict[str, Expr] = {}
@@ -941,9 +954,44 @@ def check_version(model: VersionModel) -> CheckedVersion:
             parsed[key] = c.parse(source)
         return parsed[key]
 
+    def check_lets(
+        bindings: Sequence[Binding], scope: _Scope, local_kind: str
+    ) -> tuple[list[tuple[str, Expr, Type]], _Scope]:
+        """Check `let` bindings in dependency order; return them and the scope they make."""
+        sources = {b.name: b for b in bindings}
+        for b in bindings:
+            clash = (
+                local_kind if b.name in scope.names else "a table" if b.name in c.tables
+                else "a function" if b.name in c.callables or b.name in defs or b.name in RESERVED_NAMES
+                else None
+            )
+            if clash:
+                c.at(b.location, "duplicate_name", f"let {b.name!r} has the name of {clash}")
+        let_deps = {}
+        for b in bindings:
+            node = parsed_expr(b.expr)
+            let_deps[b.name] = (_variables(node) & set(sources)) if node is not None else set()
+        order, let_cycles = _topological([b.name for b in bindings], let_deps)
+        for cycle in let_cycles:
+            c.at(sources[cycle[0]].location, "recursion", f"let bindings depend on each other: {' -> '.join(cycle)}")
+        checked = []
+        for name in order:
+            b = sources[name]
+            node = parsed_expr(b.expr)
+            if node is None:
+                scope = scope.child(name, ERROR, "let")
+                continue
+            c.source = b.expr
+            t = c.check(node, scope, NO_FACTS)
+            if isinstance(t, TableT):
+                t = c.err(node, "type_mismatch", "a table cannot be bound to a name; look rows up where needed")
+            scope = scope.child(name, t, "let")
+            checked.append((name, node, t))
+        return checked, scope
+
     deps: dict[str, set[str]] = {}
     for name, d in defs.items():
-        sources = [d.body] if isinstance(d, FunctionDef) else [
+        sources = [d.body, *(b.expr for b in d.let)] if isinstance(d, FunctionDef) else [
             *(r.when for r in d.rules), *(r.then for r in d.rules if r.then), *([d.default] if d.default else [])]
         refs: set[str] = set()
         for source in sources:
@@ -959,6 +1007,12 @@ def check_version(model: VersionModel) -> CheckedVersion:
         c.at(first.location, "recursion", f"{' -> '.join(cycle)}: functions and rule groups may not call themselves",
              "expressions must terminate; unroll the recursion into separate helpers")
 
+    # Members of a cycle are known, with their parameters, before any body is checked:
+    # a call to one is checked against its parameters and has no type (no follow-on errors).
+    for name in sorted(in_cycle):
+        _, cycle_params = param_scope(defs[name].params, name)
+        c.callables[name] = (cycle_params, ERROR)
+
     functions: list[CheckedFunction] = []
     groups: dict[str, CheckedGroup] = {}
     rule_ids: dict[str, Location] = {}
@@ -966,14 +1020,18 @@ def check_version(model: VersionModel) -> CheckedVersion:
         d = defs[name]
         if isinstance(d, FunctionDef):
             scope, params = param_scope(d.params, f"function {name!r}")
+            if name in in_cycle:
+                c.callables[name] = (params, ERROR)
+                continue
+            lets, scope = check_lets(d.let, scope, "a parameter")
             node = parsed_expr(d.body)
-            if node is None or name in in_cycle:
+            if node is None:
                 c.callables[name] = (params, ERROR)
                 continue
             c.source = d.body
             t = c.check(node, scope, NO_FACTS)
             c.callables[name] = (params, t)
-            functions.append(CheckedFunction(name, params, node, t, d))
+            functions.append(CheckedFunction(name, params, node, t, d, tuple(lets)))
             continue
         scope, params = param_scope(d.params, f"rule group {name!r}")
         checked_rules = []
@@ -1030,7 +1088,8 @@ def check_version(model: VersionModel) -> CheckedVersion:
                     c.at(d.location, "type_mismatch", f"the default of {name!r} ({dt}) does not fit its rules ({item_type})")
                     joined = ERROR
                 result = joined
-        c.callables[name] = (params, result)
+        if name not in in_cycle:
+            c.callables[name] = (params, result)
         groups[name] = CheckedGroup(name, params, tuple(checked_rules), d.hit, default, result, item_type, d)
 
     # Decisions.
@@ -1046,33 +1105,7 @@ def check_version(model: VersionModel) -> CheckedVersion:
                 continue
             names[f.spec.name] = f.type
             kinds[f.spec.name] = "input"
-        let_sources = {b.name: b for b in decision.let}
-        for b in decision.let:
-            clash = "an input" if b.name in names else "a table" if b.name in c.tables else \
-                "a function" if b.name in c.callables or b.name in RESERVED_NAMES else None
-            if clash:
-                c.at(b.location, "duplicate_name", f"let {b.name!r} has the name of {clash}")
-        let_deps = {}
-        for b in decision.let:
-            node = parsed_expr(b.expr)
-            let_deps[b.name] = (_references(node) & set(let_sources)) if node is not None else set()
-        let_order, let_cycles = _topological([b.name for b in decision.let], let_deps)
-        for cycle in let_cycles:
-            c.at(let_sources[cycle[0]].location, "recursion", f"let bindings depend on each other: {' -> '.join(cycle)}")
-        lets = []
-        scope = _Scope(names, kinds)
-        for name in let_order:
-            b = let_sources[name]
-            node = parsed_expr(b.expr)
-            if node is None:
-                scope = scope.child(name, ERROR, "let")
-                continue
-            c.source = b.expr
-            t = c.check(node, scope, NO_FACTS)
-            if isinstance(t, TableT):
-                t = c.err(node, "type_mismatch", "a table cannot be bound to a name; look rows up where needed")
-            scope = scope.child(name, t, "let")
-            lets.append((name, node, t))
+        lets, scope = check_lets(decision.let, _Scope(names, kinds), "an input")
         outputs = []
         for b in decision.output:
             node = parsed_expr(b.expr)

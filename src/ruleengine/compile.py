@@ -41,7 +41,21 @@ from .nodes import (
     unparse,
 )
 from .stdlib import BUILTINS
-from .typesys import DATE, DECIMAL, INT, STRING, BOOL, ListT, MapT, OptT, Prim, RecordT, SetT, TableT, Type, strip
+from .typesys import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    INT,
+    ListT,
+    MapT,
+    OptT,
+    Prim,
+    RecordT,
+    SetT,
+    TableT,
+    Type,
+    strip,
+)
 
 # Bounds on numbers accepted as input: they keep every computation exact and finite.
 MAX_INT = 2**63 - 1
@@ -60,14 +74,24 @@ class TraceEntry:
     values: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        return {"group": self.group, "rule": self.rule, "location": self.location,
-                "fired": self.fired, "values": self.values}
+        return {
+            "group": self.group,
+            "rule": self.rule,
+            "location": self.location,
+            "fired": self.fired,
+            "values": self.values,
+        }
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledDecision:
+    """A decision's compiled code. `check_fast` returns (input, locale) for plainly valid
+    input, else FAIL; `validate` is the authority: it returns the same or raises
+    `InputError` listing every problem."""
+
     name: str
-    validate: Callable[[Any], dict[str, Any]]
+    check_fast: Callable[[Any], Any]
+    validate: Callable[[Any], tuple[dict[str, Any], str]]
     run: Callable[[dict[str, Any], date, str], dict[str, Any]]
     run_traced: Callable[[dict[str, Any], date, str, list[Any]], dict[str, Any]]
     checked: CheckedDecision
@@ -83,7 +107,7 @@ class CompiledVersion:
 # --- input validation helpers (called by generated validators) ---------------
 
 
-def _describe(value: Any) -> str:
+def describe_value(value: Any) -> str:
     if value is None:
         return "null"
     if value is True or value is False:
@@ -109,8 +133,10 @@ def _describe(value: Any) -> str:
 _NO_VALUE = object()
 
 
-def _problem(code: str, path: str, message: str, expected: str | None, value: Any = _NO_VALUE) -> InputProblem:
-    got = None if value is _NO_VALUE else _describe(value)
+def _problem(
+    code: str, path: str, message: str, expected: str | None, value: Any = _NO_VALUE
+) -> InputProblem:
+    got = None if value is _NO_VALUE else describe_value(value)
     return InputProblem(code, path, message, expected, got)
 
 
@@ -127,37 +153,79 @@ def _to_decimal(value: Any) -> Decimal | None:
             return None
     else:
         return None
-    if not result.is_finite():
-        return None
-    exponent = result.as_tuple().exponent
-    if result.adjusted() >= MAX_DECIMAL_DIGITS or (isinstance(exponent, int) and exponent < -MAX_DECIMAL_DIGITS):
+    if not result.is_finite() or result.adjusted() >= MAX_DECIMAL_DIGITS:
         return None
     return result
 
 
-def _to_date(value: Any) -> date | None:
+def to_date(value: Any) -> date | None:
+    """A `datetime.date`, or a strict `YYYY-MM-DD` string as a date; else None."""
     if type(value) is date:
         return value
-    if type(value) is str and _ISO_DATE.match(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
+    if type(value) is not str:
+        return None
+    # Dates repeat across requests (as_of, renewal dates): parse each text once.
+    found = _DATE_CACHE.get(value)
+    if found is not None:
+        return found
+    if not _ISO_DATE.match(value):
+        return None
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        return None
+    if len(_DATE_CACHE) >= 10_000:
+        _DATE_CACHE.clear()
+    _DATE_CACHE[value] = parsed
+    return parsed
 
 
-def _unknown_fields(data: dict[str, Any], known: tuple[str, ...], path: str, errs: list[InputProblem]) -> None:
+def _unknown_fields(
+    data: dict[str, Any], known: tuple[str, ...], path: str, errs: list[InputProblem]
+) -> None:
     for key in data:
         if key not in known:
             shown = key if isinstance(key, str) else repr(key)
             suggestion = did_you_mean(str(key), known)
-            message = f"unknown field {shown!r}" + (f"; did you mean {suggestion!r}?" if suggestion else "")
-            errs.append(InputProblem("unknown_field", f"{path}.{shown}", message,
-                                     "one of: " + ", ".join(known), None))
+            message = f"unknown field {shown!r}" + (
+                f"; did you mean {suggestion!r}?" if suggestion else ""
+            )
+            errs.append(
+                InputProblem(
+                    "unknown_field", f"{path}.{shown}", message, "one of: " + ", ".join(known), None
+                )
+            )
 
 
 def _raise_input(errs: list[InputProblem]) -> None:
     raise InputError(errs)
+
+
+@dataclass(frozen=True, slots=True)
+class TableRead:
+    """Traced code read the row or item `key` of `table` (for coverage of table rows)."""
+
+    table: str
+    key: Any
+
+
+def _read_key(trace: list[Any], table: str, key: Any, index: dict[Any, Any]) -> Any:
+    found = index.get(key)
+    if found is not None:
+        trace.append(TableRead(table, key))
+    return found
+
+
+def _read_member(trace: list[Any], table: str, key: Any, members: Any) -> bool:
+    if key in members:
+        trace.append(TableRead(table, key))
+        return True
+    return False
+
+
+def _read_rows(trace: list[Any], table: str, value: tuple[dict[Any, Any], Any]) -> Any:
+    trace.extend(TableRead(table, key) for key in value[0])
+    return value[1]
 
 
 def _read(thunk: Callable[[], Any]) -> Any:
@@ -168,18 +236,37 @@ def _read(thunk: Callable[[], Any]) -> Any:
         return None
 
 
+def _copy_plain(value: Any) -> Any:
+    """A copy of plain data (dicts, lists; scalars and frozensets are shared, being immutable)."""
+    if type(value) is dict:
+        return {k: _copy_plain(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_copy_plain(v) for v in value]
+    return value
+
+
+_FAIL = FAIL = object()  # what a fast validator returns for input it cannot vouch for
+_DATE_CACHE: dict[str, date] = {}
+
+
 HELPERS: dict[str, Any] = {
+    "_FAIL": _FAIL,
     "_problem": _problem,
     "_to_decimal": _to_decimal,
-    "_to_date": _to_date,
+    "_to_date": to_date,
     "_unknown_fields": _unknown_fields,
     "_raise_input": _raise_input,
     "_read": _read,
+    "_read_key": _read_key,
+    "_read_member": _read_member,
+    "_read_rows": _read_rows,
     "_TraceEntry": TraceEntry,
     "_ctx": runtime.DECIMAL_CONTEXT,
     "_MISSING": object(),
     "_coalesce": lambda a, b: a if a is not None else b,
     "_safe_get": lambda record, name: None if record is None else record[name],
+    "_copy_plain": _copy_plain,
+    "_MAX_DEC": Decimal(10) ** MAX_DECIMAL_DIGITS,
     # The few builtins generated code itself uses; expressions cannot name them.
     "type": type,
     "dict": dict,
@@ -257,15 +344,22 @@ class _ExprCompiler:
                 ot = strip(self.type_of(obj))
                 target = self.expr(obj)
                 parts = [self.expr(k) for k in keys]
+                table = self.table_name(obj)
                 if isinstance(ot, TableT):
                     key = parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ",)"
+                    if table is not None:
+                        return f"_read_key(_trace, {table!r}, {key}, {target}[0])"
                     return f"{target}[0].get({key})"
                 if isinstance(ot, MapT):
+                    if table is not None:
+                        return f"_read_key(_trace, {table!r}, {parts[0]}, {target})"
                     return f"{target}.get({parts[0]})"
                 return f"_at({target}, {parts[0]})"
             case Call(name=name, args=args):
                 code_args = [self.expr(a) for a in args]
-                if name in self.m.checked.groups or name in {f.name for f in self.m.checked.functions}:
+                if name in self.m.checked.groups or name in {
+                    f.name for f in self.m.checked.functions
+                }:
                     prefix = "g_" if name in self.m.checked.groups else "f_"
                     suffix = "_t" if self.traced else ""
                     return f"{prefix}{name}{suffix}({', '.join([self.hidden(), *code_args])})"
@@ -288,7 +382,9 @@ class _ExprCompiler:
                 return "[" + ", ".join(self.expr(i) for i in items) + "]"
             case SetLit(items=items):
                 if all(isinstance(i, Literal) for i in items):
-                    return self.m.constant(frozenset(i.value for i in items if isinstance(i, Literal)))
+                    return self.m.constant(
+                        frozenset(i.value for i in items if isinstance(i, Literal))
+                    )
                 return "_frozenset((" + "".join(self.expr(i) + ", " for i in items) + "))"
             case RecordLit(fields=fields):
                 return "{" + ", ".join(f"{k!r}: {self.expr(v)}" for k, v in fields) + "}"
@@ -299,9 +395,20 @@ class _ExprCompiler:
     def _is_local(self, name: str) -> bool:
         return False  # the checker forbids locals that shadow tables
 
+    def table_name(self, node: Expr) -> str | None:
+        """In traced code, the table a node names (its reads are recorded for coverage)."""
+        if self.traced and isinstance(node, Var) and node.name in self.m.checked.tables:
+            return node.name
+        return None
+
     def collection(self, node: Expr) -> str:
         code = self.expr(node)
-        return f"{code}[1]" if isinstance(strip(self.type_of(node)), TableT) else code
+        if not isinstance(strip(self.type_of(node)), TableT):
+            return code
+        table = self.table_name(node)
+        if table is not None:
+            return f"_read_rows(_trace, {table!r}, {code})"
+        return f"{code}[1]"
 
     def macro(self, node: Macro) -> str:
         var = f"v_{node.var}"
@@ -332,12 +439,18 @@ class _ExprCompiler:
         op = node.op
         left = self.expr(node.left)
         right = self.expr(node.right)
+        if op in ("==", "!=") and (_is_null(node.left) or _is_null(node.right)):
+            return f"({left} {'is' if op == '==' else 'is not'} {right})"
         if op in ("and", "or", "==", "!=", "<", "<=", ">", ">="):
             return f"({left} {op} {right})"
         if op in ("in", "not in"):
             rt = strip(self.type_of(node.right))
             if isinstance(rt, TableT):
                 right = f"{right}[0]"
+            table = self.table_name(node.right)
+            if table is not None:
+                test = f"_read_member(_trace, {table!r}, {left}, {right})"
+                return test if op == "in" else f"(not {test})"
             return f"({left} {op} {right})"
         if op == "??":
             return f"_coalesce({left}, {right})"
@@ -350,8 +463,8 @@ class _ExprCompiler:
         return f"({left} {op} {right})"
 
 
-def _py_name(kind: str, name: str) -> str:
-    return f"{kind}_{name}"
+def _is_null(node: Expr) -> bool:
+    return isinstance(node, Literal) and node.value is None
 
 
 class _Generator:
@@ -365,14 +478,16 @@ class _Generator:
             m.constants[f"t_{name}"] = table.value
         m.constants["_remedies"] = {code: r.remedy for code, r in self.checked.reasons.items()}
         m.constants["_MESSAGES"] = {
-            locale: {code: dict(r.messages).get(locale, code) for code, r in self.checked.reasons.items()}
+            locale: {
+                code: dict(r.messages).get(locale, code) for code, r in self.checked.reasons.items()
+            }
             for locale in self.checked.model.manifest.locales
         }
         for traced in (False, True):
             for name in self.checked.call_order:
                 fn = next((f for f in self.checked.functions if f.name == name), None)
                 if fn is not None:
-                    self.function(fn.name, fn.params, fn.body, traced)
+                    self.function(fn.name, fn.params, fn.lets, fn.body, traced)
                 elif name in self.checked.groups:
                     self.group(self.checked.groups[name], traced)
         for record in self.checked.records.values():
@@ -383,11 +498,20 @@ class _Generator:
             self.decision(decision, traced=True)
         return m
 
-    def function(self, name: str, params: tuple[tuple[str, Type], ...], body: Expr, traced: bool) -> None:
+    def function(
+        self,
+        name: str,
+        params: tuple[tuple[str, Type], ...],
+        lets: tuple[tuple[str, Expr, Type], ...],
+        body: Expr,
+        traced: bool,
+    ) -> None:
         ec = _ExprCompiler(self.m, traced)
         args = ", ".join([ec.hidden(), *(f"v_{p}" for p, _ in params)])
         suffix = "_t" if traced else ""
         self.m.emit(f"def f_{name}{suffix}({args}):")
+        for local, node, _ in lets:
+            self.m.emit(f"v_{local} = {ec.expr(node)}", 1)
         self.m.emit(f"return {ec.expr(body)}", 1)
         self.m.emit("")
 
@@ -405,10 +529,15 @@ class _Generator:
             cond = ec.expr(rule.when)
             action = f"_r.append({contribution})" if collect else f"return {contribution}"
             if traced:
-                values = ", ".join(f"{unparse(r)!r}: _read(lambda: {ec.expr(r)})" for r in rule.reads)
+                values = ", ".join(
+                    f"{unparse(r)!r}: _read(lambda: {ec.expr(r)})" for r in rule.reads
+                )
                 loc = f"{rule.definition.location.file}:{rule.definition.location.line}"
                 m.emit(f"_w = bool({cond})", 1)
-                m.emit(f"_trace.append(_TraceEntry({group.name!r}, {rule.definition.id!r}, {loc!r}, _w, {{{values}}}))", 1)
+                m.emit(
+                    f"_trace.append(_TraceEntry({group.name!r}, {rule.definition.id!r}, {loc!r}, _w, {{{values}}}))",
+                    1,
+                )
                 m.emit("if _w:", 1)
             else:
                 m.emit(f"if {cond}:", 1)
@@ -431,40 +560,65 @@ class _Generator:
                 m.emit(f"v_{f.spec.name} = _inp[{f.spec.name!r}]", 1)
         for name, node, _ in decision.lets:
             m.emit(f"v_{name} = {ec.expr(node)}", 1)
-        outputs = ", ".join(f"{name!r}: {ec.expr(node)}" for name, node, _ in decision.outputs)
+        # Containers are copied on the way out: a result must never share a list or
+        # record with the version's tables (a caller mutating it would change them).
+        outputs = ", ".join(
+            f"{name!r}: {_fresh(ec.expr(node), t)}" for name, node, t in decision.outputs
+        )
         m.emit(f"return {{{outputs}}}", 1)
         m.emit("")
 
     # -- validators
 
-    def value_check(self, t: Type, f: InputField | None, var: str, path: str, out: str, indent: int) -> None:
+    def value_check(
+        self, t: Type, f: InputField | None, var: str, path: str, out: str, indent: int
+    ) -> None:
         """Emit code that checks `var` against t and assigns the converted value to `out`."""
         m = self.m
         spec = f.spec if f else None
         t = strip(t)
         desc = _type_desc(t, spec)
         bad = f"errs.append(_problem('type', {path}, {('expected ' + desc)!r}, {desc!r}, {var}))"
-        if t == INT or t == DECIMAL:
+        if t in (INT, DECIMAL):
             lo = spec.minimum if spec and spec.minimum is not None else None
             hi = spec.maximum if spec and spec.maximum is not None else None
             if t == INT:
                 m.emit(f"if type({var}) is int and {-MAX_INT} <= {var} <= {MAX_INT}:", indent)
             else:
-                m.emit(f"_d = _to_decimal({var})", indent)
-                m.emit("if _d is not None:", indent)
-                m.emit(f"{var} = _d", indent + 1)
+                # Fast path for the common case (a finite Decimal in range); else convert.
+                m.emit(
+                    f"if not (type({var}) is _Decimal and {var}.is_finite() and -_MAX_DEC < {var} < _MAX_DEC):",
+                    indent,
+                )
+                m.emit(f"{var} = _to_decimal({var}) or {var}", indent + 1)
+                m.emit(
+                    f"if type({var}) is _Decimal and {var}.is_finite() and -_MAX_DEC < {var} < _MAX_DEC:",
+                    indent,
+                )
             if lo is not None:
                 m.emit(f"if {var} < {m.constant(lo)}:", indent + 1)
-                m.emit(f"errs.append(_problem('minimum', {path}, {f'must be at least {lo}'!r}, {f'>= {lo}'!r}, {var}))", indent + 2)
+                m.emit(
+                    f"errs.append(_problem('minimum', {path}, {f'must be at least {lo}'!r}, {f'>= {lo}'!r}, {var}))",
+                    indent + 2,
+                )
             if hi is not None:
                 m.emit(f"if {var} > {m.constant(hi)}:", indent + 1)
-                m.emit(f"errs.append(_problem('maximum', {path}, {f'must be at most {hi}'!r}, {f'<= {hi}'!r}, {var}))", indent + 2)
+                m.emit(
+                    f"errs.append(_problem('maximum', {path}, {f'must be at most {hi}'!r}, {f'<= {hi}'!r}, {var}))",
+                    indent + 2,
+                )
             m.emit(f"{out} = {var}", indent + 1)
             m.emit("else:", indent)
             if t == INT:
-                m.emit(f"errs.append(_problem('type', {path}, 'expected an integer' if type({var}) is not int else 'integer out of range', 'integer', {var}))", indent + 1)
+                m.emit(
+                    f"errs.append(_problem('type', {path}, 'expected an integer' if type({var}) is not int else 'integer out of range', 'integer', {var}))",
+                    indent + 1,
+                )
             else:
-                m.emit(f"errs.append(_problem('type', {path}, 'expected a decimal number (a JSON number or a decimal string; never a float)', 'decimal', {var}))", indent + 1)
+                m.emit(
+                    f"errs.append(_problem('type', {path}, 'expected a decimal number (a JSON number or a decimal string; never a float)', 'decimal', {var}))",
+                    indent + 1,
+                )
             return
         if t == BOOL:
             m.emit(f"if {var} is True or {var} is False:", indent)
@@ -473,11 +627,14 @@ class _Generator:
             m.emit(bad, indent + 1)
             return
         if t == DATE:
-            m.emit(f"_dt = _to_date({var})", indent)
+            m.emit(f"_dt = {var} if type({var}) is _date else _to_date({var})", indent)
             m.emit("if _dt is not None:", indent)
             m.emit(f"{out} = _dt", indent + 1)
             m.emit("else:", indent)
-            m.emit(f"errs.append(_problem('type', {path}, 'expected a date (YYYY-MM-DD)', 'date', {var}))", indent + 1)
+            m.emit(
+                f"errs.append(_problem('type', {path}, 'expected a date (YYYY-MM-DD)', 'date', {var}))",
+                indent + 1,
+            )
             return
         if isinstance(t, Prim) and t.name == "string":
             m.emit(f"if type({var}) is str:", indent)
@@ -486,28 +643,58 @@ class _Generator:
                 ordered = tuple(spec.enum) if spec and spec.enum else tuple(sorted(t.enum))
                 enum_const = m.constant(frozenset(ordered))
                 expected = "one of: " + ", ".join(ordered)
-                checks.append((f"{var} not in {enum_const}", "enum", f"must be {expected}", expected))
+                checks.append(
+                    (f"{var} not in {enum_const}", "enum", f"must be {expected}", expected)
+                )
             if spec and spec.min_length is not None:
-                checks.append((f"len({var}) < {spec.min_length}", "min_length",
-                               "must not be empty" if spec.min_length == 1 else f"must have at least {spec.min_length} characters",
-                               f"at least {spec.min_length} characters"))
+                checks.append(
+                    (
+                        f"len({var}) < {spec.min_length}",
+                        "min_length",
+                        "must not be empty"
+                        if spec.min_length == 1
+                        else f"must have at least {spec.min_length} characters",
+                        f"at least {spec.min_length} characters",
+                    )
+                )
             if spec and spec.max_length is not None:
-                checks.append((f"len({var}) > {spec.max_length}", "max_length",
-                               f"must have at most {spec.max_length} characters", f"at most {spec.max_length} characters"))
+                checks.append(
+                    (
+                        f"len({var}) > {spec.max_length}",
+                        "max_length",
+                        f"must have at most {spec.max_length} characters",
+                        f"at most {spec.max_length} characters",
+                    )
+                )
             if spec and spec.pattern is not None:
                 pattern = m.constant(re.compile(spec.pattern))
-                checks.append((f"{pattern}.fullmatch({var}) is None", "pattern",
-                               f"must match {spec.pattern}", f"matching {spec.pattern}"))
+                checks.append(
+                    (
+                        f"{pattern}.fullmatch({var}) is None",
+                        "pattern",
+                        f"must match {spec.pattern}",
+                        f"matching {spec.pattern}",
+                    )
+                )
             if f and f.allowed is not None and spec and spec.in_table:
                 keys = m.constant(f.allowed)
                 listed = ", ".join(sorted(str(k) for k in f.allowed))
-                checks.append((f"{var} not in {keys}", "not_in_table",
-                               f"is not in table {spec.in_table}", f"one of: {listed}"))
+                checks.append(
+                    (
+                        f"{var} not in {keys}",
+                        "not_in_table",
+                        f"is not in table {spec.in_table}",
+                        f"one of: {listed}",
+                    )
+                )
             if checks:
                 m.emit("_ok = True", indent + 1)
             for cond, code, message, expected in checks:
                 m.emit(f"if _ok and {cond}:", indent + 1)
-                m.emit(f"errs.append(_problem({code!r}, {path}, {message!r}, {expected!r}, {var}))", indent + 2)
+                m.emit(
+                    f"errs.append(_problem({code!r}, {path}, {message!r}, {expected!r}, {var}))",
+                    indent + 2,
+                )
                 m.emit("_ok = False", indent + 2)
             m.emit(f"{out} = {var}", indent + 1)
             m.emit("else:", indent)
@@ -524,16 +711,27 @@ class _Generator:
             m.emit(f"if type({var}) is list:", indent)
             if f and f.spec.min_length is not None:
                 m.emit(f"if len({var}) < {f.spec.min_length}:", indent + 1)
-                m.emit(f"errs.append(_problem('min_items', {path}, 'must have at least {f.spec.min_length} item(s)', 'at least {f.spec.min_length} item(s)', {var}))", indent + 2)
+                m.emit(
+                    f"errs.append(_problem('min_items', {path}, 'must have at least {f.spec.min_length} item(s)', 'at least {f.spec.min_length} item(s)', {var}))",
+                    indent + 2,
+                )
             if f and f.spec.max_length is not None:
                 m.emit(f"if len({var}) > {f.spec.max_length}:", indent + 1)
-                m.emit(f"errs.append(_problem('max_items', {path}, 'must have at most {f.spec.max_length} item(s)', 'at most {f.spec.max_length} item(s)', {var}))", indent + 2)
+                m.emit(
+                    f"errs.append(_problem('max_items', {path}, 'must have at most {f.spec.max_length} item(s)', 'at most {f.spec.max_length} item(s)', {var}))",
+                    indent + 2,
+                )
             m.emit(f"{acc} = []", indent + 1)
             m.emit(f"for {idx}, {item} in enumerate({var}):", indent + 1)
             m.emit("_v = None", indent + 2)
-            self.value_check(t.elem, None, item, f"({path}) + '[' + _str({idx}) + ']'", "_v", indent + 2)
+            self.value_check(
+                t.elem, None, item, f"({path}) + '[' + _str({idx}) + ']'", "_v", indent + 2
+            )
             m.emit(f"{acc}.append(_v)", indent + 2)
-            m.emit(f"{out} = {acc}" if isinstance(t, ListT) else f"{out} = _frozenset({acc})", indent + 1)
+            m.emit(
+                f"{out} = {acc}" if isinstance(t, ListT) else f"{out} = _frozenset({acc})",
+                indent + 1,
+            )
             m.emit("else:", indent)
             m.emit(bad, indent + 1)
             return
@@ -553,7 +751,9 @@ class _Generator:
             return
         raise AssertionError(f"cannot validate {t}")  # pragma: no cover
 
-    def fields_check(self, fields: tuple[InputField, ...], indent: int, extra_known: tuple[str, ...] = ()) -> None:
+    def fields_check(
+        self, fields: tuple[InputField, ...], indent: int, extra_known: tuple[str, ...] = ()
+    ) -> None:
         m = self.m
         known = tuple(f.spec.name for f in fields) + extra_known
         m.emit("out = {}", indent)
@@ -566,17 +766,167 @@ class _Generator:
                 m.emit(f"out[{name!r}] = None", indent + 1)
             else:
                 desc = _type_desc(strip(f.type), f.spec)
-                m.emit(f"errs.append(_problem('required', {path}, 'missing required field' if v is _MISSING else 'must not be null', {desc!r}))", indent + 1)
+                m.emit(
+                    f"errs.append(_problem('required', {path}, 'missing required field' if v is _MISSING else 'must not be null', {desc!r}))",
+                    indent + 1,
+                )
             m.emit("else:", indent)
             self.value_check(f.type, f, "v", path, f"out[{name!r}]", indent + 1)
         m.emit(f"if not {m.constant(frozenset(known))}.issuperset(x):", indent)
         m.emit(f"_unknown_fields(x, {known!r}, path, errs)", indent + 1)
 
+    # -- fast validators: straight-line checks inlined into one function per
+    # decision, no error collection. They are conservative: when one returns
+    # _FAIL, the collecting validator (the authority) runs and lists every problem.
+
+    def fast_scalar(self, t: Type, spec: Any, var: str) -> tuple[str, str] | None:
+        """(condition, converted value) for a scalar `var`, or None if t is not a scalar."""
+        m = self.m
+        if t == INT:
+            lo = spec.minimum if spec is not None and spec.minimum is not None else -MAX_INT
+            hi = spec.maximum if spec is not None and spec.maximum is not None else MAX_INT
+            bounds = [
+                lo if type(lo) is int else m.constant(lo),
+                hi if type(hi) is int else m.constant(hi),
+            ]
+            return f"type({var}) is int and {bounds[0]} <= {var} <= {bounds[1]}", var
+        if t == DECIMAL:
+            cond = f"((type({var}) is _Decimal and {var}.is_finite()) or type({var}) is int) and -_MAX_DEC < {var} < _MAX_DEC"
+            if spec is not None and spec.minimum is not None:
+                cond += f" and {var} >= {m.constant(spec.minimum)}"
+            if spec is not None and spec.maximum is not None:
+                cond += f" and {var} <= {m.constant(spec.maximum)}"
+            return cond, f"(_Decimal({var}) if type({var}) is int else {var})"
+        if t == BOOL:
+            return f"{var} is True or {var} is False", var
+        if t == DATE:
+            return f"type({var}) is _date or ({var} := _to_date({var})) is not None", var
+        if isinstance(t, Prim) and t.name == "string":
+            parts = [f"type({var}) is str"]
+            if t.enum:
+                parts.append(f"{var} in {m.constant(frozenset(t.enum))}")
+            if spec is not None:
+                if spec.min_length is not None:
+                    parts.append(f"len({var}) >= {spec.min_length}")
+                if spec.max_length is not None:
+                    parts.append(f"len({var}) <= {spec.max_length}")
+                if spec.pattern is not None:
+                    parts.append(
+                        f"{m.constant(re.compile(spec.pattern))}.fullmatch({var}) is not None"
+                    )
+            allowed = getattr(spec, "_allowed", None)
+            if allowed is not None:
+                parts.append(f"{var} in {m.constant(allowed)}")
+            return " and ".join(parts), var
+        return None
+
+    def temp(self) -> str:
+        self._temps = getattr(self, "_temps", 0) + 1
+        return f"_t{self._temps}"
+
+    def fast_value(self, t: Type, spec: Any, var: str, indent: int) -> str:
+        """Emit statements that check `var` (returning _FAIL if it is not plainly valid);
+        return the expression of its converted value."""
+        m = self.m
+        if isinstance(t, OptT):
+            scalar = self.fast_scalar(t.inner, spec, var)
+            if scalar is not None:
+                cond, value = scalar
+                m.emit(f"if not ({var} is None or ({cond})):", indent)
+                m.emit("return _FAIL", indent + 1)
+                return value
+            result = self.temp()
+            m.emit(f"if {var} is None:", indent)
+            m.emit(f"{result} = None", indent + 1)
+            m.emit("else:", indent)
+            value = self.fast_value(t.inner, spec, var, indent + 1)
+            m.emit(f"{result} = {value}", indent + 1)
+            return result
+        scalar = self.fast_scalar(t, spec, var)
+        if scalar is not None:
+            cond, value = scalar
+            m.emit(f"if not ({cond}):", indent)
+            m.emit("return _FAIL", indent + 1)
+            return value
+        if isinstance(t, RecordT) and t.name:
+            return self.fast_record(self.checked.records[t.name].fields, var, indent)
+        if isinstance(t, (ListT, SetT)):
+            items = self.temp()
+            item = self.temp()
+            m.emit(f"if type({var}) is not list:", indent)
+            m.emit("return _FAIL", indent + 1)
+            if spec is not None and spec.min_length is not None:
+                m.emit(f"if len({var}) < {spec.min_length}:", indent)
+                m.emit("return _FAIL", indent + 1)
+            if spec is not None and spec.max_length is not None:
+                m.emit(f"if len({var}) > {spec.max_length}:", indent)
+                m.emit("return _FAIL", indent + 1)
+            m.emit(f"{items} = []", indent)
+            m.emit(f"for {item} in {var}:", indent)
+            value = self.fast_value(t.elem, None, item, indent + 1)
+            m.emit(f"{items}.append({value})", indent + 1)
+            return items if isinstance(t, ListT) else f"_frozenset({items})"
+        m.emit("return _FAIL", indent)  # maps: the collecting validator handles them
+        return "None"
+
+    def fast_record(
+        self,
+        fields: tuple[InputField, ...],
+        var: str,
+        indent: int,
+        extra_known: tuple[str, ...] = (),
+    ) -> str:
+        """Emit checks of a record held in `var`; return the dict expression of the result."""
+        m = self.m
+        required = [f for f in fields if not isinstance(f.type, OptT)]
+        optional_names = [f.spec.name for f in fields if isinstance(f.type, OptT)] + list(
+            extra_known
+        )
+        m.emit(f"if type({var}) is not dict:", indent)
+        m.emit("return _FAIL", indent + 1)
+        names = {f.spec.name: self.temp() for f in fields}
+        if required:
+            m.emit("try:", indent)
+            for f in required:
+                m.emit(f"{names[f.spec.name]} = {var}[{f.spec.name!r}]", indent + 1)
+            m.emit("except KeyError:", indent)
+            m.emit("return _FAIL", indent + 1)
+        # Every key is known: the required ones plus whichever optional ones are there.
+        count = " + ".join([str(len(required)), *(f"({n!r} in {var})" for n in optional_names)])
+        m.emit(f"if len({var}) != {count}:", indent)
+        m.emit("return _FAIL", indent + 1)
+        values = []
+        for f in fields:
+            local = names[f.spec.name]
+            if isinstance(f.type, OptT):
+                m.emit(f"{local} = {var}.get({f.spec.name!r})", indent)
+            spec = f.spec if f.allowed is None else _SpecWithAllowed(f.spec, f.allowed)
+            value = self.fast_value(f.type, spec, local, indent)
+            values.append(f"{f.spec.name!r}: {value}")
+        return "{" + ", ".join(values) + "}"
+
+    def input_fast(self, decision: CheckedDecision) -> None:
+        m = self.m
+        locales = self.checked.model.manifest.locales
+        m.emit(f"def vf_in_{decision.name}(x):")
+        fields = tuple(f for f in decision.inputs if f.spec.name not in ("as_of", "locale"))
+        result = self.fast_record(fields, "x", 1, extra_known=("as_of", "locale"))
+        m.emit("loc = x.get('locale')", 1)
+        m.emit("if loc is None:", 1)
+        m.emit(f"return {result}, {locales[0]!r}", 2)
+        m.emit(f"if type(loc) is str and loc in {m.constant(frozenset(locales))}:", 1)
+        m.emit(f"return {result}, loc", 2)
+        m.emit("return _FAIL", 1)
+        m.emit("")
+
     def record_validator(self, record: RecordSchema) -> None:
         m = self.m
         m.emit(f"def vr_{record.name}(x, path, errs):")
         m.emit("if type(x) is not dict:", 1)
-        m.emit(f"errs.append(_problem('type', path, 'expected an object ({record.name})', 'object', x))", 2)
+        m.emit(
+            f"errs.append(_problem('type', path, 'expected an object ({record.name})', 'object', x))",
+            2,
+        )
         m.emit("return None", 2)
         self.fields_check(record.fields, 1)
         m.emit("return out", 1)
@@ -585,6 +935,7 @@ class _Generator:
     def input_validator(self, decision: CheckedDecision) -> None:
         m = self.m
         locales = self.checked.model.manifest.locales
+        self.input_fast(decision)
         m.emit(f"def vi_{decision.name}(x):")
         m.emit("errs = []", 1)
         m.emit("path = 'input'", 1)
@@ -592,10 +943,7 @@ class _Generator:
         m.emit("_raise_input([_problem('type', 'input', 'expected an object', 'object', x)])", 2)
         fields = tuple(f for f in decision.inputs if f.spec.name not in ("as_of", "locale"))
         self.fields_check(fields, 1, extra_known=("as_of", "locale"))
-        # The reserved inputs: as_of was read already to pick the version; locale defaults.
-        m.emit("v = x.get('as_of')", 1)
-        m.emit("if v is not None and _to_date(v) is None:", 1)
-        m.emit("errs.append(_problem('type', 'input.as_of', 'expected a date (YYYY-MM-DD)', 'date', v))", 2)
+        # The reserved inputs: as_of was checked by Engine.decide to pick the version.
         m.emit("v = x.get('locale')", 1)
         m.emit("if v is None:", 1)
         m.emit(f"_loc = {locales[0]!r}", 2)
@@ -603,7 +951,10 @@ class _Generator:
         m.emit("_loc = v", 2)
         m.emit("else:", 1)
         expected = "one of: " + ", ".join(locales)
-        m.emit(f"errs.append(_problem('enum', 'input.locale', {('must be ' + expected)!r}, {expected!r}, v))", 2)
+        m.emit(
+            f"errs.append(_problem('enum', 'input.locale', {('must be ' + expected)!r}, {expected!r}, v))",
+            2,
+        )
         m.emit("_loc = None", 2)
         m.emit("if errs:", 1)
         m.emit("_raise_input(errs)", 2)
@@ -611,12 +962,41 @@ class _Generator:
         m.emit("")
 
 
+class _SpecWithAllowed:
+    """A field spec plus the table keys its value must be one of (in_table)."""
+
+    def __init__(self, spec: Any, allowed: frozenset[Any]):
+        self._spec = spec
+        self._allowed = allowed
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._spec, name)
+
+
+def _fresh(code: str, t: Type) -> str:
+    if (
+        isinstance(t, Prim)
+        or (isinstance(t, OptT) and isinstance(t.inner, Prim))
+        or isinstance(t, SetT)
+    ):
+        return code
+    if isinstance(t, ListT) and isinstance(strip(t.elem), Prim):
+        return f"_list({code})"
+    return f"_copy_plain({code})"
+
+
 def _type_desc(t: Type, spec: Any = None) -> str:
     t = strip(t)
     if isinstance(t, Prim):
         if t.name == "string" and spec is not None and spec.enum:
             return "one of: " + ", ".join(spec.enum)
-        return {"int": "integer", "decimal": "decimal", "string": "string", "bool": "boolean", "date": "date (YYYY-MM-DD)"}.get(t.name, t.name)
+        return {
+            "int": "integer",
+            "decimal": "decimal",
+            "string": "string",
+            "bool": "boolean",
+            "date": "date (YYYY-MM-DD)",
+        }.get(t.name, t.name)
     if isinstance(t, RecordT):
         return f"object ({t.name})" if t.name else "object"
     if isinstance(t, ListT):
@@ -635,10 +1015,11 @@ def compile_version(checked: CheckedVersion) -> CompiledVersion:
     namespace: dict[str, Any] = {**runtime.NAMESPACE, **HELPERS, **module.constants}
     filename = f"<ruleengine {checked.model.manifest.ruleset}@{checked.model.manifest.version}>"
     code = compile(source, filename, "exec")
-    exec(code, namespace)  # noqa: S102 - our own generated source, built from checked nodes only
+    exec(code, namespace)  # our own generated source, built from checked nodes only
     decisions = {
         name: CompiledDecision(
             name=name,
+            check_fast=namespace[f"vf_in_{name}"],
             validate=namespace[f"vi_{name}"],
             run=namespace[f"d_{name}"],
             run_traced=namespace[f"d_{name}_t"],
@@ -647,6 +1028,3 @@ def compile_version(checked: CheckedVersion) -> CompiledVersion:
         for name, decision in checked.decisions.items()
     }
     return CompiledVersion(checked=checked, decisions=decisions, source=source)
-
-
-__all__ = ["CompiledDecision", "CompiledVersion", "TraceEntry", "compile_version", "STRING"]

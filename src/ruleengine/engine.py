@@ -16,10 +16,18 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, NoReturn
 
 from .check import check_version
-from .compile import CompiledDecision, CompiledVersion, TraceEntry, _to_date, compile_version
+from .compile import (
+    FAIL,
+    CompiledDecision,
+    CompiledVersion,
+    TraceEntry,
+    compile_version,
+    describe_value,
+    to_date,
+)
 from .errors import (
     Diagnostic,
     InputError,
@@ -72,7 +80,9 @@ class RuleSet:
     @classmethod
     def of(cls, name: str, versions: list[Version]) -> RuleSet:
         ordered = tuple(sorted(versions, key=lambda v: v.effective_from))
-        return cls(name, ordered, {v.version: v for v in ordered}, tuple(v.effective_from for v in ordered))
+        return cls(
+            name, ordered, {v.version: v for v in ordered}, tuple(v.effective_from for v in ordered)
+        )
 
     def in_effect(self, as_of: date) -> Version | None:
         """The version with the latest effective_from on or before as_of."""
@@ -83,9 +93,12 @@ class RuleSet:
         return self._by_label.get(label)
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The answer to one decision request."""
+class Decision(NamedTuple):
+    """The answer to one decision request.
+
+    Immutable like the engine's other result objects; a NamedTuple rather than a
+    frozen dataclass because it is built on every decision and costs a third as much.
+    """
 
     result: dict[str, Any]
     ruleset: str
@@ -100,7 +113,9 @@ class Decision:
 class Engine:
     """Holds loaded rule sets; safe to share between threads (nothing in it changes)."""
 
-    def __init__(self, rulesets: Mapping[str, RuleSet], clock: Clock | None = None, root: str | None = None):
+    def __init__(
+        self, rulesets: Mapping[str, RuleSet], clock: Clock | None = None, root: str | None = None
+    ):
         self._rulesets = dict(rulesets)
         self._clock = clock or utc_today
         self.root = root
@@ -141,25 +156,70 @@ class Engine:
     ) -> Decision:
         """Decide `decision` of `ruleset` on `input`; raise a `RuleEngineError` subclass on bad requests."""
         raw_as_of = input.get("as_of") if type(input) is dict else None
-        if raw_as_of is None:
-            as_of = self._clock()
-        else:
-            parsed = _to_date(raw_as_of)
-            if parsed is None:
-                raise InputError([InputProblem("type", "input.as_of", "expected a date (YYYY-MM-DD)", "date",
-                                               repr(raw_as_of))])
-            as_of = parsed
+        as_of = self._clock() if raw_as_of is None else to_date(raw_as_of)
+        if as_of is None:
+            self._reject_as_of(ruleset, decision, input, version, raw_as_of)
+        rs = self._rulesets.get(ruleset)
+        chosen = rs.in_effect(as_of) if rs is not None and version is None else None
+        if chosen is None:
+            chosen = self.select(ruleset, as_of, version)  # pinned, or the error to raise
+        compiled = chosen.compiled.decisions.get(decision)
+        if compiled is None:
+            raise NotFoundError("decision", decision, sorted(chosen.compiled.decisions))
+        checked = compiled.check_fast(input)
+        data, locale = compiled.validate(input) if checked is FAIL else checked
+        if explain:
+            trace: list[Any] = []
+            result = compiled.run_traced(data, as_of, locale, trace)
+            rules = tuple(entry for entry in trace if type(entry) is TraceEntry)
+            return Decision(
+                result, ruleset, decision, chosen.version, chosen.content_hash, as_of, locale, rules
+            )
+        result = compiled.run(data, as_of, locale)
+        return Decision(
+            result, ruleset, decision, chosen.version, chosen.content_hash, as_of, locale
+        )
+
+    def decide_traced(
+        self, ruleset: str, decision: str, input: Any, version: str | None = None
+    ) -> tuple[Decision, list[Any]]:
+        """Decide with the traced program; also return the raw trace (rule entries and
+        `TableRead`s in evaluation order), for coverage and impact analysis."""
+        raw_as_of = input.get("as_of") if type(input) is dict else None
+        as_of = self._clock() if raw_as_of is None else to_date(raw_as_of)
+        if as_of is None:
+            self._reject_as_of(ruleset, decision, input, version, raw_as_of)
         chosen = self.select(ruleset, as_of, version)
         compiled = chosen.compiled.decisions.get(decision)
         if compiled is None:
             raise NotFoundError("decision", decision, sorted(chosen.compiled.decisions))
         data, locale = compiled.validate(input)
-        if explain:
-            trace: list[TraceEntry] = []
-            result = compiled.run_traced(data, as_of, locale, trace)
-            return Decision(result, ruleset, decision, chosen.version, chosen.content_hash, as_of, locale, tuple(trace))
-        result = compiled.run(data, as_of, locale)
-        return Decision(result, ruleset, decision, chosen.version, chosen.content_hash, as_of, locale)
+        trace: list[Any] = []
+        result = compiled.run_traced(data, as_of, locale, trace)
+        rules = tuple(entry for entry in trace if type(entry) is TraceEntry)
+        made = Decision(
+            result, ruleset, decision, chosen.version, chosen.content_hash, as_of, locale, rules
+        )
+        return made, trace
+
+    def _reject_as_of(
+        self, ruleset: str, decision: str, input: Any, version: str | None, raw: Any
+    ) -> NoReturn:
+        """A bad as_of picks no version; still list every other problem, per today's version."""
+        problems = [
+            InputProblem(
+                "type", "input.as_of", "expected a date (YYYY-MM-DD)", "date", describe_value(raw)
+            )
+        ]
+        try:
+            compiled = self.select(ruleset, self._clock(), version).compiled.decisions.get(decision)
+            if compiled is not None:
+                compiled.validate(input)
+        except InputError as exc:
+            problems.extend(p for p in exc.problems if p.path != "input.as_of")
+        except (NotFoundError, NoVersionInEffectError):
+            pass
+        raise InputError(problems)
 
 
 # --- loading -------------------------------------------------------------------
@@ -192,8 +252,11 @@ def find_versions(root: Path) -> list[tuple[Path, list[Path]]]:
         for dirpath, dirnames, filenames in os.walk(vdir):
             here = Path(dirpath)
             dirnames[:] = sorted(
-                d for d in dirnames
-                if d not in SKIPPED_DIRS and not d.startswith(".") and not (here / d / MANIFEST).exists()
+                d
+                for d in dirnames
+                if d not in SKIPPED_DIRS
+                and not d.startswith(".")
+                and not (here / d / MANIFEST).exists()
             )
             for name in sorted(filenames):
                 if name.endswith((".yaml", ".yml")) and not (here == vdir and name == MANIFEST):
@@ -211,7 +274,15 @@ def _load_version(vdir: Path, files: list[Path]) -> Version:
     checked = check_version(model)
     compiled = compile_version(checked)
     m = model.manifest
-    return Version(m.ruleset, m.version, m.effective_from, model.content_hash, model.root, model.files, compiled)
+    return Version(
+        m.ruleset,
+        m.version,
+        m.effective_from,
+        model.content_hash,
+        model.root,
+        model.files,
+        compiled,
+    )
 
 
 def load_versions(path: str | os.PathLike[str]) -> Iterator[Version | RuleFileError]:
@@ -222,8 +293,16 @@ def load_versions(path: str | os.PathLike[str]) -> Iterator[Version | RuleFileEr
         return
     versions = find_versions(root)
     if not versions:
-        yield RuleFileError([Diagnostic("no_rules", f"no {MANIFEST} found: no rule set version here",
-                                        display_path(root), hint="a version is a folder holding manifest.yaml and rule files")])
+        yield RuleFileError(
+            [
+                Diagnostic(
+                    "no_rules",
+                    f"no {MANIFEST} found: no rule set version here",
+                    display_path(root),
+                    hint="a version is a folder holding manifest.yaml and rule files",
+                )
+            ]
+        )
         return
     for vdir, files in versions:
         try:
@@ -241,14 +320,14 @@ def load(path: str | os.PathLike[str] = "rules", clock: Clock | None = None) -> 
             problems.extend(item.diagnostics)
         else:
             by_ruleset.setdefault(item.ruleset, []).append(item)
-    problems.extend(_conflicts(by_ruleset))
+    problems.extend(version_conflicts(by_ruleset))
     if problems:
         raise RuleFileError(problems)
     rulesets = {name: RuleSet.of(name, versions) for name, versions in sorted(by_ruleset.items())}
     return Engine(rulesets, clock, str(path))
 
 
-def _conflicts(by_ruleset: Mapping[str, list[Version]]) -> list[Diagnostic]:
+def version_conflicts(by_ruleset: Mapping[str, list[Version]]) -> list[Diagnostic]:
     """Two versions of one rule set with the same label or the same effective date."""
     problems = []
     for name, versions in by_ruleset.items():
@@ -257,13 +336,29 @@ def _conflicts(by_ruleset: Mapping[str, list[Version]]) -> list[Diagnostic]:
         for v in sorted(versions, key=lambda v: v.root):
             manifest = f"{v.root}/{MANIFEST}"
             if v.version in seen_label:
-                problems.append(Diagnostic("duplicate_version", f"version {v.version!r} of {name!r} is also defined in "
-                                           f"{seen_label[v.version].root}", manifest, 1, 1,
-                                           "every version of a rule set needs its own label"))
+                problems.append(
+                    Diagnostic(
+                        "duplicate_version",
+                        f"version {v.version!r} of {name!r} is also defined in "
+                        f"{seen_label[v.version].root}",
+                        manifest,
+                        1,
+                        1,
+                        "every version of a rule set needs its own label",
+                    )
+                )
             elif v.effective_from in seen_date:
-                problems.append(Diagnostic("duplicate_version", f"versions {seen_date[v.effective_from].version!r} and "
-                                           f"{v.version!r} of {name!r} both take effect on {v.effective_from}", manifest, 1, 1,
-                                           "give each version its own effective_from"))
+                problems.append(
+                    Diagnostic(
+                        "duplicate_version",
+                        f"versions {seen_date[v.effective_from].version!r} and "
+                        f"{v.version!r} of {name!r} both take effect on {v.effective_from}",
+                        manifest,
+                        1,
+                        1,
+                        "give each version its own effective_from",
+                    )
+                )
             seen_label.setdefault(v.version, v)
             seen_date.setdefault(v.effective_from, v)
     return problems

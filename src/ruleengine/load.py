@@ -12,6 +12,7 @@ Public entry: `load_documents(paths)`.
 from __future__ import annotations
 
 import bisect
+import copy
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -134,20 +135,38 @@ def _align_offset(text: str, span: ScalarSpan, value: str, offset: int) -> int:
     return j
 
 
-class _Composer(Reader, Scanner, Parser, Composer, BaseResolver):
-    """PyYAML's composer with our resolver: nothing is resolved implicitly."""
-
-    def __init__(self, stream: str):
-        Reader.__init__(self, stream)
-        Scanner.__init__(self)
-        Parser.__init__(self)
-        Composer.__init__(self)
-        BaseResolver.__init__(self)
+class _Resolver(BaseResolver):
+    """Nothing is resolved implicitly: plain scalars are left for `resolve_plain`."""
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:  # type: ignore[override]
         if kind is ScalarNode:
             return _PLAIN if implicit[0] else _STR
         return _SEQ if kind is SequenceNode else _MAP
+
+
+class _PyComposer(Reader, Scanner, Parser, Composer, _Resolver):
+    def __init__(self, stream: str):
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        _Resolver.__init__(self)
+
+
+try:
+    from yaml._yaml import CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _Composer: type = _PyComposer
+else:
+
+    class _CComposer(CParser, _Resolver):  # type: ignore[misc]
+        """libyaml's parser and composer (several times faster), same marks and nodes."""
+
+        def __init__(self, stream: str):
+            CParser.__init__(self, stream)
+            _Resolver.__init__(self)
+
+    _Composer = _CComposer
 
 
 class _Converter:
@@ -167,11 +186,13 @@ class _Converter:
         )
 
     def convert(self, node: Node, path: DataPath) -> Any:
+        # Every node reached again through an alias counts, scalars included:
+        # a bomb of aliased lists of scalars is refused after a bounded amount of work.
         if id(node) in self.seen:
             self.expanded += 1
             if self.expanded > MAX_ALIAS_EXPANSION:
                 raise _AliasBomb(node)
-        elif not isinstance(node, ScalarNode):
+        else:
             self.seen.add(id(node))
         self.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if node.tag not in (_PLAIN, _STR, _SEQ, _MAP):
@@ -189,7 +210,7 @@ class _Converter:
                 value = node.value
             if isinstance(value, str):
                 self.scalars[path] = ScalarSpan(
-                    node.start_mark.index, node.end_mark.index, node.style
+                    node.start_mark.index, node.end_mark.index, node.style or None
                 )
             return value
         if isinstance(node, SequenceNode):
@@ -233,11 +254,25 @@ class _Converter:
             if not isinstance(source, MappingNode):
                 self.error(source, "yaml_merge", "`<<` merges mappings only")
                 continue
-            merged = self.convert_mapping(source, path)
-            for key, value in merged.items():
-                if key not in result:
-                    result[key] = value
-                    seen.setdefault(key, _MergedKey(source))
+            # Convert into scratch position tables (sharing the alias budget and the
+            # diagnostics), then keep the positions of the keys actually merged only:
+            # a key already set explicitly keeps its own position.
+            scratch = copy.copy(self)
+            scratch.positions, scratch.key_positions, scratch.scalars = {}, {}, {}
+            merged = scratch.convert_mapping(source, path)
+            self.expanded = scratch.expanded
+            taken = {key for key in merged if key not in result}
+            for key in taken:
+                result[key] = merged[key]
+                seen.setdefault(key, _MergedKey(source))
+            for mine, theirs in (
+                (self.positions, scratch.positions),
+                (self.key_positions, scratch.key_positions),
+                (self.scalars, scratch.scalars),
+            ):
+                for sub, where in theirs.items():
+                    if len(sub) > len(path) and sub[len(path)] in taken:
+                        mine[sub] = where  # type: ignore[assignment]
 
 
 class _MergedKey:
@@ -291,6 +326,8 @@ def load_document(path: Path, display: str | None = None) -> Document:
 
 def parse_document(text: str, file: str) -> Document:
     """Parse YAML text (one document) into a `Document`."""
+    # A byte-order mark is not part of the text: the parser skips it, so would columns.
+    text = text.removeprefix("\ufeff")
     composer = _Composer(text)
     try:
         node = composer.get_single_node()
@@ -298,7 +335,16 @@ def parse_document(text: str, file: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         message = exc.problem or "invalid YAML"
         if exc.context:
-            message = f"{message} ({exc.context})"
+            context = exc.context
+            start = exc.context_mark
+            if (
+                context.startswith("while")
+                and start is not None
+                and mark is not None
+                and start.line != mark.line
+            ):
+                context += f" that starts at line {start.line + 1}, column {start.column + 1}"
+            message = f"{message} ({context})"
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         hint = "check indentation, colons and quotes near this spot"
         if "mapping values are not allowed" in message:

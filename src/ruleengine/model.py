@@ -113,12 +113,20 @@ class ParamSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Binding:
+    name: str
+    expr: ExprSource
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
 class FunctionDef:
     name: str
     params: tuple[ParamSpec, ...]
     body: ExprSource
     location: Location
     description: str | None = None
+    let: tuple[Binding, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,13 +152,6 @@ class RuleGroupDef:
     location: Location
     default: ExprSource | None = None
     description: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Binding:
-    name: str
-    expr: ExprSource
-    location: Location
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.lexer import PatternStr
 from lark.tree import Meta
 
 from .errors import RuleFileError
@@ -48,27 +49,16 @@ MAX_NESTING = 64
 
 KEYWORDS = frozenset({"and", "or", "not", "in", "if", "then", "else", "true", "false", "null"})
 
+# How regex terminals are named in "expected ..." messages; literal terminals
+# (keywords, punctuation, `??`) are shown as written, in backticks.
 _TOKEN_NAMES = {
     "NAME": "a name",
     "INT": "a number",
     "DECIMAL": "a number",
     "STRING": "a string",
     "COMPARE": "a comparison",
-    "ADD_OP": "+ or -",
-    "MUL_OP": "*, / or %",
-    "LPAR": "(",
-    "RPAR": ")",
-    "LSQB": "[",
-    "RSQB": "]",
-    "LBRACE": "{",
-    "RBRACE": "}",
-    "COMMA": ",",
-    "COLON": ":",
-    "DOT": ".",
-    "QMARK": "?",
-    "_SAFE_DOT": "?.",
-    "MORETHAN": ">",
-    "LESSTHAN": "<",
+    "ADD_OP": "`+` or `-`",
+    "MUL_OP": "`*`, `/` or `%`",
     "$END": "the end of the expression",
 }
 
@@ -82,8 +72,9 @@ def _parser() -> Lark:
 class _Problem(Exception):
     """A syntax problem found while building the AST, at an offset."""
 
-    def __init__(self, message: str, start: int, end: int, hint: str | None = None):
+    def __init__(self, message: str, start: int, end: int, hint: str | None = None, code: str = "expr_syntax"):
         super().__init__(message)
+        self.code = code
         self.message = message
         self.start = start
         self.end = end
@@ -108,6 +99,16 @@ def _string_value(token: Token) -> str:
     return value
 
 
+def _not_keyword(token: Token) -> None:
+    # The contextual lexer reads a keyword as NAME where no keyword fits (`a + then`).
+    if str(token) in KEYWORDS:
+        raise _Problem(
+            f"`{token}` is a keyword and cannot be used as a name",
+            token.start_pos or 0,
+            token.end_pos or 0,
+        )
+
+
 @v_args(meta=True, inline=True)
 class _Builder(Transformer[Token, Expr]):
     def int_lit(self, meta: Meta, token: Token) -> Literal:
@@ -129,6 +130,7 @@ class _Builder(Transformer[Token, Expr]):
         return Literal(None, span=_span(meta))
 
     def var(self, meta: Meta, token: Token) -> Var:
+        _not_keyword(token)
         return Var(str(token), span=_span(meta))
 
     def member(self, meta: Meta, obj: Expr, name: Token) -> Member:
@@ -141,6 +143,7 @@ class _Builder(Transformer[Token, Expr]):
         return Index(obj, keys, span=_span(meta))
 
     def call(self, meta: Meta, name: Token, *args: Expr) -> Expr:
+        _not_keyword(name)
         span = _span(meta)
         if str(name) == "date":
             # date("YYYY-MM-DD") is a literal: validated here, once.
@@ -153,7 +156,7 @@ class _Builder(Transformer[Token, Expr]):
                 except ValueError:
                     raise _Problem(
                         f"invalid date {text!r}", args[0].span.start, args[0].span.end,
-                        'write dates as date("YYYY-MM-DD"), e.g. date("2026-12-01")',
+                        'write dates as date("YYYY-MM-DD"), e.g. date("2026-12-01")', code="bad_date",
                     ) from None
                 return Literal(value, span=span)
             raise _Problem(
@@ -240,8 +243,21 @@ class _Builder(Transformer[Token, Expr]):
         return RecordLit(tuple((e[1], e[2]) for e in entries), span=_span(meta))
 
 
+@cache
+def _literal_terminals() -> dict[str, str]:
+    """Terminal name -> its literal text, for terminals that are plain strings (`IF`, `__ANON_0`)."""
+    return {t.name: t.pattern.value for t in _parser().terminals if isinstance(t.pattern, PatternStr)}
+
+
+def _token_name(terminal: str) -> str:
+    if terminal in _TOKEN_NAMES:
+        return _TOKEN_NAMES[terminal]
+    literal = _literal_terminals().get(terminal)
+    return f"`{literal}`" if literal is not None else terminal.lower()
+
+
 def _expected(tokens: set[str]) -> str:
-    names = sorted({_TOKEN_NAMES.get(t, t.strip('"').lower()) for t in tokens})
+    names = sorted({_token_name(t) for t in tokens})
     if len(names) > 6:
         names = names[:6] + ["..."]
     return ", ".join(names)
@@ -269,9 +285,10 @@ def _syntax_message(exc: UnexpectedInput, text: str) -> tuple[str, int, int, str
                 len(text.rstrip()), len(text.rstrip()) + 1, None,
             )
         hint = None
-        if token.type == "COMPARE" and str(token) in ("<", ">", "<=", ">=", "==", "!="):
+        if token.type in ("COMPARE", "IN", "NOT") and "AND" in exc.expected:
+            # A comparison follows a complete comparison: `0 < x < 10`, `a in b in c`.
             hint = "comparisons do not chain; combine them with `and`"
-        elif str(token) in KEYWORDS:
+        elif str(token) in KEYWORDS and "NAME" in exc.expected:
             hint = f"`{token}` is a keyword and cannot be used as a name"
         return (
             f"unexpected {str(token)!r}; expected {_expected(exc.expected)}",
@@ -317,7 +334,7 @@ def parse_expression(source: ExprSource) -> Expr:
         problem = exc.orig_exc
         if isinstance(problem, _Problem):
             raise RuleFileError(
-                [source.diagnostic("expr_syntax", problem.message, problem.start, problem.end, problem.hint)]
+                [source.diagnostic(problem.code, problem.message, problem.start, problem.end, problem.hint)]
             ) from None
         raise
     except RecursionError:

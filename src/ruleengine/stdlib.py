@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .typesys import (
-    BOOL,
     DATE,
     DECIMAL,
     INT,
@@ -20,7 +19,6 @@ from .typesys import (
     ListT,
     MapT,
     OptT,
-    Prim,
     SetT,
     TableT,
     Type,
@@ -46,7 +44,7 @@ class Builtin:
 
 
 def _need(t: Type, want: Type, what: str) -> str | None:
-    if t == want or t == NEVER or (want == DECIMAL and t == INT):
+    if t in (want, NEVER) or (want == DECIMAL and t == INT):
         return None
     if is_optional(t):
         return f"{what} may be null; handle null first (`x ?? default` or `if x != null ...`)"
@@ -145,7 +143,9 @@ def _abs(args: Sequence[Type]) -> Type | str:
 
 def _sorted(args: Sequence[Type]) -> Type | str:
     (arg,) = args
-    if isinstance(arg, (ListT, SetT)) and (is_numeric(arg.elem) or arg.elem in (DATE, STRING, NEVER)):
+    if isinstance(arg, (ListT, SetT)) and (
+        is_numeric(arg.elem) or arg.elem in (DATE, STRING, NEVER)
+    ):
         return ListT(arg.elem)
     return f"sorted() takes a list or set of numbers, dates or strings, got {arg}"
 
@@ -175,63 +175,207 @@ def _call(py: str) -> Emitter:
 BUILTINS: dict[str, Builtin] = {
     b.name: b
     for b in [
-        Builtin("min", 1, None, "min(a, b, ...) / min(list)", "Smallest of its arguments, or of a list (null for an empty list).",
-                "min(days(as_of, renewal_date), period_days)", _min_max("min"), _emit_min_max("min")),
-        Builtin("max", 1, None, "max(a, b, ...) / max(list)", "Largest of its arguments, or of a list (null for an empty list).",
-                "max(map(s in subscriptions, s.renewal_date))", _min_max("max"), _emit_min_max("max")),
-        Builtin("len", 1, 1, "len(x) -> int", "Number of items of a list, set, map or table, or characters of a string.",
-                "len(subscriptions) >= 2", _len, _emit_len),
-        Builtin("sum", 1, 1, "sum(list<int|decimal>) -> int|decimal", "Sum of a list of numbers (0 for an empty list).",
-                "sum(map(l in lines, l.amount))", _sum, _emit_sum),
-        Builtin("distinct", 1, 1, "distinct(list<T>) -> list<T>", "The list without repeats, in order of first appearance.",
-                "len(distinct(map(s in subscriptions, s.term))) > 1", _list_of_any("distinct"), _call("_distinct")),
-        Builtin("flatten", 1, 1, "flatten(list<list<T>>) -> list<T>", "Concatenate a list of lists.",
-                "flatten(map(s in subscriptions, member_reasons(s)))", _flatten, _call("_flatten")),
-        Builtin("sorted", 1, 1, "sorted(list<T>|set<T>) -> list<T>", "Items in ascending order.",
-                "sorted({\"b\", \"a\"}) == [\"a\", \"b\"]", _sorted, _call("_sorted")),
-        Builtin("days", 2, 2, "days(from: date, to: date) -> int", "Days from `from` to `to` (negative if `to` is earlier).",
-                "days(date(\"2026-01-01\"), date(\"2026-02-01\")) == 31",
-                _fixed([("from", DATE), ("to", DATE)], INT, "days"), _call("_days")),
-        Builtin("add_months", 2, 2, "add_months(d: date, n: int) -> date",
-                "Add n calendar months, clamping to the month's last day (2024-01-31 + 1 = 2024-02-29).",
-                "add_months(renewal_date, -12)", _fixed([("d", DATE), ("n", INT)], DATE, "add_months"), _call("_add_months")),
-        Builtin("add_days", 2, 2, "add_days(d: date, n: int) -> date", "Add n days (n may be negative).",
-                "add_days(as_of, 30)", _fixed([("d", DATE), ("n", INT)], DATE, "add_days"), _call("_add_days")),
-        Builtin("round_money", 2, 2, "round_money(x: decimal, digits: int) -> decimal",
-                "Round half up to `digits` fractional digits (the currency's minor units, from a table).",
-                "round_money(unit * remaining_days / period_days, minor_units[currency] ?? 2)",
-                _fixed([("x", DECIMAL), ("digits", INT)], DECIMAL, "round_money"), _call("_round_money")),
-        Builtin("abs", 1, 1, "abs(x) -> int|decimal", "Absolute value.", "abs(days(a, b))", _abs, _call("_abs")),
-        Builtin("keys", 1, 1, "keys(map<K, V>) -> list<K>", "The keys of a map, in insertion order.",
-                "keys(minor_units)", _keys, lambda a, t: f"_list({a[0]})"),
-        Builtin("values", 1, 1, "values(map<K, V>) -> list<V>", "The values of a map, in insertion order.",
-                "values(subscription_reasons)", _values, lambda a, t: f"_list({a[0]}.values())"),
-        Builtin("lower", 1, 1, "lower(string) -> string", "Lower-case text.", "lower(code) == \"usd\"",
-                _string_fn("lower"), lambda a, t: f"{a[0]}.lower()"),
-        Builtin("upper", 1, 1, "upper(string) -> string", "Upper-case text.", "upper(country) in countries",
-                _string_fn("upper"), lambda a, t: f"{a[0]}.upper()"),
-        Builtin("message", 1, 1, "message(code: string) -> string",
-                "The message of a reason code in the decision's locale (the code itself if it has none).",
-                "map(c in reasons, message(c))", _fixed([("code", STRING)], STRING, "message"),
-                lambda a, t: f"_messages.get({a[0]}, {a[0]})"),
-        Builtin("remedy", 1, 1, "remedy(code: string) -> string?", "The remedy declared for a reason code, or null.",
-                "any(c in reasons, remedy(c) == \"contact_reseller\")", _fixed([("code", STRING)], OptT(STRING), "remedy"),
-                lambda a, t: f"_remedies.get({a[0]})"),
+        Builtin(
+            "min",
+            1,
+            None,
+            "min(a, b, ...) / min(list)",
+            "Smallest of its arguments, or of a list (null for an empty list).",
+            "min(days(as_of, renewal_date), period_days)",
+            _min_max("min"),
+            _emit_min_max("min"),
+        ),
+        Builtin(
+            "max",
+            1,
+            None,
+            "max(a, b, ...) / max(list)",
+            "Largest of its arguments, or of a list (null for an empty list).",
+            "max(map(s in subscriptions, s.renewal_date))",
+            _min_max("max"),
+            _emit_min_max("max"),
+        ),
+        Builtin(
+            "len",
+            1,
+            1,
+            "len(x) -> int",
+            "Number of items of a list, set, map or table, or characters of a string.",
+            "len(subscriptions) >= 2",
+            _len,
+            _emit_len,
+        ),
+        Builtin(
+            "sum",
+            1,
+            1,
+            "sum(list<int|decimal>) -> int|decimal",
+            "Sum of a list of numbers (0 for an empty list).",
+            "sum(map(l in lines, l.amount))",
+            _sum,
+            _emit_sum,
+        ),
+        Builtin(
+            "distinct",
+            1,
+            1,
+            "distinct(list<T>) -> list<T>",
+            "The list without repeats, in order of first appearance.",
+            "len(distinct(map(s in subscriptions, s.term))) > 1",
+            _list_of_any("distinct"),
+            _call("_distinct"),
+        ),
+        Builtin(
+            "flatten",
+            1,
+            1,
+            "flatten(list<list<T>>) -> list<T>",
+            "Concatenate a list of lists.",
+            "flatten(map(s in subscriptions, member_reasons(s)))",
+            _flatten,
+            _call("_flatten"),
+        ),
+        Builtin(
+            "sorted",
+            1,
+            1,
+            "sorted(list<T>|set<T>) -> list<T>",
+            "Items in ascending order.",
+            'sorted({"b", "a"}) == ["a", "b"]',
+            _sorted,
+            _call("_sorted"),
+        ),
+        Builtin(
+            "days",
+            2,
+            2,
+            "days(from: date, to: date) -> int",
+            "Days from `from` to `to` (negative if `to` is earlier).",
+            'days(date("2026-01-01"), date("2026-02-01")) == 31',
+            _fixed([("from", DATE), ("to", DATE)], INT, "days"),
+            _call("_days"),
+        ),
+        Builtin(
+            "add_months",
+            2,
+            2,
+            "add_months(d: date, n: int) -> date",
+            "Add n calendar months, clamping to the month's last day (2024-01-31 + 1 = 2024-02-29).",
+            "add_months(renewal_date, -12)",
+            _fixed([("d", DATE), ("n", INT)], DATE, "add_months"),
+            _call("_add_months"),
+        ),
+        Builtin(
+            "add_days",
+            2,
+            2,
+            "add_days(d: date, n: int) -> date",
+            "Add n days (n may be negative).",
+            "add_days(as_of, 30)",
+            _fixed([("d", DATE), ("n", INT)], DATE, "add_days"),
+            _call("_add_days"),
+        ),
+        Builtin(
+            "round_money",
+            2,
+            2,
+            "round_money(x: decimal, digits: int) -> decimal",
+            "Round half up to `digits` fractional digits (the currency's minor units, from a table).",
+            "round_money(unit * remaining_days / period_days, minor_units[currency] ?? 2)",
+            _fixed([("x", DECIMAL), ("digits", INT)], DECIMAL, "round_money"),
+            _call("_round_money"),
+        ),
+        Builtin(
+            "abs",
+            1,
+            1,
+            "abs(x) -> int|decimal",
+            "Absolute value.",
+            "abs(days(a, b))",
+            _abs,
+            _call("_abs"),
+        ),
+        Builtin(
+            "keys",
+            1,
+            1,
+            "keys(map<K, V>) -> list<K>",
+            "The keys of a map, in insertion order.",
+            "keys(minor_units)",
+            _keys,
+            lambda a, t: f"_list({a[0]})",
+        ),
+        Builtin(
+            "values",
+            1,
+            1,
+            "values(map<K, V>) -> list<V>",
+            "The values of a map, in insertion order.",
+            "values(subscription_reasons)",
+            _values,
+            lambda a, t: f"_list({a[0]}.values())",
+        ),
+        Builtin(
+            "lower",
+            1,
+            1,
+            "lower(string) -> string",
+            "Lower-case text.",
+            'lower(code) == "usd"',
+            _string_fn("lower"),
+            lambda a, t: f"{a[0]}.lower()",
+        ),
+        Builtin(
+            "upper",
+            1,
+            1,
+            "upper(string) -> string",
+            "Upper-case text.",
+            "upper(country) in countries",
+            _string_fn("upper"),
+            lambda a, t: f"{a[0]}.upper()",
+        ),
+        Builtin(
+            "message",
+            1,
+            1,
+            "message(code: string) -> string",
+            "The message of a reason code in the decision's locale (the code itself if it has none).",
+            "map(c in reasons, message(c))",
+            _fixed([("code", STRING)], STRING, "message"),
+            lambda a, t: f"_messages.get({a[0]}, {a[0]})",
+        ),
+        Builtin(
+            "remedy",
+            1,
+            1,
+            "remedy(code: string) -> string?",
+            "The remedy declared for a reason code, or null.",
+            'any(c in reasons, remedy(c) == "contact_reseller")',
+            _fixed([("code", STRING)], OptT(STRING), "remedy"),
+            lambda a, t: f"_remedies.get({a[0]})",
+        ),
     ]
 }
 
 # Functions that bind a variable over a list: name -> (number of body expressions, description).
 MACROS: dict[str, tuple[int, str, str]] = {
     "any": (1, "any(x in xs, cond) -> bool", "True if cond holds for some item."),
-    "all": (1, "all(x in xs, cond) -> bool", "True if cond holds for every item (true for an empty list)."),
+    "all": (
+        1,
+        "all(x in xs, cond) -> bool",
+        "True if cond holds for every item (true for an empty list).",
+    ),
     "map": (1, "map(x in xs, expr) -> list", "The list of expr for each item."),
     "filter": (1, "filter(x in xs, cond) -> list", "The items for which cond holds, in order."),
     "first": (1, "first(x in xs, cond) -> T?", "The first item for which cond holds, or null."),
     "count": (1, "count(x in xs, cond) -> int", "How many items satisfy cond."),
     "sum": (1, "sum(x in xs, expr) -> int|decimal", "Sum of expr over the items."),
-    "to_map": (2, "to_map(x in xs, key, value) -> map", "A map from key to value; the first item wins on repeated keys."),
+    "to_map": (
+        2,
+        "to_map(x in xs, key, value) -> map",
+        "A map from key to value; the first item wins on repeated keys.",
+    ),
 }
 
 RESERVED_NAMES = frozenset({"as_of", "locale", "date", *BUILTINS, *MACROS})
-
-__all__ = ["BUILTINS", "MACROS", "RESERVED_NAMES", "BOOL", "Builtin", "Prim"]

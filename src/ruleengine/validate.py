@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import ValidationError
 
 from .errors import Diagnostic, RuleFileError, did_you_mean
 from .load import DataPath, Document
@@ -84,19 +84,59 @@ def schema_diagnostics(doc: Document, schema: str) -> list[Diagnostic]:
 
 
 def _most_specific(error: ValidationError) -> ValidationError:
-    # oneOf/anyOf errors say little; the best sub-error says what is wrong.
-    while error.context:
-        # Prefer the branch whose type matched: its error says what is really wrong.
-        relevant = [e for e in error.context if not (e.validator == "type" and e.path == error.path)]
-        deeper = best_match(relevant or error.context)
-        if deeper is None:
-            break
-        if error.validator in ("oneOf", "anyOf") and len(deeper.absolute_path) < len(
-            error.absolute_path
-        ):
+    """The error that says what is really wrong, descending into oneOf/anyOf branches."""
+    while error.context and error.validator in ("oneOf", "anyOf"):
+        branches: dict[Any, list[ValidationError]] = {}
+        for sub in error.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        failures = list(branches.values())
+        if all(_only_missing_keys(errors, error) for errors in failures):
+            return error  # e.g. a rule with neither `reason` nor `then`: explained by _explain
+        # The branch the author meant is the one that fits the instance best.
+        best = min(failures, key=lambda errors: _misfit(errors, error))
+        deeper = sorted(best, key=lambda e: (_misfit([e], error), len(e.absolute_path)))[0]
+        if len(deeper.absolute_path) < len(error.absolute_path):
             break
         error = deeper
     return error
+
+
+def _only_missing_keys(errors: list[ValidationError], parent: ValidationError) -> bool:
+    return all(e.validator == "required" and e.absolute_path == parent.absolute_path for e in errors)
+
+
+def _misfit(errors: list[ValidationError], parent: ValidationError) -> tuple[float, int]:
+    """How badly a oneOf/anyOf branch misses the instance (lower fits better)."""
+    score = 0.0
+    near_miss = 0
+    for e in errors:
+        if e.absolute_path != parent.absolute_path:
+            score += 0.5  # the shape fits; something inside does not
+        elif e.validator == "type":
+            score += 100  # not even the right kind of value
+        elif e.validator == "required":
+            score += len(re.findall(r"'([^']+)' is a required property", e.message)) or 1
+        elif e.validator == "additionalProperties" and isinstance(e.instance, dict):
+            allowed = list((e.schema.get("properties") or {}).keys())
+            extra = [k for k in e.instance if k not in allowed]
+            score += len(extra)
+            # An unknown key close to an allowed one (`vale` for `value`) marks the branch meant.
+            near_miss -= sum(1 for k in extra if did_you_mean(k, allowed))
+        else:
+            score += 1
+    return score, near_miss
+
+
+# JSON Schema's type names, in the words of YAML authors (as `_describe` writes them).
+_JSON_TYPES = {
+    "array": "a list",
+    "object": "a mapping",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "null": "null",
+}
 
 
 def _describe(value: Any) -> str:
@@ -139,12 +179,21 @@ def _explain(doc: Document, error: ValidationError) -> Diagnostic:
         missing = re.findall(r"'([^']+)' is a required property", error.message)
         if missing:
             message = f"missing required key {missing[0]!r}"
+    elif error.validator in ("oneOf", "anyOf") and _required_choices(error.validator_value):
+        choices = " or ".join(repr(k) for k in _required_choices(error.validator_value))
+        if error.context:
+            message = f"missing required key: one of {choices}"
+        else:
+            message = f"only one of {choices} may be given"
     elif error.validator == "type":
         wanted = error.validator_value
-        wanted_text = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        wanted_text = " or ".join(_JSON_TYPES.get(w, w) for w in (wanted if isinstance(wanted, list) else [wanted]))
         message = f"expected {wanted_text}, got {_describe(error.instance)}"
         if "string" in str(wanted) and not isinstance(error.instance, (dict, list)):
             hint = "quote the value to make it a string"
+    elif error.validator == "pattern" and "propertyNames" in error.absolute_schema_path:
+        message = f"invalid name {error.instance!r}"
+        hint = "names are lower_snake_case (type names: CamelCase)"
     elif error.validator == "pattern":
         message = f"{error.instance!r} does not match the pattern {error.validator_value}"
         if path and path[-1] == "version":
@@ -161,6 +210,18 @@ def _explain(doc: Document, error: ValidationError) -> Diagnostic:
     if path and isinstance(path[-1], str) and error.validator == "propertyNames":
         line, column = doc.key_pos(path)
     return Diagnostic(code, message, doc.file, line, column, hint)
+
+
+def _required_choices(branches: Any) -> list[str]:
+    """The keys of a oneOf/anyOf whose branches each only require one key, else []."""
+    if not isinstance(branches, list):
+        return []
+    keys = []
+    for branch in branches:
+        if not (isinstance(branch, dict) and set(branch) == {"required"} and len(branch["required"]) == 1):
+            return []
+        keys.append(branch["required"][0])
+    return keys
 
 
 def content_hash(documents: Iterable[Document], root_prefix: str) -> str:
@@ -207,6 +268,12 @@ class _Builder:
             return location.line, location.column + offset
 
         return ExprSource(text, location, locate)
+
+    def bindings(self, doc: Document, path: DataPath, specs: dict[str, Any] | None) -> tuple[Binding, ...]:
+        return tuple(
+            Binding(name, self.expr(doc, (*path, name), value), self.loc(doc, (*path, name), key=True))
+            for name, value in (specs or {}).items()
+        )
 
     def claim(self, doc: Document, section: str, name: str, path: DataPath) -> bool:
         """Register a name; report a duplicate across the version's files."""
@@ -442,6 +509,7 @@ def validate_version(manifest_doc: Document, documents: Sequence[Document], root
                             builder.expr(doc, (*path, "expr"), spec["expr"]),
                             location,
                             spec.get("description"),
+                            builder.bindings(doc, (*path, "let"), spec.get("let")),
                         )
                     )
                 elif section == "rules":

@@ -27,7 +27,12 @@ def _errors(status: int, *errors: dict[str, Any]) -> JSONResponse:
 
 
 def _error(code: str, path: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {"code": code, "path": path, "message": message, **{k: v for k, v in extra.items() if v is not None}}
+    return {
+        "code": code,
+        "path": path,
+        "message": message,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
 
 
 def create_app(engine: ruleengine.Engine | None = None, rules: str | None = None) -> FastAPI:
@@ -43,10 +48,17 @@ def create_app(engine: ruleengine.Engine | None = None, rules: str | None = None
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _errors(422, *(
-            _error("invalid_request", ".".join(str(p) for p in err.get("loc", ()) if p != "body"), err.get("msg", ""))
-            for err in exc.errors()
-        ))
+        return _errors(
+            422,
+            *(
+                _error(
+                    "invalid_request",
+                    ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
+                    err.get("msg", ""),
+                )
+                for err in exc.errors()
+            ),
+        )
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -60,8 +72,12 @@ def create_app(engine: ruleengine.Engine | None = None, rules: str | None = None
                 {
                     "name": rs.name,
                     "versions": [
-                        {"version": v.version, "effective_from": v.effective_from.isoformat(),
-                         "content_hash": v.content_hash, "decisions": sorted(v.decisions)}
+                        {
+                            "version": v.version,
+                            "effective_from": v.effective_from.isoformat(),
+                            "content_hash": v.content_hash,
+                            "decisions": sorted(v.decisions),
+                        }
                         for v in rs.versions
                     ],
                 }
@@ -73,17 +89,24 @@ def create_app(engine: ruleengine.Engine | None = None, rules: str | None = None
     async def decide(ruleset: str, decision: str, request: Request) -> JSONResponse:
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
-            return _errors(413, _error("body_too_large", "", f"request body is larger than {MAX_BODY_BYTES} bytes"))
+            return _errors(
+                413,
+                _error("body_too_large", "", f"request body is larger than {MAX_BODY_BYTES} bytes"),
+            )
         try:
             payload = jsonio.loads(body)
         except jsonio.JSONInputError as exc:
             return _errors(400, _error("malformed_json", "", str(exc)))
         if not isinstance(payload, dict):
-            return _errors(422, _error("type", "", "the request body must be a JSON object", expected="object"))
+            return _errors(
+                422, _error("type", "", "the request body must be a JSON object", expected="object")
+            )
         unknown = sorted(set(payload) - {"input", "version", "explain"})
         problems = [_error("unknown_field", key, f"unknown field {key!r}") for key in unknown]
         if "input" not in payload:
-            problems.append(_error("required", "input", "missing required field", expected="object"))
+            problems.append(
+                _error("required", "input", "missing required field", expected="object")
+            )
         version = payload.get("version")
         if version is not None and not isinstance(version, str):
             problems.append(_error("type", "version", "expected a string", expected="string"))
@@ -94,7 +117,9 @@ def create_app(engine: ruleengine.Engine | None = None, rules: str | None = None
             return _errors(422, *problems)
         eng: ruleengine.Engine = app.state.engine
         try:
-            result = eng.decide(ruleset, decision, payload["input"], version=version, explain=explain)
+            result = eng.decide(
+                ruleset, decision, payload["input"], version=version, explain=explain
+            )
         except InputError as exc:
             return _errors(422, *(p.to_json() for p in exc.problems))
         except NoVersionInEffectError as exc:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ..engine import Version, load_versions
+from ..engine import Version, load_versions, version_conflicts
 from ..errors import Diagnostic, RuleFileError, render_diagnostics
 
 
@@ -21,18 +21,17 @@ def run_check(path: Path) -> tuple[list[Version], list[Diagnostic]]:
             problems.extend(item.diagnostics)
         else:
             versions.append(item)
-    if not problems:
-        try:
-            from ..engine import load
-
-            load(path)  # cross-version checks (duplicate labels and dates)
-        except RuleFileError as exc:
-            problems.extend(exc.diagnostics)
+    by_ruleset: dict[str, list[Version]] = {}
+    for version in versions:
+        by_ruleset.setdefault(version.ruleset, []).append(version)
+    problems.extend(version_conflicts(by_ruleset))
     return versions, sorted(set(problems), key=Diagnostic.sort_key)
 
 
 def command(
-    path: Annotated[Path, typer.Argument(help="Rules folder, rule set or version folder.")] = Path("rules"),
+    path: Annotated[Path, typer.Argument(help="Rules folder, rule set or version folder.")] = Path(
+        "rules"
+    ),
     output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
     """Check rule files: report every error with file:line:col, the line and a caret."""
@@ -44,7 +43,9 @@ def command(
         print(render_diagnostics(problems))
         files = len({d.file for d in problems})
         noun = "error" if len(problems) == 1 else "errors"
-        print(f"\n{len(problems)} {noun} in {files} file{'s' if files != 1 else ''}", file=sys.stderr)
+        print(
+            f"\n{len(problems)} {noun} in {files} file{'s' if files != 1 else ''}", file=sys.stderr
+        )
         raise typer.Exit(1)
     rulesets = {v.ruleset for v in versions}
     decisions = sum(len(v.compiled.checked.decisions) for v in versions)

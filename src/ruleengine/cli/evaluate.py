@@ -11,19 +11,25 @@ import typer
 
 from .. import jsonio
 from ..engine import Decision, load
-from ..errors import InputError, NotFoundError, NoVersionInEffectError, RuleFileError, render_diagnostics
+from ..errors import (
+    InputError,
+    NotFoundError,
+    NoVersionInEffectError,
+    RuleFileError,
+    render_diagnostics,
+)
 
 
 def _read_input(source: str) -> Any:
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text("utf-8")
     except OSError as exc:
-        raise _fail(f"cannot read {source}: {exc.strerror}")
+        raise _fail(f"cannot read {source}: {exc.strerror}") from None
     try:
         return jsonio.loads(text)
     except jsonio.JSONInputError as exc:
         where = f"{source}:{exc.line}:{exc.column}" if exc.line else source
-        raise _fail(f"{where}: {exc}")
+        raise _fail(f"{where}: {exc}") from None
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -35,23 +41,39 @@ def render_trace(decision: Decision) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{decision.ruleset} {decision.decision} @ {decision.version}: rules considered")
+    table = Table(
+        title=f"{decision.ruleset} {decision.decision} @ {decision.version}: rules considered"
+    )
     for column in ("group", "rule", "fired", "values read", "where"):
         table.add_column(column)
     for entry in decision.explanation or ():
         values = ", ".join(f"{k} = {jsonio.dumps(v)}" for k, v in entry.values.items())
-        table.add_row(entry.group, entry.rule, "[green]yes[/]" if entry.fired else "no", values, entry.location)
+        table.add_row(
+            entry.group,
+            entry.rule,
+            "[green]yes[/]" if entry.fired else "no",
+            values,
+            entry.location,
+        )
     Console(stderr=True).print(table)
 
 
 def command(
     ruleset: Annotated[str, typer.Argument(help="Rule set name, e.g. example.")],
     decision: Annotated[str, typer.Argument(help="Decision name, e.g. checkout.")],
-    input_file: Annotated[str, typer.Option("--input", "-i", help="JSON input file, or - for stdin.")] = "-",
-    version: Annotated[str | None, typer.Option(help="Pin a version; default: the one in effect on as_of.")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Decide as of this date (YYYY-MM-DD).")] = None,
+    input_file: Annotated[
+        str, typer.Option("--input", "-i", help="JSON input file, or - for stdin.")
+    ] = "-",
+    version: Annotated[
+        str | None, typer.Option(help="Pin a version; default: the one in effect on as_of.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Decide as of this date (YYYY-MM-DD).")
+    ] = None,
     locale: Annotated[str | None, typer.Option(help="Locale of messages.")] = None,
-    explain: Annotated[bool, typer.Option("--explain", help="Include the rules considered and the values read.")] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Include the rules considered and the values read.")
+    ] = False,
     rules: Annotated[Path, typer.Option("--rules", help="Rules folder.")] = Path("rules"),
 ) -> None:
     """Evaluate one decision and print it as JSON (money as decimal strings)."""
@@ -60,7 +82,7 @@ def command(
         try:
             date.fromisoformat(as_of)
         except ValueError:
-            raise _fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
+            raise _fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
         if not isinstance(facts, dict):
             raise _fail("input must be a JSON object")
         facts = {**facts, "as_of": as_of}
@@ -70,18 +92,22 @@ def command(
         engine = load(rules)
     except RuleFileError as exc:
         print(render_diagnostics(exc.diagnostics), file=sys.stderr)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     try:
         result = engine.decide(ruleset, decision, facts, version=version, explain=explain)
     except InputError as exc:
         for problem in exc.problems:
             detail = "".join(
-                f"; {label} {value}" for label, value in (("expected", problem.expected), ("got", problem.got)) if value
+                f"; {label} {value}"
+                for label, value in (("expected", problem.expected), ("got", problem.got))
+                if value
             )
-            print(f"{problem.path}: error[{problem.code}]: {problem.message}{detail}", file=sys.stderr)
-        raise typer.Exit(2)
+            print(
+                f"{problem.path}: error[{problem.code}]: {problem.message}{detail}", file=sys.stderr
+            )
+        raise typer.Exit(2) from None
     except (NotFoundError, NoVersionInEffectError) as exc:
-        raise _fail(str(exc))
+        raise _fail(str(exc)) from None
     print(jsonio.dumps(jsonio.decision_to_json(result), indent=2))
     if explain and sys.stderr.isatty():
         render_trace(result)

@@ -17,7 +17,9 @@ def command(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
-    decision_log: Annotated[Path | None, typer.Option("--decision-log", help="Append one JSON line per decision.")] = None,
+    decision_log: Annotated[
+        Path | None, typer.Option("--decision-log", help="Append one JSON line per decision.")
+    ] = None,
 ) -> None:
     """Serve decisions over HTTP: POST /v1/rulesets/{ruleset}/decisions/{decision}."""
     import uvicorn
