@@ -39,6 +39,7 @@ from .nodes import (
     Unary,
     Var,
     unparse,
+    walk,
 )
 from .stdlib import BUILTINS
 from .typesys import (
@@ -60,6 +61,7 @@ from .typesys import (
 # Bounds on numbers accepted as input: they keep every computation exact and finite.
 MAX_INT = 2**63 - 1
 MAX_DECIMAL_DIGITS = 30
+_MAX_INT_DECIMAL = 10**MAX_DECIMAL_DIGITS
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 
 
@@ -560,13 +562,43 @@ class _Generator:
                 m.emit(f"v_{f.spec.name} = _inp[{f.spec.name!r}]", 1)
         for name, node, _ in decision.lets:
             m.emit(f"v_{name} = {ec.expr(node)}", 1)
-        # Containers are copied on the way out: a result must never share a list or
-        # record with the version's tables (a caller mutating it would change them).
+        # A result must never share a list or record with the version's tables (a
+        # caller mutating it would change them): outputs that may hold table data are
+        # copied on the way out. Everything else is built fresh by each decision.
+        lets = {name: node for name, node, _ in decision.lets}
         outputs = ", ".join(
-            f"{name!r}: {_fresh(ec.expr(node), t)}" for name, node, t in decision.outputs
+            f"{name!r}: {_fresh(ec.expr(node), t) if self.may_share(node, lets) else ec.expr(node)}"
+            for name, node, t in decision.outputs
         )
         m.emit(f"return {{{outputs}}}", 1)
         m.emit("")
+
+    def may_share(self, node: Expr, lets: dict[str, Expr], seen: set[str] | None = None) -> bool:
+        """Whether a value may contain a mutable container from a table (lists, maps, rows)."""
+        seen = set() if seen is None else seen
+        checked = self.checked
+        for sub in walk(node):
+            if isinstance(sub, Var):
+                table = checked.tables.get(sub.name)
+                if table is not None and not isinstance(table.type, (Prim, SetT)):
+                    return True
+                if sub.name in lets and sub.name not in seen:
+                    seen.add(sub.name)
+                    if self.may_share(lets[sub.name], lets, seen):
+                        return True
+            elif isinstance(sub, Call) and f"call:{sub.name}" not in seen:
+                seen.add(f"call:{sub.name}")
+                bodies: list[Expr] = []
+                fn = next((f for f in checked.functions if f.name == sub.name), None)
+                if fn is not None:
+                    bodies = [fn.body, *(n for _, n, _ in fn.lets)]
+                elif sub.name in checked.groups:
+                    group = checked.groups[sub.name]
+                    bodies = [r.then for r in group.rules if r.then is not None]
+                    bodies += [group.default] if group.default is not None else []
+                if any(self.may_share(body, {}, seen) for body in bodies):
+                    return True
+        return False
 
     # -- validators
 
@@ -791,11 +823,14 @@ class _Generator:
             ]
             return f"type({var}) is int and {bounds[0]} <= {var} <= {bounds[1]}", var
         if t == DECIMAL:
-            cond = f"((type({var}) is _Decimal and {var}.is_finite()) or type({var}) is int) and -_MAX_DEC < {var} < _MAX_DEC"
-            if spec is not None and spec.minimum is not None:
-                cond += f" and {var} >= {m.constant(spec.minimum)}"
-            if spec is not None and spec.maximum is not None:
-                cond += f" and {var} <= {m.constant(spec.maximum)}"
+            cond = (
+                f"((type({var}) is _Decimal and {var}.is_finite() and {var}.adjusted() < {MAX_DECIMAL_DIGITS})"
+                f" or (type({var}) is int and {-_MAX_INT_DECIMAL} < {var} < {_MAX_INT_DECIMAL}))"
+            )
+            for op, bound in ((">=", spec.minimum if spec else None), ("<=", spec.maximum if spec else None)):
+                if bound is not None:
+                    literal = bound if type(bound) is int else m.constant(bound)
+                    cond += f" and {var} {op} {literal}"
             return cond, f"(_Decimal({var}) if type({var}) is int else {var})"
         if t == BOOL:
             return f"{var} is True or {var} is False", var
