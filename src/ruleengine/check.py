@@ -199,11 +199,15 @@ class _Checker:
     # -- diagnostics
 
     def at(self, location: Location, code: str, message: str, hint: str | None = None) -> None:
-        self.diagnostics.append(Diagnostic(code, message, location.file, location.line, location.column, hint))
+        self.diagnostics.append(
+            Diagnostic(code, message, location.file, location.line, location.column, hint)
+        )
 
     def err(self, node: Expr, code: str, message: str, hint: str | None = None) -> Type:
         assert self.source is not None
-        self.diagnostics.append(self.source.diagnostic(code, message, node.span.start, node.span.end, hint))
+        self.diagnostics.append(
+            self.source.diagnostic(code, message, node.span.start, node.span.end, hint)
+        )
         return ERROR
 
     # -- types written in rule files
@@ -217,12 +221,18 @@ class _Checker:
             return ERROR
         return self._type_from_syntax(syntax, location, stack)
 
-    def _type_from_syntax(self, syntax: TypeSyntax, location: Location, stack: tuple[str, ...]) -> Type:
+    def _type_from_syntax(
+        self, syntax: TypeSyntax, location: Location, stack: tuple[str, ...]
+    ) -> Type:
         name, args, is_opt = syntax
         arity = {"list": 1, "set": 1, "map": 2}
         if name in arity:
             if len(args) != arity[name]:
-                self.at(location, "bad_type", f"{name}<...> takes {arity[name]} type argument(s), got {len(args)}")
+                self.at(
+                    location,
+                    "bad_type",
+                    f"{name}<...> takes {arity[name]} type argument(s), got {len(args)}",
+                )
                 return ERROR
             inner = [self._type_from_syntax(a, location, stack) for a in args]
             if name == "list":
@@ -240,8 +250,12 @@ class _Checker:
             result = self.record_types[name]
         elif name in {t.name for t in self.model.types}:
             if name in stack:
-                self.at(location, "bad_type", f"type {name!r} refers to itself ({' -> '.join((*stack, name))})",
-                        "record types cannot be recursive")
+                self.at(
+                    location,
+                    "bad_type",
+                    f"type {name!r} refers to itself ({' -> '.join((*stack, name))})",
+                    "record types cannot be recursive",
+                )
                 return ERROR
             result = self.build_record(name, (*stack, name))
         else:
@@ -260,33 +274,84 @@ class _Checker:
         self.records[name] = RecordSchema(name, fields)
         return record
 
-    def input_fields(self, specs: Sequence[FieldSpec], stack: tuple[str, ...] = ()) -> tuple[InputField, ...]:
+    def input_fields(
+        self, specs: Sequence[FieldSpec], stack: tuple[str, ...] = ()
+    ) -> tuple[InputField, ...]:
         fields = []
         for spec in specs:
             base = self.resolve_type(spec.type_text, spec.type_location, stack)
             loc = spec.location or spec.type_location
             if spec.enum is not None:
                 if base != STRING:
-                    self.at(loc, "bad_type", f"field {spec.name!r}: enum needs type string, not {base}")
+                    self.at(
+                        loc, "bad_type", f"field {spec.name!r}: enum needs type string, not {base}"
+                    )
                 else:
                     base = Prim("string", frozenset(spec.enum))
-            if (spec.minimum is not None or spec.maximum is not None) and strip(base) not in (INT, DECIMAL, ERROR):
-                self.at(loc, "bad_type", f"field {spec.name!r}: minimum/maximum need int or decimal, not {base}")
+            if (spec.minimum is not None or spec.maximum is not None) and strip(base) not in (
+                INT,
+                DECIMAL,
+                ERROR,
+            ):
+                self.at(
+                    loc,
+                    "bad_type",
+                    f"field {spec.name!r}: minimum/maximum need int or decimal, not {base}",
+                )
             for bound in (spec.minimum, spec.maximum):
-                if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, Decimal))):
-                    self.at(loc, "bad_type", f"field {spec.name!r}: bound {bound!r} is not a number")
-            if (spec.pattern or spec.min_length is not None or spec.max_length is not None) and base not in (STRING, ERROR) and not isinstance(base, ListT):
-                self.at(loc, "bad_type", f"field {spec.name!r}: length and pattern constraints need a string")
+                if bound is not None and (
+                    isinstance(bound, bool) or not isinstance(bound, (int, Decimal))
+                ):
+                    self.at(
+                        loc, "bad_type", f"field {spec.name!r}: bound {bound!r} is not a number"
+                    )
+            if spec.pattern and base not in (STRING, ERROR):
+                self.at(
+                    loc, "bad_type", f"field {spec.name!r}: a pattern needs a string, not {base}"
+                )
+            elif (
+                (spec.min_length is not None or spec.max_length is not None)
+                and base not in (STRING, ERROR)
+                and not isinstance(base, (ListT, SetT))
+            ):
+                self.at(
+                    loc,
+                    "bad_type",
+                    f"field {spec.name!r}: length constraints need a string or a list, not {base}",
+                )
             allowed = None
             if spec.in_table is not None:
-                allowed = self.table_keys(spec.in_table, loc)
-            fields.append(InputField(spec, OptT(base) if spec.optional and base != ERROR else base, allowed))
+                if base not in (STRING, INT, ERROR):
+                    self.at(
+                        loc,
+                        "bad_type",
+                        f"field {spec.name!r}: in_table needs a string or int field, not {base}",
+                    )
+                else:
+                    allowed = self.table_keys(spec.in_table, loc)
+                    if (
+                        allowed is not None
+                        and base != ERROR
+                        and any(type(k) is not (str if base == STRING else int) for k in allowed)
+                    ):
+                        self.at(
+                            loc,
+                            "bad_type",
+                            f"field {spec.name!r} is {base}, but table {spec.in_table!r} "
+                            "holds keys of another type",
+                        )
+                        allowed = None
+            fields.append(
+                InputField(spec, OptT(base) if spec.optional and base != ERROR else base, allowed)
+            )
         return tuple(fields)
 
     def table_keys(self, name: str, location: Location) -> frozenset[Any] | None:
         table = self.tables.get(name)
         if table is None:
-            self.at(location, "unknown_name", f"unknown table {name!r}", _hint(name, list(self.tables)))
+            self.at(
+                location, "unknown_name", f"unknown table {name!r}", _hint(name, list(self.tables))
+            )
             return None
         value = table.value
         if isinstance(value, frozenset):
@@ -295,7 +360,11 @@ class _Checker:
             return frozenset(value)
         if isinstance(table.type, TableT) and len(table.type.keys) == 1:
             return frozenset(value[0])
-        self.at(location, "bad_type", f"in_table needs a set, a map or a table with one key column; {name!r} is not")
+        self.at(
+            location,
+            "bad_type",
+            f"in_table needs a set, a map or a table with one key column; {name!r} is not",
+        )
         return None
 
     # -- tables
@@ -309,30 +378,49 @@ class _Checker:
             for key in table.key:
                 col = next(c for c in columns if c.spec.name == key)
                 if is_optional(col.type):
-                    self.at(loc, "bad_table", f"key column {key!r} of table {table.name!r} cannot be optional")
+                    self.at(
+                        loc,
+                        "bad_table",
+                        f"key column {key!r} of table {table.name!r} cannot be optional",
+                    )
                 key_types.append(strip(col.type))
             index: dict[Any, Any] = {}
             rows = []
             for row, row_loc in table.rows:
                 converted = {}
                 for col in columns:
-                    converted[col.spec.name] = self.cell(row.get(col.spec.name), col.type, row_loc,
-                                                         f"column {col.spec.name!r} of table {table.name!r}")
+                    converted[col.spec.name] = self.cell(
+                        row.get(col.spec.name),
+                        col.type,
+                        row_loc,
+                        f"column {col.spec.name!r} of table {table.name!r}",
+                    )
                 key = tuple(converted[k] for k in table.key)
                 key_value = key[0] if len(key) == 1 else key
                 if key_value in index:
-                    self.at(row_loc, "bad_table", f"table {table.name!r} has two rows with key "
-                            f"{', '.join(str(k) for k in key)}", "each key may appear in one row")
+                    self.at(
+                        row_loc,
+                        "bad_table",
+                        f"table {table.name!r} has two rows with key "
+                        f"{', '.join(str(k) for k in key)}",
+                        "each key may appear in one row",
+                    )
                 index[key_value] = converted
                 rows.append(converted)
-            self.tables[table.name] = CheckedTable(table.name, TableT(table.name, tuple(key_types), row_type),
-                                                   (index, tuple(rows)), table)
+            self.tables[table.name] = CheckedTable(
+                table.name,
+                TableT(table.name, tuple(key_types), row_type),
+                (index, tuple(rows)),
+                table,
+            )
             return
         declared = self.resolve_type(table.type_text, loc) if table.type_text else None
         if table.kind == "value":
             t = declared or _infer(table.value)
             if t is None:
-                self.at(loc, "bad_table", f"cannot tell the type of table {table.name!r}; add `type:`")
+                self.at(
+                    loc, "bad_table", f"cannot tell the type of table {table.name!r}; add `type:`"
+                )
                 return
             value = self.cell(table.value, t, loc, f"table {table.name!r}")
             self.tables[table.name] = CheckedTable(table.name, t, value, table)
@@ -346,16 +434,25 @@ class _Checker:
                 inferred = unify(inferred, it) if inferred is not None and it is not None else None
             elem = inferred
         if elem is None or (table.kind == "set" and strip(elem) not in HASHABLE and elem != NEVER):
-            self.at(loc, "bad_table", f"the items of table {table.name!r} are not all of one scalar type",
-                    "declare `type:` (int, decimal, string, date) or make the items alike")
+            self.at(
+                loc,
+                "bad_table",
+                f"the items of table {table.name!r} are not all of one scalar type",
+                "declare `type:` (int, decimal, string, date) or make the items alike",
+            )
             return
         locs = table.item_locations
         if table.kind == "set":
-            values = [self.cell(v, elem, locs[i], f"item {i + 1} of table {table.name!r}") for i, v in enumerate(items)]
+            values = [
+                self.cell(v, elem, locs[i], f"item {i + 1} of table {table.name!r}")
+                for i, v in enumerate(items)
+            ]
             self.tables[table.name] = CheckedTable(table.name, SetT(elem), frozenset(values), table)
         else:
-            mapping = {k: self.cell(v, elem, locs[i], f"entry {k!r} of table {table.name!r}")
-                       for i, (k, v) in enumerate(table.value.items())}
+            mapping = {
+                k: self.cell(v, elem, locs[i], f"entry {k!r} of table {table.name!r}")
+                for i, (k, v) in enumerate(table.value.items())
+            }
             self.tables[table.name] = CheckedTable(table.name, MapT(STRING, elem), mapping, table)
 
     def cell(self, value: Any, t: Type, location: Location, what: str) -> Any:
@@ -374,7 +471,9 @@ class _Checker:
             self.diagnostics.extend(exc.diagnostics)
             return None
 
-    def expr(self, source: ExprSource, scope: _Scope, facts: Facts = NO_FACTS) -> tuple[Expr | None, Type]:
+    def expr(
+        self, source: ExprSource, scope: _Scope, facts: Facts = NO_FACTS
+    ) -> tuple[Expr | None, Type]:
         node = self.parse(source)
         if node is None:
             return None, ERROR
@@ -383,8 +482,12 @@ class _Checker:
 
     def check(self, node: Expr, scope: _Scope, facts: Facts) -> Type:
         t = self._check(node, scope, facts)
-        if facts and isinstance(t, OptT) and isinstance(node, (Var, Member, Index, Call)) and \
-                (unparse(node), "nonnull") in facts:
+        if (
+            facts
+            and isinstance(t, OptT)
+            and isinstance(node, (Var, Member, Index, Call))
+            and (unparse(node), "nonnull") in facts
+        ):
             t = t.inner
         self.types[id(node)] = t
         return t
@@ -400,7 +503,11 @@ class _Checker:
                 if t == ERROR:
                     return ERROR
                 if not is_optional(t):
-                    return self.err(node, "type_mismatch", f"`{unparse(obj)}` is never null; write `.{name}`, not `?.{name}`")
+                    return self.err(
+                        node,
+                        "type_mismatch",
+                        f"`{unparse(obj)}` is never null; write `.{name}`, not `?.{name}`",
+                    )
                 return optional(self.member(node, strip(t), name, obj))
             case Member(obj=obj, name=name):
                 return self.member(node, self.check(obj, scope, facts), name, obj)
@@ -415,7 +522,11 @@ class _Checker:
                 if t == ERROR:
                     return ERROR
                 if op == "not":
-                    return BOOL if t == BOOL else self.err(node, "type_mismatch", f"`not` needs a bool, got {t}")
+                    return (
+                        BOOL
+                        if t == BOOL
+                        else self.err(node, "type_mismatch", f"`not` needs a bool, got {t}")
+                    )
                 if is_numeric(t):
                     return t
                 return self.err(node, "type_mismatch", f"`-` needs a number, got {t}")
@@ -424,34 +535,54 @@ class _Checker:
             case IfElse(cond=cond, then=then, otherwise=otherwise):
                 ct = self.check(cond, scope, facts)
                 if ct not in (BOOL, ERROR):
-                    self.err(cond, "type_mismatch", f"the condition of `if` must be a bool, got {ct}",
-                             "compare it with something, e.g. `x != null`" if is_optional(ct) else None)
+                    self.err(
+                        cond,
+                        "type_mismatch",
+                        f"the condition of `if` must be a bool, got {ct}",
+                        "compare it with something, e.g. `x != null`" if is_optional(ct) else None,
+                    )
                 tt = self.check(then, scope, facts | derive_facts(cond, True))
                 et = self.check(otherwise, scope, facts | derive_facts(cond, False))
                 if ERROR in (tt, et):
                     return ERROR
                 joined = unify(tt, et)
                 if joined is None:
-                    return self.err(node, "type_mismatch", f"the branches of `if` have different types: {tt} and {et}")
+                    return self.err(
+                        node,
+                        "type_mismatch",
+                        f"the branches of `if` have different types: {tt} and {et}",
+                    )
                 return joined
             case ListLit(items=items):
                 return ListT(self.join_items(node, items, scope, facts, "list"))
             case SetLit(items=items):
                 elem = self.join_items(node, items, scope, facts, "set")
                 if elem not in (*HASHABLE, ERROR, NEVER):
-                    return self.err(node, "type_mismatch", f"set items must be int, decimal, string, bool or date, not {elem}")
+                    return self.err(
+                        node,
+                        "type_mismatch",
+                        f"set items must be int, decimal, string, bool or date, not {elem}",
+                    )
                 return SetT(elem)
             case RecordLit(fields=fields):
-                return RecordT(tuple((name, self.check(value, scope, facts)) for name, value in fields))
+                return RecordT(
+                    tuple((name, self.check(value, scope, facts)) for name, value in fields)
+                )
             case MapLit(entries=entries):
                 kt = self.join_items(node, [k for k, _ in entries], scope, facts, "map key")
                 vt = self.join_items(node, [v for _, v in entries], scope, facts, "map value")
                 if strip(kt) not in (*HASHABLE, ERROR) or is_optional(kt):
-                    return self.err(node, "type_mismatch", f"map keys must be int, decimal, string, bool or date, not {kt}")
+                    return self.err(
+                        node,
+                        "type_mismatch",
+                        f"map keys must be int, decimal, string, bool or date, not {kt}",
+                    )
                 return MapT(kt, vt)
         raise AssertionError(f"unhandled node {node!r}")  # pragma: no cover
 
-    def join_items(self, node: Expr, items: Iterable[Expr], scope: _Scope, facts: Facts, what: str) -> Type:
+    def join_items(
+        self, node: Expr, items: Iterable[Expr], scope: _Scope, facts: Facts, what: str
+    ) -> Type:
         result: Type = NEVER
         for item in items:
             t = self.check(item, scope, facts)
@@ -460,7 +591,9 @@ class _Checker:
                 continue
             joined = unify(result, t)
             if joined is None:
-                self.err(item, "type_mismatch", f"{what} items must share one type: {result} and {t}")
+                self.err(
+                    item, "type_mismatch", f"{what} items must share one type: {result} and {t}"
+                )
                 result = ERROR
             else:
                 result = joined
@@ -480,24 +613,38 @@ class _Checker:
         if t == ERROR:
             return ERROR
         if isinstance(t, OptT) and isinstance(t.inner, RecordT):
-            return self.err(node, "optional_value", f"`{unparse(obj)}` may be null; check it before reading `.{name}`",
-                            f"write `{unparse(obj)}?.{name}` (null when it is null), or check `{unparse(obj)} != null` first")
+            return self.err(
+                node,
+                "optional_value",
+                f"`{unparse(obj)}` may be null; check it before reading `.{name}`",
+                f"write `{unparse(obj)}?.{name}` (null when it is null), or check `{unparse(obj)} != null` first",
+            )
         if not isinstance(t, RecordT):
             return self.err(node, "type_mismatch", f"{t} has no fields; cannot read `.{name}`")
         ft = t.field_type(name)
         if ft is None:
-            return self.err(node, "unknown_field", f"{t} has no field {name!r}", _hint(name, t.field_names) or
-                            f"its fields: {', '.join(t.field_names)}")
+            return self.err(
+                node,
+                "unknown_field",
+                f"{t} has no field {name!r}",
+                _hint(name, t.field_names) or f"its fields: {', '.join(t.field_names)}",
+            )
         return ft
 
-    def index(self, node: Index, obj: Expr, keys: tuple[Expr, ...], scope: _Scope, facts: Facts) -> Type:
+    def index(
+        self, node: Index, obj: Expr, keys: tuple[Expr, ...], scope: _Scope, facts: Facts
+    ) -> Type:
         t = self.check(obj, scope, facts)
         key_types = [self.check(k, scope, facts) for k in keys]
         if t == ERROR or ERROR in key_types:
             return ERROR
         if isinstance(t, TableT):
             if len(keys) != len(t.keys):
-                return self.err(node, "arity", f"table {t.name!r} is keyed by {len(t.keys)} column(s), got {len(keys)} key(s)")
+                return self.err(
+                    node,
+                    "arity",
+                    f"table {t.name!r} is keyed by {len(t.keys)} column(s), got {len(keys)} key(s)",
+                )
             for key, want, got in zip(keys, t.keys, key_types, strict=True):
                 self.need(key, got, want, "table key")
             return OptT(t.row)
@@ -515,20 +662,32 @@ class _Checker:
         if got == ERROR or want == ERROR or assignable(got, want):
             return True
         if is_optional(got) and assignable(strip(got), want):
-            self.err(node, "optional_value", f"{what} `{unparse(node)}` may be null",
-                     "handle null first: `x ?? default` or `if x != null then ... else ...`")
+            self.err(
+                node,
+                "optional_value",
+                f"{what} `{unparse(node)}` may be null",
+                "handle null first: `x ?? default` or `if x != null then ... else ...`",
+            )
         else:
             self.err(node, "type_mismatch", f"{what} must be {want}, got {got}")
         return False
 
     def call(self, node: Call, scope: _Scope, facts: Facts) -> Type:
         name = node.name
+        if name in MACROS and name not in BUILTINS and name not in self.callables:
+            # `any(x in xs)`: a variable-binding function without its body; its arguments
+            # would only give follow-on errors (`x` is unknown).
+            return self.err(node, "arity", f"{name}() binds a variable: {MACROS[name][1]}")
         arg_types = [self.check(a, scope, facts) for a in node.args]
         if name in self.callables:
             params, result = self.callables[name]
             if len(node.args) != len(params):
-                return self.err(node, "arity", f"{name}() takes {len(params)} argument(s), got {len(node.args)}",
-                                f"{name}({', '.join(p for p, _ in params)})")
+                return self.err(
+                    node,
+                    "arity",
+                    f"{name}() takes {len(params)} argument(s), got {len(node.args)}",
+                    f"{name}({', '.join(p for p, _ in params)})",
+                )
             for arg, (pname, ptype), at in zip(node.args, params, arg_types, strict=True):
                 self.need(arg, at, ptype, f"argument `{pname}` of {name}()")
             return result
@@ -539,22 +698,42 @@ class _Checker:
             if name in scope.names or name in self.tables:
                 return self.err(node, "type_mismatch", f"{name!r} is not a function")
             known = [*BUILTINS, *self.callables]
-            return self.err(node, "unknown_function", f"unknown function {name!r}", _hint(name, known))
+            return self.err(
+                node, "unknown_function", f"unknown function {name!r}", _hint(name, known)
+            )
         count = len(node.args)
         if count < builtin.min_args or (builtin.max_args is not None and count > builtin.max_args):
-            expected = str(builtin.min_args) if builtin.min_args == builtin.max_args else \
-                f"{builtin.min_args} or more" if builtin.max_args is None else f"{builtin.min_args} to {builtin.max_args}"
-            return self.err(node, "arity", f"{name}() takes {expected} argument(s), got {count}", builtin.signature)
+            expected = (
+                str(builtin.min_args)
+                if builtin.min_args == builtin.max_args
+                else f"{builtin.min_args} or more"
+                if builtin.max_args is None
+                else f"{builtin.min_args} to {builtin.max_args}"
+            )
+            return self.err(
+                node,
+                "arity",
+                f"{name}() takes {expected} argument(s), got {count}",
+                builtin.signature,
+            )
         if ERROR in arg_types:
             return ERROR
         result = builtin.typer(arg_types)
         if isinstance(result, str):
             # A function that would take the value were it not null: say so (`len(coupon)`).
-            optional_args = [(a, t) for a, t in zip(node.args, arg_types, strict=True) if is_optional(t) and t != NULL]
+            optional_args = [
+                (a, t)
+                for a, t in zip(node.args, arg_types, strict=True)
+                if is_optional(t) and t != NULL
+            ]
             if optional_args and not isinstance(builtin.typer([strip(t) for t in arg_types]), str):
                 arg = optional_args[0][0]
-                return self.err(arg, "optional_value", f"argument `{unparse(arg)}` of {name}() may be null",
-                                "handle null first: `x ?? default` or `if x != null then ... else ...`")
+                return self.err(
+                    arg,
+                    "optional_value",
+                    f"argument `{unparse(arg)}` of {name}() may be null",
+                    "handle null first: `x ?? default` or `if x != null then ... else ...`",
+                )
             return self.err(node, "type_mismatch", result, builtin.signature)
         return result
 
@@ -562,12 +741,25 @@ class _Checker:
         arity, signature, _ = MACROS.get(node.name, (None, "", ""))
         coll = self.check(node.collection, scope, facts)
         if arity is None:
-            return self.err(node, "unknown_function", f"{node.name}() does not bind a variable",
-                            "functions that do: " + ", ".join(MACROS))
+            return self.err(
+                node,
+                "unknown_function",
+                f"{node.name}() does not bind a variable",
+                "functions that do: " + ", ".join(MACROS),
+            )
         if len(node.body) != arity:
-            return self.err(node, "arity", f"{node.name}() takes {arity} expression(s) after the colon, got {len(node.body)}", signature)
+            return self.err(
+                node,
+                "arity",
+                f"{node.name}() takes {arity} expression(s) after the colon, got {len(node.body)}",
+                signature,
+            )
         if node.var in scope.names or node.var in self.tables or node.var in RESERVED_NAMES:
-            return self.err(node, "duplicate_name", f"{node.var!r} is already a name here; pick another variable name")
+            return self.err(
+                node,
+                "duplicate_name",
+                f"{node.var!r} is already a name here; pick another variable name",
+            )
         if coll == ERROR:
             return ERROR
         if isinstance(coll, ListT):
@@ -576,7 +768,12 @@ class _Checker:
             elem = coll.row
         else:
             hint = "sets have no order; iterate a list" if isinstance(coll, SetT) else None
-            return self.err(node.collection, "type_mismatch", f"{node.name}() iterates a list or a table, got {coll}", hint)
+            return self.err(
+                node.collection,
+                "type_mismatch",
+                f"{node.name}() iterates a list or a table, got {coll}",
+                hint,
+            )
         inner = scope.child(node.var, elem, "bound")
         body_types = [self.check(b, inner, facts) for b in node.body]
         if ERROR in body_types:
@@ -584,8 +781,18 @@ class _Checker:
         bt = body_types[0]
         if node.name in ("any", "all", "filter", "first", "count"):
             if bt != BOOL:
-                return self.err(node.body[0], "type_mismatch", f"the condition of {node.name}() must be a bool, got {bt}")
-            return {"any": BOOL, "all": BOOL, "count": INT, "filter": ListT(elem), "first": optional(elem)}[node.name]
+                return self.err(
+                    node.body[0],
+                    "type_mismatch",
+                    f"the condition of {node.name}() must be a bool, got {bt}",
+                )
+            return {
+                "any": BOOL,
+                "all": BOOL,
+                "count": INT,
+                "filter": ListT(elem),
+                "first": optional(elem),
+            }[node.name]
         if node.name == "map":
             return ListT(bt)
         if node.name == "sum":
@@ -594,7 +801,11 @@ class _Checker:
             return bt
         kt, vt = body_types
         if strip(kt) not in HASHABLE or is_optional(kt):
-            return self.err(node.body[0], "type_mismatch", f"map keys must be int, decimal, string, bool or date, not {kt}")
+            return self.err(
+                node.body[0],
+                "type_mismatch",
+                f"map keys must be int, decimal, string, bool or date, not {kt}",
+            )
         return MapT(kt, vt)
 
     def binary(self, node: Binary, scope: _Scope, facts: Facts) -> Type:
@@ -615,16 +826,24 @@ class _Checker:
             return BOOL
         if op in ("==", "!="):
             if not comparable(lt, rt):
-                return self.err(node, "type_mismatch", f"cannot compare {lt} with {rt}: they are never equal",
-                                _compare_hint(lt, rt))
+                return self.err(
+                    node,
+                    "type_mismatch",
+                    f"cannot compare {lt} with {rt}: they are never equal",
+                    _compare_hint(lt, rt),
+                )
             self.enum_literal(node.left, lt, node.right)
             self.enum_literal(node.right, rt, node.left)
             return BOOL
         if op in ("<", "<=", ">", ">="):
             for side, t in ((node.left, lt), (node.right, rt)):
                 if is_optional(t):
-                    self.err(side, "optional_value", f"`{unparse(side)}` may be null; it cannot be ordered",
-                             "handle null first: `x ?? default` or `if x != null then ... else ...`")
+                    self.err(
+                        side,
+                        "optional_value",
+                        f"`{unparse(side)}` may be null; it cannot be ordered",
+                        "handle null first: `x ?? default` or `if x != null then ... else ...`",
+                    )
                     return BOOL
             if not (is_ordered(lt) and is_ordered(rt) and unify(lt, rt) is not None):
                 return self.err(node, "type_mismatch", f"cannot order {lt} and {rt} with `{op}`")
@@ -634,7 +853,11 @@ class _Checker:
         if op == "??":
             joined = unify(strip(lt), rt)
             if joined is None:
-                return self.err(node, "type_mismatch", f"`??` needs a default of the same type: {strip(lt)} and {rt}")
+                return self.err(
+                    node,
+                    "type_mismatch",
+                    f"`??` needs a default of the same type: {strip(lt)} and {rt}",
+                )
             return joined
         return self.arithmetic(node, lt, rt, facts)
 
@@ -645,15 +868,27 @@ class _Checker:
             want = rt.key
         elif isinstance(rt, TableT):
             if len(rt.keys) != 1:
-                return self.err(node.right, "type_mismatch",
-                                f"table {rt.name!r} has a {len(rt.keys)}-column key; test `{rt.name}[...] != null` instead")
+                return self.err(
+                    node.right,
+                    "type_mismatch",
+                    f"table {rt.name!r} has a {len(rt.keys)}-column key; test `{rt.name}[...] != null` instead",
+                )
             want = rt.keys[0]
         elif rt == STRING:
             want = STRING
         else:
-            return self.err(node.right, "type_mismatch", f"`{node.op}` needs a list, set, map, table or string on its right, got {rt}")
+            return self.err(
+                node.right,
+                "type_mismatch",
+                f"`{node.op}` needs a list, set, map, table or string on its right, got {rt}",
+            )
         if not comparable(lt, want):
-            return self.err(node, "type_mismatch", f"{lt} is never in a collection of {want}", _compare_hint(lt, want))
+            return self.err(
+                node,
+                "type_mismatch",
+                f"{lt} is never in a collection of {want}",
+                _compare_hint(lt, want),
+            )
         if isinstance(node.right, (ListLit, SetLit)):
             for item in node.right.items:
                 self.enum_literal(node.left, lt, item)
@@ -661,16 +896,32 @@ class _Checker:
 
     def enum_literal(self, side: Expr, t: Type, other: Expr) -> None:
         enum = strip(t).enum if isinstance(strip(t), Prim) else None
-        if enum and isinstance(other, Literal) and isinstance(other.value, str) and other.value not in enum:
-            self.err(other, "not_in_enum", f"{other.value!r} is never a value of `{unparse(side)}` "
-                     f"(one of: {', '.join(sorted(enum))})", _hint(other.value, sorted(enum)))
+        if (
+            enum
+            and isinstance(other, Literal)
+            and isinstance(other.value, str)
+            and other.value not in enum
+        ):
+            self.err(
+                other,
+                "not_in_enum",
+                f"{other.value!r} is never a value of `{unparse(side)}` "
+                f"(one of: {', '.join(sorted(enum))})",
+                _hint(other.value, sorted(enum)),
+            )
 
     def arithmetic(self, node: Binary, lt: Type, rt: Type, facts: Facts) -> Type:
         op = node.op
+        if _has_error(lt) or _has_error(rt):
+            return ERROR  # already reported where it arose
         for side, t in ((node.left, lt), (node.right, rt)):
             if is_optional(t) and t != NULL:
-                self.err(side, "optional_value", f"`{unparse(side)}` may be null; it cannot be used in `{op}`",
-                         "handle null first: `x ?? default` or `if x != null then ... else ...`")
+                self.err(
+                    side,
+                    "optional_value",
+                    f"`{unparse(side)}` may be null; it cannot be used in `{op}`",
+                    "handle null first: `x ?? default` or `if x != null then ... else ...`",
+                )
                 return ERROR
         if op == "+":
             if lt == STRING and rt == STRING:
@@ -699,8 +950,26 @@ class _Checker:
             return
         if (unparse(divisor), "nonzero") in facts:
             return
-        self.err(divisor, "division_by_zero", f"`{unparse(divisor)}` may be zero",
-                 f"guard the division: `if {unparse(divisor)} != 0 then ... else ...`")
+        self.err(
+            divisor,
+            "division_by_zero",
+            f"`{unparse(divisor)}` may be zero",
+            f"guard the division: `if {unparse(divisor)} != 0 then ... else ...`",
+        )
+
+
+def _has_error(t: Type) -> bool:
+    if t == ERROR:
+        return True
+    if isinstance(t, (ListT, SetT)):
+        return _has_error(t.elem)
+    if isinstance(t, OptT):
+        return _has_error(t.inner)
+    if isinstance(t, MapT):
+        return _has_error(t.key) or _has_error(t.value)
+    if isinstance(t, RecordT):
+        return any(_has_error(ft) for _, ft in t.fields)
+    return False
 
 
 def _hint(name: str, known: Iterable[str]) -> str | None:
@@ -832,9 +1101,7 @@ def _references(node: Expr) -> set[str]:
     """Names an expression calls or reads (for dependency order)."""
     names: set[str] = set()
     for sub in walk(node):
-        if isinstance(sub, Var):
-            names.add(sub.name)
-        elif isinstance(sub, Call):
+        if isinstance(sub, (Var, Call)):
             names.add(sub.name)
     return names
 
@@ -873,7 +1140,9 @@ def _children(node: Expr) -> tuple[Expr, ...]:
     return children(node)
 
 
-def _topological(names: Sequence[str], deps: dict[str, set[str]]) -> tuple[list[str], list[list[str]]]:
+def _topological(
+    names: Sequence[str], deps: dict[str, set[str]]
+) -> tuple[list[str], list[list[str]]]:
     """Order names so dependencies come first; also return the cycles found."""
     order: list[str] = []
     state: dict[str, int] = {}
@@ -883,7 +1152,7 @@ def _topological(names: Sequence[str], deps: dict[str, set[str]]) -> tuple[list[
         if state.get(name) == 2:
             return
         if state.get(name) == 1:
-            cycles.append([*path[path.index(name):], name])
+            cycles.append([*path[path.index(name) :], name])
             return
         state[name] = 1
         for dep in sorted(deps.get(name, ())):
@@ -913,26 +1182,40 @@ def check_version(model: VersionModel) -> CheckedVersion:
         have = dict(reason.messages)
         for locale in locales:
             if locale not in have:
-                c.at(reason.location, "missing_message", f"reason {reason.code!r} has no {locale!r} message",
-                     f"add messages.{locale} (the version declares locales: {', '.join(locales)})")
+                c.at(
+                    reason.location,
+                    "missing_message",
+                    f"reason {reason.code!r} has no {locale!r} message",
+                    f"add messages.{locale} (the version declares locales: {', '.join(locales)})",
+                )
         for locale in have:
             if locale not in locales:
-                c.at(reason.location, "unknown_locale", f"reason {reason.code!r} has a message in {locale!r}, "
-                     f"which is not among the version's locales ({', '.join(locales)})",
-                     "add it to `locales` in manifest.yaml or remove the message")
+                c.at(
+                    reason.location,
+                    "unknown_locale",
+                    f"reason {reason.code!r} has a message in {locale!r}, "
+                    f"which is not among the version's locales ({', '.join(locales)})",
+                    "add it to `locales` in manifest.yaml or remove the message",
+                )
 
     base_names: dict[str, Type] = {"as_of": DATE, "locale": STRING}
     base_kinds = {"as_of": "reserved", "locale": "reserved"}
 
-    def param_scope(params: Sequence[ParamSpec], owner: str) -> tuple[_Scope, tuple[tuple[str, Type], ...]]:
+    def param_scope(
+        params: Sequence[ParamSpec], owner: str
+    ) -> tuple[_Scope, tuple[tuple[str, Type], ...]]:
         names = dict(base_names)
         kinds = dict(base_kinds)
         typed = []
         for p in params:
             t = c.resolve_type(p.type_text, p.type_location)
             if p.name in RESERVED_NAMES or p.name in c.tables:
-                c.at(p.type_location, "duplicate_name", f"parameter {p.name!r} of {owner} hides a "
-                     f"{'reserved name' if p.name in RESERVED_NAMES else 'table'}; rename it")
+                c.at(
+                    p.type_location,
+                    "duplicate_name",
+                    f"parameter {p.name!r} of {owner} hides a "
+                    f"{'reserved name' if p.name in RESERVED_NAMES else 'table'}; rename it",
+                )
             names[p.name] = t
             kinds[p.name] = "param"
             typed.append((p.name, t))
@@ -943,7 +1226,11 @@ def check_version(model: VersionModel) -> CheckedVersion:
     defs.update({g.name: g for g in model.groups})
     for name, d in defs.items():
         if name in RESERVED_NAMES:
-            c.at(d.location, "duplicate_name", f"{name!r} is a reserved name (a built-in function or input)")
+            c.at(
+                d.location,
+                "duplicate_name",
+                f"{name!r} is a reserved name (a built-in function or input)",
+            )
         elif name in c.tables:
             c.at(d.location, "duplicate_name", f"{name!r} is already a table")
     parsed: dict[int, Expr | None] = {}
@@ -961,8 +1248,12 @@ def check_version(model: VersionModel) -> CheckedVersion:
         sources = {b.name: b for b in bindings}
         for b in bindings:
             clash = (
-                local_kind if b.name in scope.names else "a table" if b.name in c.tables
-                else "a function" if b.name in c.callables or b.name in defs or b.name in RESERVED_NAMES
+                local_kind
+                if b.name in scope.names
+                else "a table"
+                if b.name in c.tables
+                else "a function"
+                if b.name in c.callables or b.name in defs or b.name in RESERVED_NAMES
                 else None
             )
             if clash:
@@ -972,27 +1263,48 @@ def check_version(model: VersionModel) -> CheckedVersion:
             node = parsed_expr(b.expr)
             let_deps[b.name] = (_variables(node) & set(sources)) if node is not None else set()
         order, let_cycles = _topological([b.name for b in bindings], let_deps)
+        in_let_cycle: set[str] = set()
         for cycle in let_cycles:
-            c.at(sources[cycle[0]].location, "recursion", f"let bindings depend on each other: {' -> '.join(cycle)}")
+            in_let_cycle.update(cycle)
+            c.at(
+                sources[cycle[0]].location,
+                "recursion",
+                f"let bindings depend on each other: {' -> '.join(cycle)}",
+            )
+        for name in sorted(in_let_cycle):  # known but untyped: no follow-on errors
+            scope = scope.child(name, ERROR, "let")
         checked = []
         for name in order:
             b = sources[name]
             node = parsed_expr(b.expr)
+            if name in in_let_cycle:
+                continue
             if node is None:
                 scope = scope.child(name, ERROR, "let")
                 continue
             c.source = b.expr
             t = c.check(node, scope, NO_FACTS)
             if isinstance(t, TableT):
-                t = c.err(node, "type_mismatch", "a table cannot be bound to a name; look rows up where needed")
+                t = c.err(
+                    node,
+                    "type_mismatch",
+                    "a table cannot be bound to a name; look rows up where needed",
+                )
             scope = scope.child(name, t, "let")
             checked.append((name, node, t))
         return checked, scope
 
     deps: dict[str, set[str]] = {}
     for name, d in defs.items():
-        sources = [d.body, *(b.expr for b in d.let)] if isinstance(d, FunctionDef) else [
-            *(r.when for r in d.rules), *(r.then for r in d.rules if r.then), *([d.default] if d.default else [])]
+        sources = (
+            [d.body, *(b.expr for b in d.let)]
+            if isinstance(d, FunctionDef)
+            else [
+                *(r.when for r in d.rules),
+                *(r.then for r in d.rules if r.then),
+                *([d.default] if d.default else []),
+            ]
+        )
         refs: set[str] = set()
         for source in sources:
             node = parsed_expr(source)
@@ -1004,8 +1316,12 @@ def check_version(model: VersionModel) -> CheckedVersion:
     for cycle in cycles:
         in_cycle.update(cycle)
         first = defs[cycle[0]]
-        c.at(first.location, "recursion", f"{' -> '.join(cycle)}: functions and rule groups may not call themselves",
-             "expressions must terminate; unroll the recursion into separate helpers")
+        c.at(
+            first.location,
+            "recursion",
+            f"{' -> '.join(cycle)}: functions and rule groups may not call themselves",
+            "expressions must terminate; unroll the recursion into separate helpers",
+        )
 
     # Members of a cycle are known, with their parameters, before any body is checked:
     # a call to one is checked against its parameters and has no type (no follow-on errors).
@@ -1038,8 +1354,12 @@ def check_version(model: VersionModel) -> CheckedVersion:
         item_type: Type = NEVER
         for rule in d.rules:
             if rule.id in rule_ids:
-                c.at(rule.location, "duplicate_rule_id", f"rule id {rule.id!r} is already used at {rule_ids[rule.id]}",
-                     "rule ids name rules in explanations and coverage; make them unique")
+                c.at(
+                    rule.location,
+                    "duplicate_rule_id",
+                    f"rule id {rule.id!r} is already used at {rule_ids[rule.id]}",
+                    "rule ids name rules in explanations and coverage; make them unique",
+                )
             else:
                 rule_ids[rule.id] = rule.location
             when = parsed_expr(rule.when)
@@ -1049,14 +1369,23 @@ def check_version(model: VersionModel) -> CheckedVersion:
             c.source = rule.when
             wt = c.check(when, scope, NO_FACTS)
             if wt not in (BOOL, ERROR):
-                c.err(when, "type_mismatch", f"`when` must be a bool, got {wt}",
-                      "compare it: `x != null`" if is_optional(wt) else None)
+                c.err(
+                    when,
+                    "type_mismatch",
+                    f"`when` must be a bool, got {wt}",
+                    "compare it: `x != null`" if is_optional(wt) else None,
+                )
             if rule.reason is not None:
                 contributed: Type = STRING
                 if rule.reason not in c.reasons:
                     loc = rule.reason_location or rule.location
-                    c.at(loc, "unknown_reason", f"unknown reason code {rule.reason!r}",
-                         _hint(rule.reason, list(c.reasons)) or "declare it under `reasons:` with its messages")
+                    c.at(
+                        loc,
+                        "unknown_reason",
+                        f"unknown reason code {rule.reason!r}",
+                        _hint(rule.reason, list(c.reasons))
+                        or "declare it under `reasons:` with its messages",
+                    )
             else:
                 assert rule.then is not None and then is not None
                 c.source = rule.then
@@ -1064,8 +1393,12 @@ def check_version(model: VersionModel) -> CheckedVersion:
             if contributed != ERROR and item_type != ERROR:
                 joined = unify(item_type, contributed)
                 if joined is None:
-                    c.at(rule.location, "type_mismatch", f"rule {rule.id!r} gives {contributed}, "
-                         f"but earlier rules of {name!r} give {item_type}")
+                    c.at(
+                        rule.location,
+                        "type_mismatch",
+                        f"rule {rule.id!r} gives {contributed}, "
+                        f"but earlier rules of {name!r} give {item_type}",
+                    )
                     item_type = ERROR
                 else:
                     item_type = joined
@@ -1075,8 +1408,12 @@ def check_version(model: VersionModel) -> CheckedVersion:
         default = parsed_expr(d.default) if d.default else None
         if d.hit == "collect":
             if d.default is not None:
-                c.at(d.location, "bad_rule_group", f"rule group {name!r} collects every fired rule; "
-                     "`default` only goes with `hit: first`")
+                c.at(
+                    d.location,
+                    "bad_rule_group",
+                    f"rule group {name!r} collects every fired rule; "
+                    "`default` only goes with `hit: first`",
+                )
             result: Type = ListT(item_type) if item_type != ERROR else ERROR
         else:
             result = optional(item_type) if item_type not in (ERROR, NEVER) else item_type
@@ -1085,12 +1422,18 @@ def check_version(model: VersionModel) -> CheckedVersion:
                 dt = c.check(default, scope, NO_FACTS)
                 joined = unify(item_type, dt) if ERROR not in (dt, item_type) else ERROR
                 if joined is None:
-                    c.at(d.location, "type_mismatch", f"the default of {name!r} ({dt}) does not fit its rules ({item_type})")
+                    c.at(
+                        d.location,
+                        "type_mismatch",
+                        f"the default of {name!r} ({dt}) does not fit its rules ({item_type})",
+                    )
                     joined = ERROR
                 result = joined
         if name not in in_cycle:
             c.callables[name] = (params, result)
-        groups[name] = CheckedGroup(name, params, tuple(checked_rules), d.hit, default, result, item_type, d)
+        groups[name] = CheckedGroup(
+            name, params, tuple(checked_rules), d.hit, default, result, item_type, d
+        )
 
     # Decisions.
     decisions: dict[str, CheckedDecision] = {}
@@ -1100,9 +1443,19 @@ def check_version(model: VersionModel) -> CheckedVersion:
         kinds = dict(base_kinds)
         for f in inputs:
             if f.spec.name in ("as_of", "locale"):
-                c.at(f.spec.location or decision.location, "duplicate_name",
-                     f"{f.spec.name!r} is a reserved input of every decision; do not declare it")
+                c.at(
+                    f.spec.location or decision.location,
+                    "duplicate_name",
+                    f"{f.spec.name!r} is a reserved input of every decision; do not declare it",
+                )
                 continue
+            if f.spec.name in c.tables:
+                c.at(
+                    f.spec.location or decision.location,
+                    "duplicate_name",
+                    f"input {f.spec.name!r} has the name of a table",
+                    "rename the input field or the table",
+                )
             names[f.spec.name] = f.type
             kinds[f.spec.name] = "input"
         lets, scope = check_lets(decision.let, _Scope(names, kinds), "an input")
@@ -1114,10 +1467,14 @@ def check_version(model: VersionModel) -> CheckedVersion:
             c.source = b.expr
             t = c.check(node, scope, NO_FACTS)
             if isinstance(t, TableT):
-                t = c.err(node, "type_mismatch", "a table cannot be an output; output values read from it")
+                t = c.err(
+                    node, "type_mismatch", "a table cannot be an output; output values read from it"
+                )
             outputs.append((b.name, node, t))
         result_type = RecordT(tuple((n, t) for n, _, t in outputs), f"{decision.name}_result")
-        decisions[decision.name] = CheckedDecision(decision.name, inputs, tuple(lets), tuple(outputs), result_type, decision)
+        decisions[decision.name] = CheckedDecision(
+            decision.name, inputs, tuple(lets), tuple(outputs), result_type, decision
+        )
 
     if c.diagnostics:
         raise RuleFileError(c.diagnostics)

@@ -247,6 +247,15 @@ def _copy_plain(value: Any) -> Any:
     return value
 
 
+def _widen(value: Any) -> Any:
+    """int -> Decimal, also inside lists (None and Decimals pass through)."""
+    if type(value) is int:
+        return Decimal(value)
+    if type(value) is list:
+        return [_widen(v) for v in value]
+    return value
+
+
 _FAIL = FAIL = object()  # what a fast validator returns for input it cannot vouch for
 _DATE_CACHE: dict[str, date] = {}
 
@@ -265,9 +274,10 @@ HELPERS: dict[str, Any] = {
     "_TraceEntry": TraceEntry,
     "_ctx": runtime.DECIMAL_CONTEXT,
     "_MISSING": object(),
-    "_coalesce": lambda a, b: a if a is not None else b,
+    "_coalesce": lambda value, default: value if value is not None else default(),
     "_safe_get": lambda record, name: None if record is None else record[name],
     "_copy_plain": _copy_plain,
+    "_widen": _widen,
     "_MAX_DEC": Decimal(10) ** MAX_DECIMAL_DIGITS,
     # The few builtins generated code itself uses; expressions cannot name them.
     "type": type,
@@ -277,6 +287,7 @@ HELPERS: dict[str, Any] = {
     "int": int,
     "len": len,
     "enumerate": enumerate,
+    "KeyError": KeyError,
     "bool": bool,
 }
 
@@ -295,7 +306,8 @@ class _Module:
 
     def constant(self, value: Any, prefix: str = "_k") -> str:
         try:
-            key = (type(value), value)
+            # Decimals by their text: 0.1 and 0.10 are equal but print differently.
+            key = (type(value), str(value) if isinstance(value, Decimal) else value)
             hash(key)
         except TypeError:
             key = (type(value), id(value))
@@ -305,6 +317,12 @@ class _Module:
             self.constants[name] = value
             self._constant_ids[key] = name
         return name
+
+    def checked_params(self, name: str) -> tuple[tuple[str, Type], ...]:
+        group = self.checked.groups.get(name)
+        if group is not None:
+            return group.params
+        return next(f.params for f in self.checked.functions if f.name == name)
 
     def emit(self, line: str, indent: int = 0) -> None:
         self.lines.append("    " * indent + line)
@@ -364,8 +382,12 @@ class _ExprCompiler:
                 }:
                     prefix = "g_" if name in self.m.checked.groups else "f_"
                     suffix = "_t" if self.traced else ""
+                    params = self.m.checked_params(name)
+                    code_args = [self.widened(a, t) for a, (_, t) in zip(args, params, strict=True)]
                     return f"{prefix}{name}{suffix}({', '.join([self.hidden(), *code_args])})"
                 builtin = BUILTINS[name]
+                if name in ("min", "max") and len(args) > 1:
+                    code_args = [self.widened(a, self.type_of(node)) for a in args]
                 return builtin.emit(code_args, [self.type_of(a) for a in args])
             case Macro():
                 return self.macro(node)
@@ -379,9 +401,11 @@ class _ExprCompiler:
             case Binary():
                 return self.binary(node)
             case IfElse(cond=cond, then=then, otherwise=otherwise):
-                return f"({self.expr(then)} if {self.expr(cond)} else {self.expr(otherwise)})"
+                want = self.type_of(node)
+                return f"({self.widened(then, want)} if {self.expr(cond)} else {self.widened(otherwise, want)})"
             case ListLit(items=items):
-                return "[" + ", ".join(self.expr(i) for i in items) + "]"
+                elem = self.type_of(node).elem  # type: ignore[union-attr]
+                return "[" + ", ".join(self.widened(i, elem) for i in items) + "]"
             case SetLit(items=items):
                 if all(isinstance(i, Literal) for i in items):
                     return self.m.constant(
@@ -396,6 +420,15 @@ class _ExprCompiler:
 
     def _is_local(self, name: str) -> bool:
         return False  # the checker forbids locals that shadow tables
+
+    def widened(self, node: Expr, want: Type) -> str:
+        """Code for node, converting an int to Decimal where a decimal is expected
+        (the checker widens int to decimal; at run time the value must follow)."""
+        code = self.expr(node)
+        have = self.type_of(node)
+        if _needs_widening(have, want):
+            return f"_widen({code})"
+        return code
 
     def table_name(self, node: Expr) -> str | None:
         """In traced code, the table a node names (its reads are recorded for coverage)."""
@@ -455,7 +488,12 @@ class _ExprCompiler:
                 return test if op == "in" else f"(not {test})"
             return f"({left} {op} {right})"
         if op == "??":
-            return f"_coalesce({left}, {right})"
+            # Lazy like `or`: the default is only evaluated (and traced) when needed.
+            want = self.type_of(node)
+            first, default = self.widened(node.left, want), self.widened(node.right, want)
+            if _is_path(node.left):
+                return f"({first} if {first} is not None else {default})"
+            return f"_coalesce({first}, lambda: {default})"
         result = self.type_of(node)
         if op == "/":
             return f"_divide({left}, {right})"
@@ -463,6 +501,22 @@ class _ExprCompiler:
             method = {"+": "add", "-": "subtract", "*": "multiply"}[op]
             return f"_ctx.{method}({left}, {right})"
         return f"({left} {op} {right})"
+
+
+def _needs_widening(have: Type, want: Type) -> bool:
+    """Whether a value of type `have` may hold ints where `want` says decimal."""
+    if strip(want) == DECIMAL:
+        return strip(have) == INT
+    if isinstance(strip(want), ListT) and isinstance(strip(have), ListT):
+        return _needs_widening(strip(have).elem, strip(want).elem)  # type: ignore[union-attr]
+    return False
+
+
+def _is_path(node: Expr) -> bool:
+    """A name or a chain of field reads: cheap and pure, fine to evaluate twice."""
+    while isinstance(node, Member) and not node.safe:
+        node = node.obj
+    return isinstance(node, Var)
 
 
 def _is_null(node: Expr) -> bool:
@@ -527,7 +581,11 @@ class _Generator:
         if collect:
             m.emit("_r = []", 1)
         for rule in group.rules:
-            contribution = repr(rule.definition.reason) if rule.then is None else ec.expr(rule.then)
+            contribution = (
+                repr(rule.definition.reason)
+                if rule.then is None
+                else ec.widened(rule.then, group.item_type)
+            )
             cond = ec.expr(rule.when)
             action = f"_r.append({contribution})" if collect else f"return {contribution}"
             if traced:
@@ -547,7 +605,8 @@ class _Generator:
         if collect:
             m.emit("return _r", 1)
         else:
-            m.emit(f"return {ec.expr(group.default) if group.default is not None else 'None'}", 1)
+            default = ec.widened(group.default, group.type) if group.default is not None else "None"
+            m.emit(f"return {default}", 1)
         m.emit("")
 
     def decision(self, decision: CheckedDecision, traced: bool) -> None:
@@ -622,7 +681,8 @@ class _Generator:
                     f"if not (type({var}) is _Decimal and {var}.is_finite() and -_MAX_DEC < {var} < _MAX_DEC):",
                     indent,
                 )
-                m.emit(f"{var} = _to_decimal({var}) or {var}", indent + 1)
+                m.emit(f"_d = _to_decimal({var})", indent + 1)
+                m.emit(f"{var} = {var} if _d is None else _d", indent + 1)
                 m.emit(
                     f"if type({var}) is _Decimal and {var}.is_finite() and -_MAX_DEC < {var} < _MAX_DEC:",
                     indent,
@@ -637,6 +697,13 @@ class _Generator:
                 m.emit(f"if {var} > {m.constant(hi)}:", indent + 1)
                 m.emit(
                     f"errs.append(_problem('maximum', {path}, {f'must be at most {hi}'!r}, {f'<= {hi}'!r}, {var}))",
+                    indent + 2,
+                )
+            if f is not None and f.allowed is not None and spec is not None and spec.in_table:
+                listed = ", ".join(str(k) for k in sorted(f.allowed))
+                m.emit(f"if {var} not in {m.constant(f.allowed)}:", indent + 1)
+                m.emit(
+                    f"errs.append(_problem('not_in_table', {path}, {f'is not in table {spec.in_table}'!r}, {f'one of: {listed}'!r}, {var}))",
                     indent + 2,
                 )
             m.emit(f"{out} = {var}", indent + 1)
@@ -821,13 +888,20 @@ class _Generator:
                 lo if type(lo) is int else m.constant(lo),
                 hi if type(hi) is int else m.constant(hi),
             ]
-            return f"type({var}) is int and {bounds[0]} <= {var} <= {bounds[1]}", var
+            cond = f"type({var}) is int and {bounds[0]} <= {var} <= {bounds[1]}"
+            allowed = getattr(spec, "_allowed", None)
+            if allowed is not None:
+                cond += f" and {var} in {m.constant(allowed)}"
+            return cond, var
         if t == DECIMAL:
             cond = (
                 f"((type({var}) is _Decimal and {var}.is_finite() and {var}.adjusted() < {MAX_DECIMAL_DIGITS})"
                 f" or (type({var}) is int and {-_MAX_INT_DECIMAL} < {var} < {_MAX_INT_DECIMAL}))"
             )
-            for op, bound in ((">=", spec.minimum if spec else None), ("<=", spec.maximum if spec else None)):
+            for op, bound in (
+                (">=", spec.minimum if spec else None),
+                ("<=", spec.maximum if spec else None),
+            ):
                 if bound is not None:
                     literal = bound if type(bound) is int else m.constant(bound)
                     cond += f" and {var} {op} {literal}"

@@ -204,10 +204,7 @@ class _Converter:
             )
             return None
         if isinstance(node, ScalarNode):
-            if node.tag == _PLAIN:
-                value = resolve_plain(node.value)
-            else:
-                value = node.value
+            value = resolve_plain(node.value) if node.tag == _PLAIN else node.value
             if isinstance(value, str):
                 self.scalars[path] = ScalarSpan(
                     node.start_mark.index, node.end_mark.index, node.style or None
@@ -310,7 +307,9 @@ def load_document(path: Path, display: str | None = None) -> Document:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise RuleFileError([Diagnostic("io_error", f"cannot read file: {exc.strerror}", file)])
+        raise RuleFileError(
+            [Diagnostic("io_error", f"cannot read file: {exc.strerror}", file)]
+        ) from None
     if len(raw) > MAX_FILE_BYTES:
         raise RuleFileError(
             [Diagnostic("file_too_large", f"file is larger than {MAX_FILE_BYTES} bytes", file)]
@@ -320,7 +319,7 @@ def load_document(path: Path, display: str | None = None) -> Document:
     except UnicodeDecodeError as exc:
         raise RuleFileError(
             [Diagnostic("encoding", f"file is not UTF-8 (byte {exc.start})", file, 1, 1)]
-        )
+        ) from None
     return parse_document(text, file)
 
 

@@ -17,13 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 from lark.lexer import PatternStr
 from lark.tree import Meta
 
 from .errors import RuleFileError
 from .model import ExprSource
-from .stdlib import MACROS
 from .nodes import (
     Binary,
     Call,
@@ -41,6 +46,7 @@ from .nodes import (
     Unary,
     Var,
 )
+from .stdlib import MACROS
 
 # Expressions longer than this are refused: rule expressions are short, and
 # the bound keeps every later phase's cost bounded too.
@@ -66,13 +72,21 @@ _TOKEN_NAMES = {
 @cache
 def _parser() -> Lark:
     grammar = (Path(__file__).parent / "grammar.lark").read_text("utf-8")
-    return Lark(grammar, parser="lalr", start=["expr", "type"], propagate_positions=True, maybe_placeholders=False)
+    return Lark(
+        grammar,
+        parser="lalr",
+        start=["expr", "type"],
+        propagate_positions=True,
+        maybe_placeholders=False,
+    )
 
 
 class _Problem(Exception):
     """A syntax problem found while building the AST, at an offset."""
 
-    def __init__(self, message: str, start: int, end: int, hint: str | None = None, code: str = "expr_syntax"):
+    def __init__(
+        self, message: str, start: int, end: int, hint: str | None = None, code: str = "expr_syntax"
+    ):
         super().__init__(message)
         self.code = code
         self.message = message
@@ -93,7 +107,9 @@ def _string_value(token: Token) -> str:
     try:
         value = python_ast.literal_eval(str(token))
     except (ValueError, SyntaxError) as exc:
-        raise _Problem(f"invalid string literal: {exc}", token.start_pos or 0, token.end_pos or 0) from None
+        raise _Problem(
+            f"invalid string literal: {exc}", token.start_pos or 0, token.end_pos or 0
+        ) from None
     if not isinstance(value, str):  # pragma: no cover - the token regex only admits quotes
         raise _Problem("invalid string literal", token.start_pos or 0, token.end_pos or 0)
     return value
@@ -155,21 +171,29 @@ class _Builder(Transformer[Token, Expr]):
                     value = date.fromisoformat(text)
                 except ValueError:
                     raise _Problem(
-                        f"invalid date {text!r}", args[0].span.start, args[0].span.end,
-                        'write dates as date("YYYY-MM-DD"), e.g. date("2026-12-01")', code="bad_date",
+                        f"invalid date {text!r}",
+                        args[0].span.start,
+                        args[0].span.end,
+                        'write dates as date("YYYY-MM-DD"), e.g. date("2026-12-01")',
+                        code="bad_date",
                     ) from None
                 return Literal(value, span=span)
             raise _Problem(
-                "date() takes one literal string such as \"2026-12-01\"", span.start, span.end,
+                'date() takes one literal string such as "2026-12-01"',
+                span.start,
+                span.end,
                 "to work with a date fact, use it directly: it is already a date",
             )
         if str(name) in MACROS and len(args) >= 2:
             # any(x in xs, cond): the first argument binds a variable over a list.
             binding = args[0]
-            if not (isinstance(binding, Binary) and binding.op == "in" and isinstance(binding.left, Var)):
+            if not (
+                isinstance(binding, Binary) and binding.op == "in" and isinstance(binding.left, Var)
+            ):
                 raise _Problem(
                     f"{name}() starts with `name in list`, then the expression over each item",
-                    binding.span.start, binding.span.end,
+                    binding.span.start,
+                    binding.span.end,
                     f"for example {name}(s in subscriptions, s.seats > 1)",
                 )
             return Macro(str(name), binding.left.name, binding.right, tuple(args[1:]), span=span)
@@ -231,7 +255,8 @@ class _Builder(Transformer[Token, Expr]):
         if kinds == {"field", "entry"}:
             raise _Problem(
                 "a literal mixes record fields (name: value) and map entries ([key]: value)",
-                _span(meta).start, _span(meta).end,
+                _span(meta).start,
+                _span(meta).end,
             )
         if kinds == {"entry"}:
             return MapLit(tuple((e[1], e[2]) for e in entries), span=_span(meta))
@@ -246,7 +271,9 @@ class _Builder(Transformer[Token, Expr]):
 @cache
 def _literal_terminals() -> dict[str, str]:
     """Terminal name -> its literal text, for terminals that are plain strings (`IF`, `__ANON_0`)."""
-    return {t.name: t.pattern.value for t in _parser().terminals if isinstance(t.pattern, PatternStr)}
+    return {
+        t.name: t.pattern.value for t in _parser().terminals if isinstance(t.pattern, PatternStr)
+    }
 
 
 def _token_name(terminal: str) -> str:
@@ -259,7 +286,7 @@ def _token_name(terminal: str) -> str:
 def _expected(tokens: set[str]) -> str:
     names = sorted({_token_name(t) for t in tokens})
     if len(names) > 6:
-        names = names[:6] + ["..."]
+        names = [*names[:6], "..."]
     return ", ".join(names)
 
 
@@ -282,7 +309,9 @@ def _syntax_message(exc: UnexpectedInput, text: str) -> tuple[str, int, int, str
         if token.type == "$END":
             return (
                 f"unexpected end of expression; expected {_expected(exc.expected)}",
-                len(text.rstrip()), len(text.rstrip()) + 1, None,
+                len(text.rstrip()),
+                len(text.rstrip()) + 1,
+                None,
             )
         hint = None
         if token.type in ("COMPARE", "IN", "NOT") and "AND" in exc.expected:
@@ -292,7 +321,9 @@ def _syntax_message(exc: UnexpectedInput, text: str) -> tuple[str, int, int, str
             hint = f"`{token}` is a keyword and cannot be used as a name"
         return (
             f"unexpected {str(token)!r}; expected {_expected(exc.expected)}",
-            start, (token.end_pos or start + 1), hint,
+            start,
+            (token.end_pos or start + 1),
+            hint,
         )
     if isinstance(exc, UnexpectedEOF):  # pragma: no cover - LALR reports $END as a token
         return "unexpected end of expression", len(text), len(text) + 1, None
@@ -317,12 +348,22 @@ def parse_expression(source: ExprSource) -> Expr:
         raise RuleFileError([source.diagnostic("expr_syntax", "empty expression", 0, 1)])
     if len(text) > MAX_EXPRESSION_LENGTH:
         raise RuleFileError(
-            [source.diagnostic("expr_syntax", f"expression longer than {MAX_EXPRESSION_LENGTH} characters", 0)]
+            [
+                source.diagnostic(
+                    "expr_syntax", f"expression longer than {MAX_EXPRESSION_LENGTH} characters", 0
+                )
+            ]
         )
     if _depth(text) > MAX_NESTING:
         raise RuleFileError(
-            [source.diagnostic("expr_syntax", f"expression nested deeper than {MAX_NESTING} brackets", 0,
-                               hint="split it into helper bindings under `let`")]
+            [
+                source.diagnostic(
+                    "expr_syntax",
+                    f"expression nested deeper than {MAX_NESTING} brackets",
+                    0,
+                    hint="split it into helper bindings under `let`",
+                )
+            ]
         )
     try:
         tree = _parser().parse(text, start="expr")
@@ -334,11 +375,17 @@ def parse_expression(source: ExprSource) -> Expr:
         problem = exc.orig_exc
         if isinstance(problem, _Problem):
             raise RuleFileError(
-                [source.diagnostic(problem.code, problem.message, problem.start, problem.end, problem.hint)]
+                [
+                    source.diagnostic(
+                        problem.code, problem.message, problem.start, problem.end, problem.hint
+                    )
+                ]
             ) from None
         raise
     except RecursionError:
-        raise RuleFileError([source.diagnostic("expr_syntax", "expression nested too deeply", 0)]) from None
+        raise RuleFileError(
+            [source.diagnostic("expr_syntax", "expression nested too deeply", 0)]
+        ) from None
 
 
 # --- types -----------------------------------------------------------------
@@ -353,8 +400,15 @@ def parse_type(source: ExprSource) -> TypeSyntax:
     except UnexpectedInput as exc:
         message, start, end, hint = _syntax_message(exc, source.text)
         raise RuleFileError(
-            [source.diagnostic("bad_type", f"invalid type: {message}", start, end,
-                               hint or "types look like int, decimal?, list<Subscription>, map<string, int>")]
+            [
+                source.diagnostic(
+                    "bad_type",
+                    f"invalid type: {message}",
+                    start,
+                    end,
+                    hint or "types look like int, decimal?, list<Subscription>, map<string, int>",
+                )
+            ]
         ) from None
 
     def build(node: Any) -> TypeSyntax:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
-# Wide enough that no amount a rule can produce is rounded before round_money.
-DECIMAL_CONTEXT = Context(prec=60, rounding=ROUND_HALF_UP, Emax=10_000, Emin=-10_000)
+# Wide enough that no amount a rule can produce is rounded before round_money;
+# exponents as wide as decimal allows, so no expression can overflow.
+DECIMAL_CONTEXT = Context(prec=60, rounding=ROUND_HALF_UP, Emax=MAX_EMAX, Emin=MIN_EMIN)
 _QUANTS = {digits: Decimal(1).scaleb(-digits) for digits in range(0, 19)}
 MAX_ROUND_DIGITS = 18
 
@@ -28,7 +29,13 @@ def divide(a: int | Decimal, b: int | Decimal) -> Decimal:
 def round_money(x: int | Decimal, digits: int) -> Decimal:
     """Quantize to `digits` fractional digits, half up (0.125 -> 0.13, -0.125 -> -0.13)."""
     digits = min(max(digits, 0), MAX_ROUND_DIGITS)
-    return DECIMAL_CONTEXT.quantize(Decimal(x), _QUANTS[digits])
+    value = Decimal(x)
+    needed = value.adjusted() + digits + 2
+    if needed <= DECIMAL_CONTEXT.prec:
+        return DECIMAL_CONTEXT.quantize(value, _QUANTS[digits])
+    # A huge amount: quantize with as many digits as it takes, never fail.
+    wide = Context(prec=needed, rounding=ROUND_HALF_UP, Emax=MAX_EMAX, Emin=MIN_EMIN)
+    return wide.quantize(value, _QUANTS[digits])
 
 
 def add_months(d: date, n: int) -> date:

@@ -100,7 +100,7 @@ SCALARS = {"int": INT, "decimal": DECIMAL, "string": STRING, "bool": BOOL, "date
 
 
 def optional(t: Type) -> Type:
-    if isinstance(t, OptT) or t == NULL or t == NEVER:
+    if isinstance(t, OptT) or t in (NULL, NEVER):
         return t
     return OptT(t)
 
@@ -168,7 +168,7 @@ def unify(a: Type, b: Type) -> Type | None:
 
 def assignable(src: Type, dst: Type) -> bool:
     """Whether a value of type src may be used where dst is expected."""
-    if src == dst or src == NEVER:
+    if src in (dst, NEVER):
         return True
     if src == NULL:
         return isinstance(dst, OptT)

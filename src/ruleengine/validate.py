@@ -102,7 +102,9 @@ def _most_specific(error: ValidationError) -> ValidationError:
 
 
 def _only_missing_keys(errors: list[ValidationError], parent: ValidationError) -> bool:
-    return all(e.validator == "required" and e.absolute_path == parent.absolute_path for e in errors)
+    return all(
+        e.validator == "required" and e.absolute_path == parent.absolute_path for e in errors
+    )
 
 
 def _misfit(errors: list[ValidationError], parent: ValidationError) -> tuple[float, int]:
@@ -187,7 +189,9 @@ def _explain(doc: Document, error: ValidationError) -> Diagnostic:
             message = f"only one of {choices} may be given"
     elif error.validator == "type":
         wanted = error.validator_value
-        wanted_text = " or ".join(_JSON_TYPES.get(w, w) for w in (wanted if isinstance(wanted, list) else [wanted]))
+        wanted_text = " or ".join(
+            _JSON_TYPES.get(w, w) for w in (wanted if isinstance(wanted, list) else [wanted])
+        )
         message = f"expected {wanted_text}, got {_describe(error.instance)}"
         if "string" in str(wanted) and not isinstance(error.instance, (dict, list)):
             hint = "quote the value to make it a string"
@@ -198,7 +202,7 @@ def _explain(doc: Document, error: ValidationError) -> Diagnostic:
         message = f"{error.instance!r} does not match the pattern {error.validator_value}"
         if path and path[-1] == "version":
             code = "bad_version"
-            hint = "versions are labels such as \"2026-11\" or \"v2\""
+            hint = 'versions are labels such as "2026-11" or "v2"'
     elif error.validator == "enum":
         message = f"{error.instance!r} is not one of {', '.join(map(repr, error.validator_value))}"
         suggestion = did_you_mean(str(error.instance), [str(v) for v in error.validator_value])
@@ -218,7 +222,11 @@ def _required_choices(branches: Any) -> list[str]:
         return []
     keys = []
     for branch in branches:
-        if not (isinstance(branch, dict) and set(branch) == {"required"} and len(branch["required"]) == 1):
+        if not (
+            isinstance(branch, dict)
+            and set(branch) == {"required"}
+            and len(branch["required"]) == 1
+        ):
             return []
         keys.append(branch["required"][0])
     return keys
@@ -228,7 +236,11 @@ def content_hash(documents: Iterable[Document], root_prefix: str) -> str:
     """sha256 over every file of the version: relative path and content, in path order."""
     digest = hashlib.sha256()
     for doc in sorted(documents, key=lambda d: d.file):
-        relative = doc.file[len(root_prefix) :].lstrip("/") if doc.file.startswith(root_prefix) else doc.file
+        relative = (
+            doc.file[len(root_prefix) :].lstrip("/")
+            if doc.file.startswith(root_prefix)
+            else doc.file
+        )
         digest.update(relative.encode("utf-8") + b"\0")
         digest.update(doc.text.encode("utf-8") + b"\0")
     return "sha256:" + digest.hexdigest()
@@ -242,7 +254,13 @@ class _Builder:
         self.defined: dict[tuple[str, str], Location] = {}
 
     def error(
-        self, doc: Document, path: DataPath, code: str, message: str, hint: str | None = None, key: bool = False
+        self,
+        doc: Document,
+        path: DataPath,
+        code: str,
+        message: str,
+        hint: str | None = None,
+        key: bool = False,
     ) -> None:
         line, column = doc.key_pos(path) if key else doc.pos(path)
         self.diagnostics.append(Diagnostic(code, message, doc.file, line, column, hint))
@@ -269,16 +287,24 @@ class _Builder:
 
         return ExprSource(text, location, locate)
 
-    def bindings(self, doc: Document, path: DataPath, specs: dict[str, Any] | None) -> tuple[Binding, ...]:
+    def bindings(
+        self, doc: Document, path: DataPath, specs: dict[str, Any] | None
+    ) -> tuple[Binding, ...]:
         return tuple(
-            Binding(name, self.expr(doc, (*path, name), value), self.loc(doc, (*path, name), key=True))
+            Binding(
+                name, self.expr(doc, (*path, name), value), self.loc(doc, (*path, name), key=True)
+            )
             for name, value in (specs or {}).items()
         )
 
     def claim(self, doc: Document, section: str, name: str, path: DataPath) -> bool:
         """Register a name; report a duplicate across the version's files."""
-        namespace = "type" if section == "types" else "reason" if section == "reasons" else (
-            "decision" if section == "decisions" else "value"
+        namespace = (
+            "type"
+            if section == "types"
+            else "reason"
+            if section == "reasons"
+            else ("decision" if section == "decisions" else "value")
         )
         where = self.loc(doc, path, key=True)
         previous = self.defined.get((namespace, name))
@@ -291,7 +317,9 @@ class _Builder:
                     where.file,
                     where.line,
                     where.column,
-                    "names of tables, functions and rule groups share one namespace",
+                    "names of tables, functions and rule groups share one namespace"
+                    if namespace == "value"
+                    else "rename one of them",
                 )
             )
             return False
@@ -303,7 +331,11 @@ class _Builder:
         if isinstance(spec, str):
             text = spec
             return FieldSpec(
-                name, text.rstrip("?"), self.loc(doc, path), optional=text.endswith("?"), location=location
+                name,
+                text.rstrip("?"),
+                self.loc(doc, path),
+                optional=text.endswith("?"),
+                location=location,
             )
         type_text = spec.get("type", "string")
         optional = bool(spec.get("optional", False)) or type_text.endswith("?")
@@ -332,29 +364,57 @@ class _Builder:
                 try:
                     re.compile(spec["pattern"])
                 except re.error as exc:
-                    self.error(doc, (*fpath, "pattern"), "bad_pattern", f"invalid regular expression: {exc}")
+                    self.error(
+                        doc,
+                        (*fpath, "pattern"),
+                        "bad_pattern",
+                        f"invalid regular expression: {exc}",
+                    )
                     continue
             out.append(self.field(doc, fpath, name, spec))
         return tuple(out)
 
-    def params(self, doc: Document, path: DataPath, specs: dict[str, str] | None) -> tuple[ParamSpec, ...]:
+    def params(
+        self, doc: Document, path: DataPath, specs: dict[str, str] | None
+    ) -> tuple[ParamSpec, ...]:
         return tuple(
-            ParamSpec(name, text, self.loc(doc, (*path, name))) for name, text in (specs or {}).items()
+            ParamSpec(name, text, self.loc(doc, (*path, name)))
+            for name, text in (specs or {}).items()
         )
 
-    def table(self, doc: Document, path: DataPath, name: str, spec: dict[str, Any]) -> TableDef | None:
+    def table(
+        self, doc: Document, path: DataPath, name: str, spec: dict[str, Any]
+    ) -> TableDef | None:
         location = self.loc(doc, path, key=True)
         description = spec.get("description")
         if "value" in spec:
-            return TableDef(name, "value", location, spec.get("type"), spec["value"], description=description)
+            return TableDef(
+                name, "value", location, spec.get("type"), spec["value"], description=description
+            )
         if "set" in spec:
             items = spec["set"]
             locs = tuple(self.loc(doc, (*path, "set", i)) for i in range(len(items)))
-            return TableDef(name, "set", location, spec.get("type"), list(items), item_locations=locs, description=description)
+            return TableDef(
+                name,
+                "set",
+                location,
+                spec.get("type"),
+                list(items),
+                item_locations=locs,
+                description=description,
+            )
         if "map" in spec:
             mapping = spec["map"]
             locs = tuple(self.loc(doc, (*path, "map", k)) for k in mapping)
-            return TableDef(name, "map", location, spec.get("type"), dict(mapping), item_locations=locs, description=description)
+            return TableDef(
+                name,
+                "map",
+                location,
+                spec.get("type"),
+                dict(mapping),
+                item_locations=locs,
+                description=description,
+            )
         key = spec["key"]
         keys = (key,) if isinstance(key, str) else tuple(key)
         columns = self.fields(doc, (*path, "columns"), spec["columns"])
@@ -363,7 +423,9 @@ class _Builder:
         for k in keys:
             if k not in column_names:
                 self.error(
-                    doc, (*path, "key"), "bad_table",
+                    doc,
+                    (*path, "key"),
+                    "bad_table",
                     f"key column {k!r} of table {name!r} is not among its columns",
                     _suggest(k, column_names),
                 )
@@ -374,7 +436,9 @@ class _Builder:
             if isinstance(row, list):
                 if len(row) != len(columns):
                     self.error(
-                        doc, rpath, "bad_table",
+                        doc,
+                        rpath,
+                        "bad_table",
                         f"row {i + 1} of table {name!r} has {len(row)} values; "
                         f"the table has {len(columns)} columns ({', '.join(column_names)})",
                     )
@@ -385,8 +449,12 @@ class _Builder:
                 unknown = [k for k in row if k not in column_names]
                 for k in unknown:
                     self.error(
-                        doc, (*rpath, k), "bad_table",
-                        f"table {name!r} has no column {k!r}", _suggest(k, column_names), key=True,
+                        doc,
+                        (*rpath, k),
+                        "bad_table",
+                        f"table {name!r} has no column {k!r}",
+                        _suggest(k, column_names),
+                        key=True,
                     )
                     ok = False
                 row = {c: row.get(c) for c in column_names}
@@ -394,7 +462,13 @@ class _Builder:
         if not ok:
             return None
         return TableDef(
-            name, "rows", location, key=keys, columns=columns, rows=tuple(rows), description=description
+            name,
+            "rows",
+            location,
+            key=keys,
+            columns=columns,
+            rows=tuple(rows),
+            description=description,
         )
 
     def group(self, doc: Document, path: DataPath, name: str, spec: dict[str, Any]) -> RuleGroupDef:
@@ -460,7 +534,9 @@ def validate_manifest(doc: Document) -> Manifest:
     )
 
 
-def validate_version(manifest_doc: Document, documents: Sequence[Document], root: str) -> VersionModel:
+def validate_version(
+    manifest_doc: Document, documents: Sequence[Document], root: str
+) -> VersionModel:
     """Validate a version's manifest and rule files; merge them into one model."""
     diagnostics: list[Diagnostic] = []
     manifest: Manifest | None = None
@@ -491,7 +567,12 @@ def validate_version(manifest_doc: Document, documents: Sequence[Document], root
                 location = builder.loc(doc, path, key=True)
                 if section == "types":
                     types.append(
-                        TypeDef(name, builder.fields(doc, (*path, "fields"), spec["fields"]), location, spec.get("description"))
+                        TypeDef(
+                            name,
+                            builder.fields(doc, (*path, "fields"), spec["fields"]),
+                            location,
+                            spec.get("description"),
+                        )
                     )
                 elif section == "tables":
                     table = builder.table(doc, path, name, spec)
@@ -499,7 +580,9 @@ def validate_version(manifest_doc: Document, documents: Sequence[Document], root
                         tables.append(table)
                 elif section == "reasons":
                     reasons.append(
-                        ReasonDef(name, spec.get("remedy"), tuple(spec["messages"].items()), location)
+                        ReasonDef(
+                            name, spec.get("remedy"), tuple(spec["messages"].items()), location
+                        )
                     )
                 elif section == "functions":
                     functions.append(
@@ -520,11 +603,19 @@ def validate_version(manifest_doc: Document, documents: Sequence[Document], root
                             name=name,
                             input=builder.fields(doc, (*path, "input"), spec["input"]),
                             let=tuple(
-                                Binding(k, builder.expr(doc, (*path, "let", k), v), builder.loc(doc, (*path, "let", k), key=True))
+                                Binding(
+                                    k,
+                                    builder.expr(doc, (*path, "let", k), v),
+                                    builder.loc(doc, (*path, "let", k), key=True),
+                                )
                                 for k, v in (spec.get("let") or {}).items()
                             ),
                             output=tuple(
-                                Binding(k, builder.expr(doc, (*path, "output", k), v), builder.loc(doc, (*path, "output", k), key=True))
+                                Binding(
+                                    k,
+                                    builder.expr(doc, (*path, "output", k), v),
+                                    builder.loc(doc, (*path, "output", k), key=True),
+                                )
                                 for k, v in spec["output"].items()
                             ),
                             location=location,

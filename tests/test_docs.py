@@ -1,0 +1,253 @@
+"""The user documentation stays true to the code.
+
+- every built-in function and macro of the standard library is documented in
+  docs/language.md;
+- every error code the engine reports (rule files and decision input) is
+  documented in docs/rules.md;
+- the worked example (rules/example) checks clean, and every `ruleengine eval`
+  shown in docs/rules.md prints what the page says it prints;
+- every expression example of docs/language.md (```expr blocks) gives the
+  result it shows, and every ```expr-error example fails `check` with the code
+  it shows.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shlex
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import ruleengine
+from ruleengine import jsonio
+from ruleengine.errors import RuleFileError
+from ruleengine.stdlib import BUILTINS, MACROS
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src" / "ruleengine"
+RULES_MD = ROOT / "docs" / "rules.md"
+LANGUAGE_MD = ROOT / "docs" / "language.md"
+EXAMPLE_VERSION = ROOT / "rules" / "example" / "2026-01"
+
+# Calls that report a rule-file problem, and where their code argument may sit.
+_REPORTERS = {"Diagnostic", "err", "at", "error", "diagnostic", "_Problem"}
+_CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*\Z")
+
+
+def _call_name(call: ast.Call) -> str | None:
+    if isinstance(call.func, ast.Name):
+        return call.func.id
+    if isinstance(call.func, ast.Attribute):
+        return call.func.attr
+    return None
+
+
+def rule_file_codes() -> dict[str, str]:
+    """Every error code passed to a reporting call (or assigned to `code` in a function)."""
+    found: dict[str, str] = {}
+    for path in sorted(SRC.rglob("*.py")):
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            candidates: list[ast.expr] = []
+            if isinstance(node, ast.Call) and _call_name(node) in _REPORTERS:
+                candidates = [*node.args[:3], *(k.value for k in node.keywords if k.arg == "code")]
+            elif isinstance(node, ast.FunctionDef):
+                for sub in ast.walk(node):
+                    if isinstance(sub, ast.Assign) and any(
+                        isinstance(t, ast.Name) and t.id == "code" for t in sub.targets
+                    ):
+                        candidates.append(sub.value)
+            for arg in candidates:
+                if (
+                    isinstance(arg, ast.Constant)
+                    and isinstance(arg.value, str)
+                    and _CODE.match(arg.value)
+                ):
+                    found.setdefault(arg.value, f"{path.name}:{arg.lineno}")
+    return found
+
+
+def input_problem_codes() -> set[str]:
+    """Codes of decision-input problems (the generated validators and the engine)."""
+    text = "\n".join(p.read_text("utf-8") for p in sorted(SRC.rglob("*.py")))
+    codes = set(re.findall(r"_problem\(\s*'([a-z_]+)'", text))
+    codes |= set(re.findall(r"InputProblem\(\s*\"([a-z_]+)\"", text))
+    codes |= set(re.findall(r"checks\.append\(\([^\n]*?,\s*\"([a-z_]+)\"", text))
+    return codes
+
+
+def test_code_scan_finds_the_known_codes() -> None:
+    # Guards the scanner itself: if it found nothing, the next test would pass vacuously.
+    codes = rule_file_codes()
+    for code in ("yaml_syntax", "schema", "expr_syntax", "type_mismatch", "duplicate_version"):
+        assert code in codes
+    assert {"required", "type", "unknown_field"} <= input_problem_codes()
+
+
+def test_every_error_code_is_documented() -> None:
+    text = RULES_MD.read_text("utf-8")
+    missing = {code: where for code, where in rule_file_codes().items() if f"`{code}`" not in text}
+    assert not missing, f"error codes missing from docs/rules.md: {missing}"
+
+
+def test_every_input_problem_code_is_documented() -> None:
+    text = RULES_MD.read_text("utf-8")
+    missing = sorted(code for code in input_problem_codes() if f"`{code}`" not in text)
+    assert not missing, f"input problem codes missing from docs/rules.md: {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(set(BUILTINS) | set(MACROS)))
+def test_every_function_is_documented(name: str) -> None:
+    headings = [
+        line for line in LANGUAGE_MD.read_text("utf-8").splitlines() if line.startswith("#")
+    ]
+    assert any(f"`{name}(" in line for line in headings), (
+        f"{name}() has no heading in docs/language.md"
+    )
+
+
+# --- the worked example of docs/rules.md --------------------------------------
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from ruleengine.cli import main; main()", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_worked_example_checks_clean() -> None:
+    result = _cli("check", "rules/example")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("ok:")
+
+
+def _console_evals() -> list[tuple[str, str]]:
+    """(command, printed JSON) of every `$ ruleengine eval` console block in docs/rules.md."""
+    text = RULES_MD.read_text("utf-8")
+    blocks = re.findall(r"```console\n\$ ruleengine (eval [^\n]+)\n(.*?)```", text, re.S)
+    return [(command, output) for command, output in blocks]
+
+
+def test_docs_show_evals() -> None:
+    commands = " ".join(command for command, _ in _console_evals())
+    assert "checkout" in commands and "quote" in commands and "--explain" in commands
+
+
+@pytest.mark.parametrize(("command", "shown"), _console_evals())
+def test_documented_eval_output(command: str, shown: str) -> None:
+    result = _cli(*shlex.split(command))
+    assert result.returncode == 0, result.stderr
+    actual = json.loads(result.stdout)
+    expected = json.loads(shown)
+    # The hash changes with any edit of the example; everything else must match.
+    actual.pop("content_hash")
+    assert str(expected.pop("content_hash")).startswith("sha256:")
+    assert actual == expected
+
+
+# --- the expression examples of docs/language.md ----------------------------
+
+# The facts every example of docs/language.md reads (the page lists them).
+EXAMPLE_INPUT_FIELDS = """\
+      customer: Customer
+      order: Order
+      count: int
+      amount: decimal
+      discount: decimal?
+      start: date
+      tags: list<string>
+      coupon: string?
+      maybe: int?
+"""
+EXAMPLE_FACTS: dict[str, Any] = {
+    "as_of": "2026-03-15",
+    "customer": {
+        "id": "c-2001",
+        "country": "US",
+        "tier": "platinum",
+        "email_verified": True,
+        "member_since": "2020-01-15",
+    },
+    "order": {
+        "currency": "USD",
+        "items": [
+            {"sku": "MUG-1", "quantity": 3, "unit_price": "8.99"},
+            {"sku": "TEE-4", "quantity": 1, "unit_price": "19.95"},
+        ],
+    },
+    "count": 4,
+    "amount": "10.00",
+    "discount": None,
+    "start": "2024-01-31",
+    "tags": ["b", "a", "b"],
+    "coupon": None,
+    "maybe": 7,
+}
+_ARROW = re.compile(r"\s+⇒\s+")
+
+
+def _examples(kind: str) -> list[tuple[str, str]]:
+    """(expression, expected) pairs from the ```expr / ```expr-error blocks of language.md."""
+    text = LANGUAGE_MD.read_text("utf-8")
+    pairs = []
+    for block in re.findall(rf"```{kind}\n(.*?)```", text, re.S):
+        for line in block.splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                expr, expected = _ARROW.split(line.strip(), maxsplit=1)
+                pairs.append((expr, expected))
+    return pairs
+
+
+def _version(tmp: Path, outputs: dict[str, str]) -> Path:
+    """A copy of rules/example/2026-01 plus a `demo` decision with the given outputs."""
+    vdir = tmp / "docs" / "v"
+    vdir.mkdir(parents=True)
+    for path in EXAMPLE_VERSION.glob("*.yaml"):
+        text = path.read_text("utf-8")
+        if path.name == "manifest.yaml":
+            text = text.replace("ruleset: example", "ruleset: docs")
+        (vdir / path.name).write_text(text, "utf-8")
+    lines = [
+        "decisions:",
+        "  demo:",
+        "    input:",
+        EXAMPLE_INPUT_FIELDS.rstrip("\n"),
+        "    output:",
+    ]
+    lines += [f"      {name}: {json.dumps(expr)}" for name, expr in outputs.items()]
+    (vdir / "demo.yaml").write_text("\n".join(lines) + "\n", "utf-8")
+    return tmp / "docs"
+
+
+def test_language_examples_give_the_documented_results(tmp_path: Path) -> None:
+    examples = _examples("expr")
+    assert len(examples) > 50
+    outputs = {f"e{i}": expr for i, (expr, _) in enumerate(examples)}
+    engine = ruleengine.load(_version(tmp_path, outputs), clock=lambda: date(2026, 3, 15))
+    result = jsonio.to_plain(engine.decide("docs", "demo", EXAMPLE_FACTS).result)
+    wrong = [
+        f"{expr}  ⇒  {json.dumps(result[f'e{i}'], ensure_ascii=False)} (docs say {expected})"
+        for i, (expr, expected) in enumerate(examples)
+        if result[f"e{i}"] != json.loads(expected)
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize(("expr", "expected"), _examples("expr-error"))
+def test_language_error_examples_fail_check(tmp_path: Path, expr: str, expected: str) -> None:
+    code = re.fullmatch(r"error\[([a-z_]+)\]", expected)
+    assert code, f"write the expected outcome as error[code], not {expected!r}"
+    with pytest.raises(RuleFileError) as caught:
+        ruleengine.load(_version(tmp_path, {"x": expr}))
+    assert [d.code for d in caught.value.diagnostics] == [code.group(1)]
