@@ -256,6 +256,7 @@ def _widen(value: Any) -> Any:
     return value
 
 
+_NO = object()  # an indexed rule that did not fire
 _FAIL = FAIL = object()  # what a fast validator returns for input it cannot vouch for
 _DATE_CACHE: dict[str, date] = {}
 
@@ -278,6 +279,7 @@ HELPERS: dict[str, Any] = {
     "_safe_get": lambda record, name: None if record is None else record[name],
     "_copy_plain": _copy_plain,
     "_widen": _widen,
+    "_NO": _NO,
     "_MAX_DEC": Decimal(10) ** MAX_DECIMAL_DIGITS,
     # The few builtins generated code itself uses; expressions cannot name them.
     "type": type,
@@ -303,6 +305,9 @@ class _Module:
         self.lines: list[str] = []
         self.constants: dict[str, Any] = {}
         self._constant_ids: dict[tuple[type, Any], str] = {}
+        # Rule indexes, filled with the rule functions once the module has run:
+        # name -> ({key: (function names...)}, (function names for any other key)).
+        self.late_indexes: dict[str, tuple[dict[Any, tuple[str, ...]], tuple[str, ...]]] = {}
 
     def constant(self, value: Any, prefix: str = "_k") -> str:
         try:
@@ -512,6 +517,104 @@ def _needs_widening(have: Type, want: Type) -> bool:
     return False
 
 
+INDEX_MIN_RULES = 8  # below this many rules on one fact, testing each rule is as fast
+
+
+@dataclass(frozen=True, slots=True)
+class _IndexPlan:
+    path: Expr  # the fact the rules test, evaluated once per call
+    keys: dict[int, tuple[Any, ...]]  # rule -> the literal values it matches
+    rest: dict[int, Expr]  # rule -> the rest of its condition, if any
+    by_key: dict[Any, tuple[int, ...]]  # value -> rules to evaluate, in order
+    always: tuple[int, ...]  # rules not indexed: evaluated for every value
+
+
+def _index_test(node: Expr) -> tuple[str, Expr, tuple[Any, ...]] | None:
+    """`path == literal`, `literal == path` or `path in [literals]`, else None."""
+    if isinstance(node, Binary) and node.op == "==":
+        for path, lit in ((node.left, node.right), (node.right, node.left)):
+            if _is_path(path) and isinstance(lit, Literal) and _indexable(lit.value):
+                return unparse(path), path, (lit.value,)
+    if isinstance(node, Binary) and node.op == "in" and _is_path(node.left):
+        items = node.right.items if isinstance(node.right, (ListLit, SetLit)) else None
+        if items and all(isinstance(i, Literal) and _indexable(i.value) for i in items):
+            return (
+                unparse(node.left),
+                node.left,
+                tuple(i.value for i in items if isinstance(i, Literal)),
+            )
+    return None
+
+
+def _indexable(value: Any) -> bool:
+    return value is not None and isinstance(value, (str, int, Decimal, date))
+
+
+def _split_condition(
+    node: Expr, types: dict[int, Type], keep: list[Expr]
+) -> tuple[str, Expr, tuple[Any, ...], Expr | None] | None:
+    """The leftmost index test of a conjunction, and what remains of the condition."""
+    found = _index_test(node)
+    if found is not None:
+        return (*found, None)
+    if isinstance(node, Binary) and node.op == "and":
+        left = _split_condition(node.left, types, keep)
+        if left is not None:
+            key, path, values, rest = left
+            if rest is None:
+                return key, path, values, node.right
+            joined = Binary("and", rest, node.right, span=node.span)
+            keep.append(joined)  # types are keyed by id(): keep the node alive
+            types[id(joined)] = types[id(node)]
+            return key, path, values, joined
+    return None
+
+
+def _plan_index(group: CheckedGroup, types: dict[int, Type]) -> _IndexPlan | None:
+    """Index a group's rules on the fact most of them test against literals."""
+    splits = {}
+    counts: dict[str, int] = {}
+    keep: list[Expr] = []
+    for i, rule in enumerate(group.rules):
+        split = _split_condition(rule.when, types, keep)
+        if split is not None:
+            splits[i] = split
+            counts[split[0]] = counts.get(split[0], 0) + 1
+    if not counts:
+        return None
+    best = max(counts, key=lambda k: counts[k])
+    if counts[best] < INDEX_MIN_RULES:
+        return None
+    keys: dict[int, tuple[Any, ...]] = {}
+    rest: dict[int, Expr] = {}
+    path: Expr | None = None
+    for i, (key, node, values, remainder) in splits.items():
+        if key == best:
+            path = node
+            keys[i] = values
+            if remainder is not None:
+                rest[i] = remainder
+    always = tuple(i for i in range(len(group.rules)) if i not in keys)
+    by_key: dict[Any, list[int]] = {}
+    for i, values in keys.items():
+        for value in values:
+            by_key.setdefault(value, [])
+            if i not in by_key[value]:
+                by_key[value].append(i)
+    assert path is not None
+    _KEEP_ALIVE.extend(keep)
+    return _IndexPlan(
+        path=path,
+        keys=keys,
+        rest=rest,
+        by_key={value: tuple(sorted({*found, *always})) for value, found in by_key.items()},
+        always=always,
+    )
+
+
+_KEEP_ALIVE: list[Expr] = []
+
+
 def _is_path(node: Expr) -> bool:
     """A name or a chain of field reads: cheap and pure, fine to evaluate twice."""
     while isinstance(node, Member) and not node.safe:
@@ -572,6 +675,10 @@ class _Generator:
         self.m.emit("")
 
     def group(self, group: CheckedGroup, traced: bool) -> None:
+        index = _plan_index(group, self.m.checked.types)
+        if index is not None:
+            self.indexed_group(group, index, traced)
+            return
         m = self.m
         ec = _ExprCompiler(m, traced)
         args = ", ".join([ec.hidden(), *(f"v_{p}" for p, _ in group.params)])
@@ -605,6 +712,65 @@ class _Generator:
         if collect:
             m.emit("return _r", 1)
         else:
+            default = ec.widened(group.default, group.type) if group.default is not None else "None"
+            m.emit(f"return {default}", 1)
+        m.emit("")
+
+    def indexed_group(self, group: CheckedGroup, index: _IndexPlan, traced: bool) -> None:
+        """A group whose rules mostly test one fact against literals: look the fact up in a
+        dict of candidate rules instead of testing every rule (cost flat in the rule count)."""
+        m = self.m
+        ec = _ExprCompiler(m, traced)
+        params = ", ".join([ec.hidden(), *(f"v_{p}" for p, _ in group.params)])
+        suffix = "_t" if traced else ""
+        for i, rule in enumerate(group.rules):
+            cond_node = (
+                index.rest.get(i, rule.when) if i in index.rest or i not in index.keys else None
+            )
+            contribution = (
+                repr(rule.definition.reason)
+                if rule.then is None
+                else ec.widened(rule.then, group.item_type)
+            )
+            m.emit(f"def gr_{group.name}_{i}{suffix}({params}):")
+            cond = "True" if cond_node is None else ec.expr(cond_node)
+            if traced:
+                values = ", ".join(
+                    f"{unparse(r)!r}: _read(lambda: {ec.expr(r)})" for r in rule.reads
+                )
+                loc = f"{rule.definition.location.file}:{rule.definition.location.line}"
+                m.emit(f"_w = bool({cond})", 1)
+                m.emit(
+                    f"_trace.append(_TraceEntry({group.name!r}, {rule.definition.id!r}, {loc!r}, _w, {{{values}}}))",
+                    1,
+                )
+                m.emit(f"return {contribution} if _w else _NO", 1)
+            else:
+                m.emit(f"return {contribution} if {cond} else _NO", 1)
+            m.emit("")
+        table = f"_IX_{group.name}{suffix}"
+        m.late_indexes[table] = (
+            {
+                key: tuple(f"gr_{group.name}_{i}{suffix}" for i in rules)
+                for key, rules in index.by_key.items()
+            },
+            tuple(f"gr_{group.name}_{i}{suffix}" for i in index.always),
+        )
+        m.emit(f"def g_{group.name}{suffix}({params}):")
+        key = ec.expr(index.path)
+        call_args = params
+        if group.hit == "collect":
+            m.emit("_r = []", 1)
+            m.emit(f"for _rule in {table}[0].get({key}, {table}[1]):", 1)
+            m.emit(f"_v = _rule({call_args})", 2)
+            m.emit("if _v is not _NO:", 2)
+            m.emit("_r.append(_v)", 3)
+            m.emit("return _r", 1)
+        else:
+            m.emit(f"for _rule in {table}[0].get({key}, {table}[1]):", 1)
+            m.emit(f"_v = _rule({call_args})", 2)
+            m.emit("if _v is not _NO:", 2)
+            m.emit("return _v", 3)
             default = ec.widened(group.default, group.type) if group.default is not None else "None"
             m.emit(f"return {default}", 1)
         m.emit("")
@@ -1125,6 +1291,11 @@ def compile_version(checked: CheckedVersion) -> CompiledVersion:
     filename = f"<ruleengine {checked.model.manifest.ruleset}@{checked.model.manifest.version}>"
     code = compile(source, filename, "exec")
     exec(code, namespace)  # our own generated source, built from checked nodes only
+    for name, (by_key, always) in module.late_indexes.items():
+        namespace[name] = (
+            {key: tuple(namespace[f] for f in fns) for key, fns in by_key.items()},
+            tuple(namespace[f] for f in always),
+        )
     decisions = {
         name: CompiledDecision(
             name=name,

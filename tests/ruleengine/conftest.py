@@ -1,0 +1,36 @@
+"""Fixtures for the back-end tests: tiny generated rule sets, built through the real pipeline."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+
+import ruleengine
+
+BuildEngine = Callable[..., ruleengine.Engine]
+
+
+@pytest.fixture(scope="session")
+def build_engine(tmp_path_factory: pytest.TempPathFactory) -> BuildEngine:
+    """Write a one-version rule set `t` (manifest + the given files) and load it.
+
+    `build_engine(decisions_yaml, **other_files)`: each keyword becomes `<name>.yaml`.
+    """
+    counter = itertools.count()
+
+    def build(decisions: str, clock: date = date(2026, 3, 15), **files: str) -> ruleengine.Engine:
+        root = tmp_path_factory.mktemp(f"rules{next(counter)}")
+        vdir = root / "t" / "v1"
+        vdir.mkdir(parents=True)
+        (vdir / "manifest.yaml").write_text(
+            'ruleset: t\nversion: "v1"\neffective_from: 2000-01-01\nlocales: [en]\n', "utf-8"
+        )
+        (vdir / "decisions.yaml").write_text(decisions, "utf-8")
+        for name, text in files.items():
+            (vdir / f"{name}.yaml").write_text(text, "utf-8")
+        return ruleengine.load(root, clock=lambda: clock)
+
+    return build
