@@ -14,6 +14,7 @@ Public entry: `compile_version(checked)`.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -104,6 +105,7 @@ class CompiledVersion:
     checked: CheckedVersion
     decisions: dict[str, CompiledDecision]
     source: str = field(repr=False)
+    traced_source: str = field(repr=False, default="")
 
 
 # --- input validation helpers (called by generated validators) ---------------
@@ -308,6 +310,7 @@ class _Module:
         # Rule indexes, filled with the rule functions once the module has run:
         # name -> ({key: (function names...)}, (function names for any other key)).
         self.late_indexes: dict[str, tuple[dict[Any, tuple[str, ...]], tuple[str, ...]]] = {}
+        self.traced_lines: list[str] = []
 
     def constant(self, value: Any, prefix: str = "_k") -> str:
         try:
@@ -643,18 +646,23 @@ class _Generator:
             for locale in self.checked.model.manifest.locales
         }
         for traced in (False, True):
+            if traced:
+                # The traced copy is a module of its own, compiled on first use.
+                m.lines, m.traced_lines = [], m.lines
             for name in self.checked.call_order:
                 fn = next((f for f in self.checked.functions if f.name == name), None)
                 if fn is not None:
                     self.function(fn.name, fn.params, fn.lets, fn.body, traced)
                 elif name in self.checked.groups:
                     self.group(self.checked.groups[name], traced)
+            for decision in self.checked.decisions.values():
+                self.decision(decision, traced=traced)
+            if traced:
+                m.lines, m.traced_lines = m.traced_lines, m.lines
         for record in self.checked.records.values():
             self.record_validator(record)
         for decision in self.checked.decisions.values():
             self.input_validator(decision)
-            self.decision(decision, traced=False)
-            self.decision(decision, traced=True)
         return m
 
     def function(
@@ -1283,28 +1291,72 @@ def _type_desc(t: Type, spec: Any = None) -> str:
     return str(t)
 
 
+def _execute(source: str, filename: str, namespace: dict[str, Any], module: _Module) -> None:
+    code = compile(source, filename, "exec")
+    exec(code, namespace)  # our own generated source, built from checked nodes only
+    for name, (by_key, always) in module.late_indexes.items():
+        if name in namespace or not all(f in namespace for f in always):
+            continue  # installed already, or belongs to the other module
+        if not all(f in namespace for fns in by_key.values() for f in fns):
+            continue
+        namespace[name] = (
+            {key: tuple(namespace[f] for f in fns) for key, fns in by_key.items()},
+            tuple(namespace[f] for f in always),
+        )
+
+
+class _TracedModule:
+    """The traced copy of a version's code, compiled the first time an explanation is asked
+    for: most processes never explain, and a large rule set compiles in half the time."""
+
+    def __init__(self, source: str, filename: str, namespace: dict[str, Any], module: _Module):
+        self.source = source
+        self._filename = filename
+        self._namespace = namespace
+        self._module = module
+        self._lock = threading.Lock()
+        self._ready = False
+
+    def function(self, name: str) -> Callable[..., Any]:
+        if not self._ready:
+            with self._lock:
+                if not self._ready:
+                    _execute(self.source, self._filename, self._namespace, self._module)
+                    self._ready = True
+        return self._namespace[name]  # type: ignore[no-any-return]
+
+    def runner(self, decision: str) -> Callable[..., dict[str, Any]]:
+        name = f"d_{decision}_t"
+
+        def run_traced(
+            data: dict[str, Any], as_of: date, locale: str, trace: list[Any]
+        ) -> dict[str, Any]:
+            return self.function(name)(data, as_of, locale, trace)  # type: ignore[no-any-return]
+
+        return run_traced
+
+
 def compile_version(checked: CheckedVersion) -> CompiledVersion:
     """Generate, compile and execute the module of a checked version."""
     module = _Generator(checked).generate()
     source = "\n".join(module.lines) + "\n"
     namespace: dict[str, Any] = {**runtime.NAMESPACE, **HELPERS, **module.constants}
     filename = f"<ruleengine {checked.model.manifest.ruleset}@{checked.model.manifest.version}>"
-    code = compile(source, filename, "exec")
-    exec(code, namespace)  # our own generated source, built from checked nodes only
-    for name, (by_key, always) in module.late_indexes.items():
-        namespace[name] = (
-            {key: tuple(namespace[f] for f in fns) for key, fns in by_key.items()},
-            tuple(namespace[f] for f in always),
-        )
+    _execute(source, filename, namespace, module)
+    traced = _TracedModule(
+        "\n".join(module.traced_lines) + "\n", filename + " (traced)", namespace, module
+    )
     decisions = {
         name: CompiledDecision(
             name=name,
             check_fast=namespace[f"vf_in_{name}"],
             validate=namespace[f"vi_{name}"],
             run=namespace[f"d_{name}"],
-            run_traced=namespace[f"d_{name}_t"],
+            run_traced=traced.runner(name),
             checked=decision,
         )
         for name, decision in checked.decisions.items()
     }
-    return CompiledVersion(checked=checked, decisions=decisions, source=source)
+    return CompiledVersion(
+        checked=checked, decisions=decisions, source=source, traced_source=traced.source
+    )

@@ -104,6 +104,9 @@ def _tok_span(token: Token) -> Span:
 
 
 def _string_value(token: Token) -> str:
+    text = str(token)
+    if "\\" not in text:
+        return text[1:-1]  # no escapes: the text between the quotes
     try:
         value = python_ast.literal_eval(str(token))
     except (ValueError, SyntaxError) as exc:

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -53,13 +54,41 @@ _SECTION_KIND = {
 }
 
 
+def _is_integer(checker: Any, instance: Any) -> bool:
+    # JSON Schema: a number with a zero fractional part is an integer; YAML's
+    # exact decimals (2.0) count like JSON's floats do.
+    if isinstance(instance, Decimal):
+        return instance.is_finite() and instance == instance.to_integral_value()
+    return jsonschema.Draft202012Validator.TYPE_CHECKER.is_type(instance, "integer")
+
+
+@cache
+def _schema(name: str) -> dict[str, Any]:
+    return json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text("utf-8"))  # type: ignore[no-any-return]
+
+
 @cache
 def schema_validator(name: str) -> jsonschema.protocols.Validator:
     """The compiled validator of `schemas/<name>.schema.json` (built once per process)."""
-    schema = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text("utf-8"))
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
+    schema = _schema(name)
+    base = jsonschema.validators.validator_for(schema)
+    base.check_schema(schema)
+    cls = jsonschema.validators.extend(
+        base, type_checker=base.TYPE_CHECKER.redefine("integer", _is_integer)
+    )
     return cls(schema)
+
+
+@cache
+def _fast_validator(name: str) -> Any:
+    """jsonschema-rs, when installed: a fast yes/no first; jsonschema explains failures."""
+    try:
+        import jsonschema_rs
+    except (
+        ImportError
+    ):  # pragma: no cover - it is a dependency; this keeps the engine working without
+        return None
+    return jsonschema_rs.validator_for(_schema(name))
 
 
 def parse_date(text: Any) -> date | None:
@@ -76,6 +105,9 @@ def parse_date(text: Any) -> date | None:
 
 def schema_diagnostics(doc: Document, schema: str) -> list[Diagnostic]:
     """Every JSON Schema violation of a document, positioned and explained."""
+    fast = _fast_validator(schema)
+    if fast is not None and fast.is_valid(doc.data):
+        return []
     validator = schema_validator(schema)
     found = []
     for error in validator.iter_errors(doc.data):
