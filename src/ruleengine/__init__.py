@@ -1,8 +1,8 @@
 """ruleengine: eligibility and pricing rules as versioned YAML, compiled and decided.
 
-    >>> import ruleengine
-    >>> engine = ruleengine.load("rules/")
-    >>> engine.decide("example", "checkout", {...}).result
+>>> import ruleengine
+>>> engine = ruleengine.load("rules/")
+>>> engine.decide("example", "checkout", {...}).result
 """
 
 from .engine import Decision, Engine, RuleSet, Version, load

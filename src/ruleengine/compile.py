@@ -206,6 +206,13 @@ def _raise_input(errs: list[InputProblem]) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupCall:
+    """Traced code entered rule group `group` (its rules follow, unless an index skipped them)."""
+
+    group: str
+
+
+@dataclass(frozen=True, slots=True)
 class TableRead:
     """Traced code read the row or item `key` of `table` (for coverage of table rows)."""
 
@@ -275,6 +282,7 @@ HELPERS: dict[str, Any] = {
     "_read_member": _read_member,
     "_read_rows": _read_rows,
     "_TraceEntry": TraceEntry,
+    "_GroupCall": GroupCall,
     "_ctx": runtime.DECIMAL_CONTEXT,
     "_MISSING": object(),
     "_coalesce": lambda value, default: value if value is not None else default(),
@@ -692,6 +700,8 @@ class _Generator:
         args = ", ".join([ec.hidden(), *(f"v_{p}" for p, _ in group.params)])
         suffix = "_t" if traced else ""
         m.emit(f"def g_{group.name}{suffix}({args}):")
+        if traced:
+            m.emit(f"_trace.append(_GroupCall({group.name!r}))", 1)
         collect = group.hit == "collect"
         if collect:
             m.emit("_r = []", 1)
@@ -765,6 +775,8 @@ class _Generator:
             tuple(f"gr_{group.name}_{i}{suffix}" for i in index.always),
         )
         m.emit(f"def g_{group.name}{suffix}({params}):")
+        if traced:
+            m.emit(f"_trace.append(_GroupCall({group.name!r}))", 1)
         key = ec.expr(index.path)
         call_args = params
         if group.hit == "collect":
@@ -1068,9 +1080,11 @@ class _Generator:
                 cond += f" and {var} in {m.constant(allowed)}"
             return cond, var
         if t == DECIMAL:
+            # Decimals, ints, and decimal strings (the wire format of money) all stay fast.
             cond = (
                 f"((type({var}) is _Decimal and {var}.is_finite() and {var}.adjusted() < {MAX_DECIMAL_DIGITS})"
-                f" or (type({var}) is int and {-_MAX_INT_DECIMAL} < {var} < {_MAX_INT_DECIMAL}))"
+                f" or (type({var}) is int and {-_MAX_INT_DECIMAL} < {var} < {_MAX_INT_DECIMAL})"
+                f" or (type({var}) is str and ({var} := _to_decimal({var})) is not None))"
             )
             for op, bound in (
                 (">=", spec.minimum if spec else None),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from . import check, evaluate, serve
+from . import check, diff, evaluate, serve, test
 
 app = typer.Typer(
     name="ruleengine",
-    help="Rules as data: check rule files, evaluate decisions, serve them over HTTP.",
+    help="Rules as data: check rule files, evaluate decisions, serve them over HTTP, test and diff them.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -16,6 +16,8 @@ app = typer.Typer(
 app.command("check")(check.command)
 app.command("eval")(evaluate.command)
 app.command("serve")(serve.command)
+app.command("test")(test.command)
+app.command("diff")(diff.command)
 
 
 def main() -> None:

@@ -1,4 +1,8 @@
-"""`ruleengine check [PATH]`: every problem of every rule file, or a clean bill."""
+"""`ruleengine check [PATH]`: every problem of every rule file and suite file, or a clean bill.
+
+Suite files (`rules/<ruleset>/tests/*.yaml`) get the same positioned errors
+as rule files; PATH may also be a tests/ folder or one suite file.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import typer
 
 from ..engine import Version, load_versions, version_conflicts
 from ..errors import Diagnostic, RuleFileError, render_diagnostics
+from ..qa.suite import Suite, find_suites, load_suites
 
 
 def run_check(path: Path) -> tuple[list[Version], list[Diagnostic]]:
@@ -28,14 +33,29 @@ def run_check(path: Path) -> tuple[list[Version], list[Diagnostic]]:
     return versions, sorted(set(problems), key=Diagnostic.sort_key)
 
 
+def run_suite_check(
+    path: Path, versions: list[Version], rule_problems: list[Diagnostic]
+) -> tuple[list[Suite], list[Diagnostic]]:
+    """Check the suite files under path against the versions that loaded.
+
+    With rule-file errors, a suite's decisions and pinned versions are not
+    checked (a broken version may define them); everything else is.
+    """
+    trusted = None if not rule_problems else ()
+    return load_suites(find_suites(path), versions, trusted)
+
+
 def command(
     path: Annotated[Path, typer.Argument(help="Rules folder, rule set or version folder.")] = Path(
         "rules"
     ),
     output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
-    """Check rule files: report every error with file:line:col, the line and a caret."""
-    versions, problems = run_check(path)
+    """Check rule files and suites: report every error with file:line:col, the line and a caret."""
+    search = find_suites(path)
+    versions, problems = run_check(search.rules_root)
+    suites, suite_problems = run_suite_check(path, versions, problems)
+    problems = sorted({*problems, *suite_problems}, key=Diagnostic.sort_key)
     if output_format == "json":
         print(json.dumps({"errors": [d.to_json() for d in problems]}, indent=2))
         raise typer.Exit(1 if problems else 0)
@@ -54,3 +74,6 @@ def command(
         f"ok: {len(rulesets)} rule set(s), {len(versions)} version(s), "
         f"{decisions} decision(s), {rules} rule(s) checked under {path}"
     )
+    if suites:
+        cases = sum(len(s.cases) for s in suites)
+        print(f"ok: {len(suites)} suite file(s), {cases} case(s) checked under {path}")

@@ -1,0 +1,269 @@
+"""`ruleengine test [PATH]`: run the regression suites under rules/<ruleset>/tests/, or replay a log.
+
+Output follows pytest: a line of progress per suite file (`.` passed, `F`
+failed, `s` skipped; a progress bar instead on a terminal), then one
+`FAILED file:line: case` line per failure with a field-by-field diff under it,
+then the closing line `N passed, N failed` (`, N skipped` ... only if any).
+Exit status: 0 all passed, 1 a failure, an unreadable suite or too little
+coverage, 2 a usage error, 5 no case to run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..engine import Engine, display_path, load
+from ..errors import RuleFileError, render_diagnostics
+from ..qa.coverage import Coverage, format_percent
+from ..qa.junit import write_junit
+from ..qa.replay import replay_log
+from ..qa.runner import Outcome, run_case
+from ..qa.suite import Case, find_suites, load_suites
+
+EXIT_NO_CASES = 5
+_MARK = {"passed": ".", "failed": "F", "skipped": "s"}
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    print(f"error: {message}", file=sys.stderr)
+    return typer.Exit(code)
+
+
+def _parse_min(text: str | None) -> Fraction | None:
+    if text is None:
+        return None
+    try:
+        value = Fraction(Decimal(text.strip().removesuffix("%")))
+    except (InvalidOperation, ValueError):
+        raise _fail(f"--coverage-min {text!r} is not a percentage (e.g. 100 or 99.5)") from None
+    if not 0 <= value <= 100:
+        raise _fail(f"--coverage-min {text!r} is not between 0 and 100")
+    return value
+
+
+class _Progress:
+    """pytest-style progress: a row of marks per file (plain), or a rich progress bar (terminal)."""
+
+    def __init__(self, total: int | None, terminal: bool):
+        self.group: str | None = None
+        self.column = 0
+        self.bar = None
+        if terminal:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("[bold]testing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[failed]} failed"),
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("cases", total=total, failed=0)
+            self.failed = 0
+
+    def step(self, outcome: Outcome) -> None:
+        if self.bar is not None:
+            self.failed += outcome.failed
+            self.bar.update(self.task, advance=1, failed=self.failed)
+            return
+        if outcome.group != self.group:
+            if self.group is not None:
+                sys.stdout.write("\n")
+            self.group = outcome.group
+            sys.stdout.write(f"{outcome.group} ")
+            self.column = len(outcome.group) + 1
+        if self.column >= 100:
+            sys.stdout.write("\n    ")
+            self.column = 4
+        sys.stdout.write(_MARK[outcome.status])
+        self.column += 1
+        sys.stdout.flush()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+        elif self.group is not None:
+            sys.stdout.write("\n")
+
+
+def _run(
+    outcomes: Iterable[Outcome],
+    progress: _Progress,
+    stop_first: bool,
+    each: Callable[[Outcome], None],
+) -> list[Outcome]:
+    done: list[Outcome] = []
+    try:
+        for outcome in outcomes:
+            done.append(outcome)
+            each(outcome)
+            progress.step(outcome)
+            if stop_first and outcome.failed:
+                break
+    finally:
+        progress.close()
+    return done
+
+
+def _closing(done: list[Outcome], errors: int, deselected: int) -> str:
+    counts = {s: sum(1 for o in done if o.status == s) for s in ("passed", "failed", "skipped")}
+    line = f"{counts['passed']} passed, {counts['failed']} failed"
+    if counts["skipped"]:
+        line += f", {counts['skipped']} skipped"
+    if deselected:
+        line += f", {deselected} deselected"
+    if errors:
+        line += f", {errors} error{'s' if errors != 1 else ''}"
+    return line
+
+
+def _report_failures(done: list[Outcome]) -> None:
+    failed = [o for o in done if o.failed]
+    if failed:
+        print()
+    for outcome in failed:
+        print(f"FAILED {outcome.location}: {outcome.name}")
+        for line in outcome.details():
+            print(f"    {line}")
+
+
+def _load_engine(root: Path) -> Engine:
+    try:
+        return load(root)
+    except RuleFileError as exc:
+        print(render_diagnostics(exc.diagnostics))
+        files = len({d.file for d in exc.diagnostics})
+        print(f"\n0 passed, 0 failed, {files} error{'s' if files != 1 else ''}")
+        raise typer.Exit(1) from None
+
+
+def command(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="Rules folder, rule set, tests/ folder or one suite file; with --log: the rules folder."
+        ),
+    ] = Path("rules"),
+    keyword: Annotated[
+        str | None,
+        typer.Option("-k", help="Only cases whose name contains this text (case-insensitive)."),
+    ] = None,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Write JUnit XML to this file.")
+    ] = None,
+    coverage: Annotated[
+        bool,
+        typer.Option(
+            "--coverage",
+            help="Report which rule conditions were seen true and false, and table rows never read.",
+        ),
+    ] = False,
+    coverage_min: Annotated[
+        str | None,
+        typer.Option(
+            "--coverage-min",
+            help="Fail below this percentage of rule condition outcomes (implies --coverage).",
+        ),
+    ] = None,
+    exitfirst: Annotated[
+        bool, typer.Option("-x", "--exitfirst", help="Stop at the first failure.")
+    ] = False,
+    log: Annotated[
+        Path | None,
+        typer.Option(
+            "--log", help="Replay this decision log (JSON lines) instead of running suites."
+        ),
+    ] = None,
+) -> None:
+    """Run regression suites (or replay a decision log) and report every difference."""
+    minimum = _parse_min(coverage_min)
+    coverage = coverage or minimum is not None
+    if not path.exists():
+        raise _fail(f"{display_path(path)}: no such file or folder")
+    terminal = sys.stdout.isatty()
+    if log is not None:
+        _replay(path, log, junit, exitfirst, terminal)
+        return
+    search = find_suites(path)
+    engine = _load_engine(search.rules_root)
+    versions = [v for rs in engine.rulesets.values() for v in rs.versions]
+    suites, problems = load_suites(search, versions)
+    cases: list[Case] = [c for s in suites for c in s.cases]
+    selected = [c for c in cases if keyword is None or keyword.lower() in c.name.lower()]
+    broken_files = len({d.file for d in problems})
+    if not selected and not problems:
+        where = display_path(path)
+        print(
+            f"no test cases found under {where}"
+            if not cases
+            else f"no case name contains {keyword!r}"
+        )
+        print(_closing([], 0, len(cases)))
+        raise typer.Exit(EXIT_NO_CASES)
+    tested = {c.ruleset for c in cases}
+    tracker = Coverage([v for v in versions if v.ruleset in tested]) if coverage else None
+
+    def record(outcome: Outcome) -> None:
+        if tracker is not None and outcome.decision is not None and outcome.trace is not None:
+            tracker.record(outcome.decision, outcome.trace)
+
+    outcomes = (run_case(engine, case, traced=tracker is not None) for case in selected)
+    done = _run(outcomes, _Progress(len(selected), terminal), exitfirst, record)
+    _report_failures(done)
+    if problems:
+        print()
+        print(render_diagnostics(problems))
+    below = False
+    if tracker is not None:
+        report = tracker.report()
+        print()
+        print(report.render())
+        untested = sorted(set(engine.rulesets) - tested)
+        if untested:
+            print(f"Rule sets without suites (not counted): {', '.join(untested)}")
+        if minimum is not None and report.percent < minimum:
+            below = True
+            print(
+                f"FAILED coverage {format_percent(report.percent)} is below --coverage-min {coverage_min}"
+            )
+    if junit is not None:
+        write_junit(junit, done, problems)
+    print()
+    print(_closing(done, broken_files, len(cases) - len(selected)))
+    if below or problems or any(o.failed for o in done):
+        raise typer.Exit(1)
+
+
+def _replay(rules: Path, log: Path, junit: Path | None, exitfirst: bool, terminal: bool) -> None:
+    if not log.is_file():
+        raise _fail(f"{display_path(log)}: no such file")
+    engine = _load_engine(rules)
+    total = None
+    if terminal:
+        with log.open("rb") as handle:
+            total = sum(1 for line in handle if line.strip())
+    done = _run(replay_log(engine, log), _Progress(total, terminal), exitfirst, lambda _: None)
+    _report_failures(done)
+    if junit is not None:
+        write_junit(junit, done, (), name="ruleengine replay")
+    print()
+    print(_closing(done, 0, 0))
+    if not done:
+        raise typer.Exit(EXIT_NO_CASES)
+    if any(o.failed for o in done):
+        raise typer.Exit(1)

@@ -1,0 +1,14 @@
+"""QA tooling: regression suites, rule coverage, JUnit XML, decision-log replay, impact diffs.
+
+One module per concern, one public entry each:
+
+- `suite`: find and read suite files (`load_suites`), positioned errors like rule files;
+- `runner`: run cases against an engine and compare (`run_case`);
+- `coverage`: which rule conditions were seen true and false (`Coverage`);
+- `junit`: JUnit XML for CI (`write_junit`);
+- `replay`: re-decide a decision log (`replay_log`);
+- `diff`: decide a corpus under two versions and count what changes (`run_diff`).
+
+The command line (`ruleengine test`, `ruleengine diff`) sits on top; the engine
+knows nothing of this package.
+"""
