@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint format check clean
+.PHONY: serve test lint format check clean bench
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3 ...)"; exit 1; }
@@ -31,6 +31,18 @@ format: $(STAMP)
 
 check: $(STAMP)
 	$(BIN)/ruleengine check rules
+
+# Peer engines are the `bench` extra; the OPA Go binding declares Python >= 3.14 but is a
+# pure ctypes wheel that runs on 3.11, so it is installed without its metadata checks.
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet --no-deps --ignore-requires-python opa-golib-python-bindings==0.4.4
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV)
