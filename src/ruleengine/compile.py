@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -48,6 +48,7 @@ from .typesys import (
     DATE,
     DECIMAL,
     INT,
+    STRING,
     ListT,
     MapT,
     OptT,
@@ -62,6 +63,7 @@ from .typesys import (
 # Bounds on numbers accepted as input: they keep every computation exact and finite.
 MAX_INT = 2**63 - 1
 MAX_DECIMAL_DIGITS = 30
+HIDDEN = ("_as_of", "_locale", "_messages")  # the context a decision passes down
 _MAX_INT_DECIMAL = 10**MAX_DECIMAL_DIGITS
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 
@@ -319,6 +321,21 @@ class _Module:
         # name -> ({key: (function names...)}, (function names for any other key)).
         self.late_indexes: dict[str, tuple[dict[Any, tuple[str, ...]], tuple[str, ...]]] = {}
         self.traced_lines: list[str] = []
+        self.lifted: list[str] = []  # loop functions lifted out of expressions
+        # The hidden context each function and rule group takes (see needs_of).
+        self.needs: dict[str, tuple[str, ...]] = {}
+        for name in checked.call_order:
+            fn = next((f for f in checked.functions if f.name == name), None)
+            if fn is not None:
+                self.needs[name] = self.needs_of([fn.body, *(n for _, n, _ in fn.lets)])
+            elif name in checked.groups:
+                group = checked.groups[name]
+                nodes = [r.when for r in group.rules] + [
+                    r.then for r in group.rules if r.then is not None
+                ]
+                nodes += [group.default] if group.default is not None else []
+                self.needs[name] = self.needs_of(nodes)
+        self.loop_counter = 0
 
     def constant(self, value: Any, prefix: str = "_k") -> str:
         try:
@@ -333,6 +350,19 @@ class _Module:
             self.constants[name] = value
             self._constant_ids[key] = name
         return name
+
+    def needs_of(self, nodes: Iterable[Expr]) -> tuple[str, ...]:
+        """Which of as_of, locale and the messages some expressions use, directly or by calls."""
+        found: set[str] = set()
+        for node in nodes:
+            for sub in walk(node):
+                if isinstance(sub, Var) and sub.name in ("as_of", "locale"):
+                    found.add("_" + sub.name)
+                elif isinstance(sub, Call):
+                    if sub.name == "message":
+                        found.add("_messages")
+                    found.update(self.needs.get(sub.name, ()))
+        return tuple(h for h in HIDDEN if h in found)
 
     def checked_params(self, name: str) -> tuple[tuple[str, Type], ...]:
         group = self.checked.groups.get(name)
@@ -352,8 +382,12 @@ class _ExprCompiler:
         self.types = module.checked.types
         self.traced = traced
 
-    def hidden(self) -> str:
-        return "_as_of, _locale, _messages, _trace" if self.traced else "_as_of, _locale, _messages"
+    def hidden(self, needs: tuple[str, ...] = HIDDEN) -> str:
+        """The hidden arguments a callable takes: only the context it (transitively) uses."""
+        return ", ".join([*needs, "_trace"] if self.traced else needs)
+
+    def hidden_of(self, name: str) -> str:
+        return self.hidden(self.m.needs[name])
 
     def type_of(self, node: Expr) -> Type:
         return self.types[id(node)]
@@ -400,7 +434,7 @@ class _ExprCompiler:
                     suffix = "_t" if self.traced else ""
                     params = self.m.checked_params(name)
                     code_args = [self.widened(a, t) for a, (_, t) in zip(args, params, strict=True)]
-                    return f"{prefix}{name}{suffix}({', '.join([self.hidden(), *code_args])})"
+                    return f"{prefix}{name}{suffix}({', '.join(a for a in [self.hidden_of(name), *code_args] if a)})"
                 builtin = BUILTINS[name]
                 if name in ("min", "max") and len(args) > 1:
                     code_args = [self.widened(a, self.type_of(node)) for a in args]
@@ -462,6 +496,8 @@ class _ExprCompiler:
         return f"{code}[1]"
 
     def macro(self, node: Macro) -> str:
+        if node.name in ("any", "all", "first", "count", "sum"):
+            return self.lifted_loop(node)
         var = f"v_{node.var}"
         coll = self.collection(node.collection)
         body = [self.expr(b) for b in node.body]
@@ -486,8 +522,69 @@ class _ExprCompiler:
                 return f"_to_map(({body[0]}, {body[1]}) {loop})"
         raise AssertionError(node.name)  # pragma: no cover
 
+    def lifted_loop(self, node: Macro) -> str:
+        """A quantifier or fold as a module-level function with a plain loop that stops
+        early: cheaper than a generator expression fed to any()/all()/sum()."""
+        m = self.m
+        bound = {sub.var for sub in walk(node.body[0]) if isinstance(sub, Macro)} | {node.var}
+        free = sorted(
+            {
+                sub.name
+                for sub in walk(node.body[0])
+                if isinstance(sub, Var)
+                and sub.name not in bound
+                and sub.name not in m.checked.tables
+                and sub.name not in ("as_of", "locale")
+            }
+        )
+        m.loop_counter += 1
+        name = f"_loop{m.loop_counter}{'_t' if self.traced else ''}"
+        needs = self.m.needs_of([node.body[0]])
+        params = ", ".join(
+            a for a in [self.hidden(needs), *(f"v_{n}" for n in free), "_items"] if a
+        )
+        body = self.expr(node.body[0])
+        var = f"v_{node.var}"
+        lines = [f"def {name}({params}):"]
+        kind = node.name
+        if kind == "count":
+            lines.append("    _n = 0")
+        elif kind == "sum":
+            decimal = self.type_of(node) == DECIMAL
+            lines.append("    _n = _Decimal(0)" if decimal else "    _n = 0")
+        lines.append(f"    for {var} in _items:")
+        if kind == "any":
+            lines += [f"        if {body}:", "            return True", "    return False"]
+        elif kind == "all":
+            lines += [f"        if not ({body}):", "            return False", "    return True"]
+        elif kind == "first":
+            lines += [f"        if {body}:", f"            return {var}", "    return None"]
+        elif kind == "count":
+            lines += [f"        if {body}:", "            _n += 1", "    return _n"]
+        elif self.type_of(node) == DECIMAL:
+            lines += [f"        _n = _ctx.add(_n, {body})", "    return _n"]
+        else:
+            lines += [f"        _n += {body}", "    return _n"]
+        m.lifted.extend([*lines, ""])
+        args = ", ".join(
+            a
+            for a in [
+                self.hidden(needs),
+                *(f"v_{n}" for n in free),
+                self.collection(node.collection),
+            ]
+            if a
+        )
+        return f"{name}({args})"
+
     def binary(self, node: Binary) -> str:
         op = node.op
+        if op in ("==", "!=") and _is_empty_test(node, self.types):
+            # len(x) == 0 -> not x: same meaning for lists, sets, maps and strings, and faster.
+            subject = node.left if isinstance(node.left, Call) else node.right
+            assert isinstance(subject, Call)
+            inner = self.expr(subject.args[0])
+            return f"(not {inner})" if op == "==" else f"(not not {inner})"
         left = self.expr(node.left)
         right = self.expr(node.right)
         if op in ("==", "!=") and (_is_null(node.left) or _is_null(node.right)):
@@ -633,6 +730,21 @@ def _is_path(node: Expr) -> bool:
     return isinstance(node, Var)
 
 
+def _is_empty_test(node: Binary, types: dict[int, Type]) -> bool:
+    for call, other in ((node.left, node.right), (node.right, node.left)):
+        if (
+            isinstance(call, Call)
+            and call.name == "len"
+            and len(call.args) == 1
+            and isinstance(other, Literal)
+            and type(other.value) is int
+            and other.value == 0
+        ):
+            arg_type = strip(types[id(call.args[0])])
+            return isinstance(arg_type, (ListT, SetT, MapT)) or arg_type == STRING
+    return False
+
+
 def _is_null(node: Expr) -> bool:
     return isinstance(node, Literal) and node.value is None
 
@@ -665,6 +777,8 @@ class _Generator:
                     self.group(self.checked.groups[name], traced)
             for decision in self.checked.decisions.values():
                 self.decision(decision, traced=traced)
+            m.lines.extend(m.lifted)
+            m.lifted.clear()
             if traced:
                 m.lines, m.traced_lines = m.traced_lines, m.lines
         for record in self.checked.records.values():
@@ -682,7 +796,7 @@ class _Generator:
         traced: bool,
     ) -> None:
         ec = _ExprCompiler(self.m, traced)
-        args = ", ".join([ec.hidden(), *(f"v_{p}" for p, _ in params)])
+        args = ", ".join(a for a in [ec.hidden_of(name), *(f"v_{p}" for p, _ in params)] if a)
         suffix = "_t" if traced else ""
         self.m.emit(f"def f_{name}{suffix}({args}):")
         for local, node, _ in lets:
@@ -697,7 +811,9 @@ class _Generator:
             return
         m = self.m
         ec = _ExprCompiler(m, traced)
-        args = ", ".join([ec.hidden(), *(f"v_{p}" for p, _ in group.params)])
+        args = ", ".join(
+            a for a in [ec.hidden_of(group.name), *(f"v_{p}" for p, _ in group.params)] if a
+        )
         suffix = "_t" if traced else ""
         m.emit(f"def g_{group.name}{suffix}({args}):")
         if traced:
@@ -739,7 +855,9 @@ class _Generator:
         dict of candidate rules instead of testing every rule (cost flat in the rule count)."""
         m = self.m
         ec = _ExprCompiler(m, traced)
-        params = ", ".join([ec.hidden(), *(f"v_{p}" for p, _ in group.params)])
+        params = ", ".join(
+            a for a in [ec.hidden_of(group.name), *(f"v_{p}" for p, _ in group.params)] if a
+        )
         suffix = "_t" if traced else ""
         for i, rule in enumerate(group.rules):
             cond_node = (
