@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast as python_ast
 from datetime import date
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -344,6 +344,13 @@ def _depth(text: str) -> int:
     return best
 
 
+@lru_cache(maxsize=65_536)
+def _parse_tree(text: str) -> Any:
+    """lark's tree for an expression text. Cached: versions of a rule set and reloads
+    repeat most texts, and the Builder makes fresh nodes from a tree it never changes."""
+    return _parser().parse(text, start="expr")
+
+
 def parse_expression(source: ExprSource) -> Expr:
     """Parse one expression; raise `RuleFileError` with a positioned `expr_syntax` error."""
     text = source.text
@@ -369,8 +376,7 @@ def parse_expression(source: ExprSource) -> Expr:
             ]
         )
     try:
-        tree = _parser().parse(text, start="expr")
-        return _Builder().transform(tree)
+        return _Builder().transform(_parse_tree(text))
     except UnexpectedInput as exc:
         message, start, end, hint = _syntax_message(exc, text)
         raise RuleFileError([source.diagnostic("expr_syntax", message, start, end, hint)]) from None
