@@ -1226,9 +1226,9 @@ class _Generator:
                 if spec.max_length is not None:
                     parts.append(f"len({var}) <= {spec.max_length}")
                 if spec.pattern is not None:
-                    parts.append(
-                        f"{m.constant(re.compile(spec.pattern))}.fullmatch({var}) is not None"
-                    )
+                    memo = _PatternMemo(spec.pattern)
+                    seen, check = m.constant(memo.matched), m.constant(memo)
+                    parts.append(f"({var} in {seen} or {check}.check({var}))")
             allowed = getattr(spec, "_allowed", None)
             if allowed is not None:
                 parts.append(f"{var} in {m.constant(allowed)}")
@@ -1386,6 +1386,26 @@ class _SpecWithAllowed:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._spec, name)
+
+
+class _PatternMemo:
+    """Strings already seen to match a pattern: a set lookup instead of a regex on the hot
+    path (country codes, currencies: few distinct values). Bounded; thread-safe enough, as
+    adding to a set is atomic and a lost addition only costs a regex match."""
+
+    __slots__ = ("_regex", "matched")
+    LIMIT = 4096
+
+    def __init__(self, pattern: str):
+        self._regex = re.compile(pattern)
+        self.matched: set[str] = set()
+
+    def check(self, value: str) -> bool:
+        if self._regex.fullmatch(value) is None:
+            return False
+        if len(self.matched) < self.LIMIT:
+            self.matched.add(value)
+        return True
 
 
 def _fresh(code: str, t: Type) -> str:
