@@ -1,135 +1,115 @@
 """The HTTP decision service (FastAPI). Imports the engine; the engine never imports it.
 
-`create_app()` is the factory uvicorn is handed by name (`ruleengine serve`).
-Every 4xx body is `{"errors": [{"code", "path", "message", "expected"?, "got"?}]}`.
+`create_app()` is the factory uvicorn is handed by name (`ruleengine serve`): it
+reads `Settings` from the environment, loads every rule set and version, and wires
+the routers, the error envelope, the request context, the decision log and the
+reload watcher (started and stopped with the app's lifespan, in every worker).
 """
 
 from __future__ import annotations
 
-import os
-import uuid
-from typing import Any
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import FastAPI
 
 import ruleengine
-from ruleengine import jsonio
-from ruleengine.errors import InputError, NotFoundError, NoVersionInEffectError, RuleEngineError
 
-MAX_BODY_BYTES = 1024 * 1024
+from .decision_log import DecisionLog
+from .deps import Services
+from .errors import install_error_handlers
+from .logs import configure_logging
+from .metrics import Metrics
+from .middleware import RequestContext
+from .openapi import OpenAPIBuilder
+from .routers import admin, decisions, health, rulesets
+from .settings import Settings
+from .store import VersionStore
+from .watch import RulesWatcher
+
+log = logging.getLogger("server.app")
+
+DESCRIPTION = """Decisions from versioned YAML rules.
+
+Each decision has its own path, with its own input and result schemas, made from
+the rule files and rebuilt on every reload. Every 4xx answer is
+`{"errors": [{"code", "path", "message", "expected"?, "got"?}]}`."""
 
 
-def _errors(status: int, *errors: dict[str, Any]) -> JSONResponse:
-    return JSONResponse({"errors": list(errors)}, status_code=status)
+def create_app(
+    engine: ruleengine.Engine | None = None,
+    rules: str | None = None,
+    settings: Settings | None = None,
+) -> FastAPI:
+    """Build the service.
 
+    With `engine`, serve it (reloads re-read `engine.root` with the same clock);
+    otherwise load `rules` (default: `settings.rules`, i.e. `$RULEENGINE_RULES`).
+    """
+    settings = settings or Settings()
+    if rules is not None:
+        settings = settings.model_copy(update={"rules": rules})
+    configure_logging(settings.log_level)
 
-def _error(code: str, path: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "code": code,
-        "path": path,
-        "message": message,
-        **{k: v for k, v in extra.items() if v is not None},
-    }
+    if engine is not None:
+        root = engine.root or str(settings.rules)
+        clock = engine.today
 
+        def loader() -> ruleengine.Engine:
+            return ruleengine.load(root, clock=clock)
 
-def create_app(engine: ruleengine.Engine | None = None, rules: str | None = None) -> FastAPI:
-    """Build the app around a loaded engine (default: load $RULEENGINE_RULES or ./rules)."""
+        store = VersionStore(loader, engine)
+        watched = None  # an engine handed in is the caller's to change
+    else:
+        root = str(settings.rules)
+
+        def loader() -> ruleengine.Engine:
+            return ruleengine.load(root)
+
+        store = VersionStore(loader)
+        watched = settings.rules if settings.watch else None
+
+    metrics = Metrics()
+    store.on_reload(metrics.reloaded)
     if engine is None:
-        engine = ruleengine.load(rules or os.environ.get("RULEENGINE_RULES", "rules"))
-    app = FastAPI(title="ruleengine", version=ruleengine.__version__)
-    app.state.engine = engine
+        store.reload("startup")  # before serving: no request ever sees a half-loaded store
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _errors(exc.status_code, _error("http_error", "", str(exc.detail)))
+    decision_log = None
+    if settings.decision_log is not None:
+        decision_log = DecisionLog(settings.decision_log, metrics.decision_log_dropped.inc)
+    watcher = RulesWatcher(
+        store,
+        watched,
+        settings.reload_signal if settings.watch or settings.admin_enabled else None,
+        settings.watch_debounce_ms,
+    )
 
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _errors(
-            422,
-            *(
-                _error(
-                    "invalid_request",
-                    ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
-                    err.get("msg", ""),
-                )
-                for err in exc.errors()
-            ),
-        )
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/v1/rulesets")
-    async def rulesets() -> dict[str, Any]:
-        eng: ruleengine.Engine = app.state.engine
-        return {
-            "rulesets": [
-                {
-                    "name": rs.name,
-                    "versions": [
-                        {
-                            "version": v.version,
-                            "effective_from": v.effective_from.isoformat(),
-                            "content_hash": v.content_hash,
-                            "decisions": sorted(v.decisions),
-                        }
-                        for v in rs.versions
-                    ],
-                }
-                for rs in eng.rulesets.values()
-            ]
-        }
-
-    @app.post("/v1/rulesets/{ruleset}/decisions/{decision}")
-    async def decide(ruleset: str, decision: str, request: Request) -> JSONResponse:
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return _errors(
-                413,
-                _error("body_too_large", "", f"request body is larger than {MAX_BODY_BYTES} bytes"),
-            )
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if decision_log is not None:
+            decision_log.start()
+        watcher.start()
         try:
-            payload = jsonio.loads(body)
-        except jsonio.JSONInputError as exc:
-            return _errors(400, _error("malformed_json", "", str(exc)))
-        if not isinstance(payload, dict):
-            return _errors(
-                422, _error("type", "", "the request body must be a JSON object", expected="object")
-            )
-        unknown = sorted(set(payload) - {"input", "version", "explain"})
-        problems = [_error("unknown_field", key, f"unknown field {key!r}") for key in unknown]
-        if "input" not in payload:
-            problems.append(
-                _error("required", "input", "missing required field", expected="object")
-            )
-        version = payload.get("version")
-        if version is not None and not isinstance(version, str):
-            problems.append(_error("type", "version", "expected a string", expected="string"))
-        explain = payload.get("explain", False)
-        if not isinstance(explain, bool):
-            problems.append(_error("type", "explain", "expected a boolean", expected="boolean"))
-        if problems:
-            return _errors(422, *problems)
-        eng: ruleengine.Engine = app.state.engine
-        try:
-            result = eng.decide(
-                ruleset, decision, payload["input"], version=version, explain=explain
-            )
-        except InputError as exc:
-            return _errors(422, *(p.to_json() for p in exc.problems))
-        except NoVersionInEffectError as exc:
-            return _errors(422, _error(exc.code, "input.as_of", str(exc)))
-        except NotFoundError as exc:
-            return _errors(404, _error(exc.code, exc.kind, str(exc)))
-        except RuleEngineError as exc:  # pragma: no cover - every engine error is one of the above
-            return _errors(422, _error(exc.code, "", str(exc)))
-        body_out = jsonio.decision_to_json(result)
-        body_out["decision_id"] = str(uuid.uuid4())
-        return JSONResponse(body_out)
+            yield
+        finally:
+            watcher.stop()
+            if decision_log is not None:
+                decision_log.close()
 
+    app = FastAPI(
+        title="ruleengine",
+        version=ruleengine.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.services = Services(settings, store, metrics, decision_log)
+    install_error_handlers(app)
+    app.include_router(decisions.router)
+    app.include_router(rulesets.router)
+    app.include_router(health.router)
+    if settings.admin_enabled:
+        app.include_router(admin.router)
+    app.openapi = OpenAPIBuilder(app, store, settings)  # type: ignore[method-assign]
+    app.add_middleware(RequestContext, metrics=metrics, access_log=settings.access_log)
     return app

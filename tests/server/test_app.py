@@ -4,48 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-import ruleengine
-from server.app import create_app
-
-URL = "/v1/rulesets/example/decisions/{}"
-FACTS: dict[str, Any] = {
-    "customer": {
-        "id": "c-1",
-        "country": "US",
-        "tier": "gold",
-        "email_verified": True,
-        "member_since": "2020-01-01",
-    },
-    "order": {"currency": "USD", "items": [{"sku": "A", "quantity": 3, "unit_price": "16.78"}]},
-}
-
-
-@pytest.fixture(scope="module")
-def client(example_engine: ruleengine.Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(engine=example_engine), raise_server_exceptions=False) as c:
-        yield c
-
-
-def errors_of(response: Any, status: int) -> list[dict[str, Any]]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert list(body) == ["errors"]
-    assert body["errors"]
-    for error in body["errors"]:
-        assert (
-            {"code", "path", "message"}
-            <= set(error)
-            <= {"code", "path", "message", "expected", "got"}
-        )
-    return list(body["errors"])
+from .conftest import FACTS, URL, errors_of
 
 
 def test_decide(client: TestClient) -> None:
@@ -229,54 +193,3 @@ def test_unknown_route_is_404_with_errors_body(client: TestClient) -> None:
 
 def test_wrong_method_is_405_with_errors_body(client: TestClient) -> None:
     errors_of(client.get(URL.format("quote")), 405)
-
-
-json_values = st.recursive(
-    st.one_of(
-        st.none(),
-        st.booleans(),
-        st.integers(-(2**80), 2**80),
-        st.text(max_size=10),
-        st.floats(allow_nan=False, allow_infinity=False),
-        st.sampled_from(["2026-02-30", "2026-07-01", "USD", "gold", "fr", "1.5"]),
-    ),
-    lambda children: st.one_of(
-        st.lists(children, max_size=3), st.dictionaries(st.text(max_size=8), children, max_size=3)
-    ),
-    max_leaves=10,
-)
-envelopes = st.one_of(
-    json_values,
-    st.fixed_dictionaries(
-        {"input": json_values}, optional={"version": json_values, "explain": json_values}
-    ),
-    st.fixed_dictionaries(
-        {
-            "input": st.fixed_dictionaries(
-                {},
-                optional={
-                    "customer": json_values,
-                    "order": json_values,
-                    "as_of": json_values,
-                    "locale": json_values,
-                    "shipping": json_values,
-                },
-            )
-        }
-    ),
-)
-
-
-@settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-@given(body=envelopes, decision=st.sampled_from(["quote", "checkout", "nope"]))
-def test_never_500(client: TestClient, body: Any, decision: str) -> None:
-    response = client.post(
-        URL.format(decision), content=json.dumps(body), headers={"content-type": "application/json"}
-    )
-    assert response.status_code in (200, 400, 404, 422), response.text
-    if response.status_code != 200:
-        errors_of(response, response.status_code)

@@ -1,30 +1,91 @@
-"""`ruleengine serve`: the HTTP service (the app factory is handed to uvicorn by name,
-so the engine package never imports the server)."""
+"""`ruleengine serve`: the HTTP service.
+
+uvicorn is handed the app factory, and its log formatter, by name, so the engine
+package never imports the server. Settings reach every worker process through
+`RULEENGINE_*` environment variables (see `server/settings.py`). With several
+workers, they share a reload-signal folder (an admin reload in one worker reloads
+them all) and a Prometheus multiprocess folder (`/metrics` adds up every worker).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 APP_FACTORY = "server.app:create_app"
+JSON_FORMATTER = "server.logs.JsonFormatter"
+
+
+def log_config(level: str = "info") -> dict[str, Any]:
+    """uvicorn's own log lines as JSON on stderr, like the server's; no uvicorn access
+    log (the server writes its own, with request ids)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JSON_FORMATTER}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        },
+    }
 
 
 def command(
     rules: Annotated[Path, typer.Option("--rules", help="Rules folder to serve.")] = Path("rules"),
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     decision_log: Annotated[
         Path | None, typer.Option("--decision-log", help="Append one JSON line per decision.")
     ] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch/--no-watch", help="Reload when a rule file changes.")
+    ] = True,
+    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning...")] = "info",
 ) -> None:
-    """Serve decisions over HTTP: POST /v1/rulesets/{ruleset}/decisions/{decision}."""
+    """Serve decisions over HTTP: POST /v1/rulesets/{ruleset}/decisions/{decision}.
+
+    Admin routes (POST /v1/admin/reload) need RULEENGINE_ADMIN_TOKEN in the environment.
+    """
     import uvicorn
 
     os.environ["RULEENGINE_RULES"] = str(rules.resolve())
+    os.environ["RULEENGINE_WATCH"] = "true" if watch else "false"
+    os.environ["RULEENGINE_LOG_LEVEL"] = log_level
     if decision_log is not None:
         os.environ["RULEENGINE_DECISION_LOG"] = str(decision_log.resolve())
-    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level="info")
+    scratch: list[str] = []
+    if workers > 1:
+        signal = tempfile.mkdtemp(prefix="ruleengine-reload-")
+        scratch.append(signal)
+        os.environ["RULEENGINE_RELOAD_SIGNAL"] = signal
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            metrics = tempfile.mkdtemp(prefix="ruleengine-metrics-")
+            scratch.append(metrics)
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics
+    try:
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=log_config(log_level),
+            log_level=log_level,
+            access_log=False,
+        )
+    finally:
+        for folder in scratch:
+            shutil.rmtree(folder, ignore_errors=True)

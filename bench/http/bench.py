@@ -1,0 +1,236 @@
+"""HTTP benchmark: single and batch decisions against `ruleengine serve --workers 2`
+on loopback, at a fixed concurrency, with the load generator (a minimal asyncio HTTP/1.1 client over keep-alive
+connections) in its own process.
+
+    .venv/bin/python bench/http/bench.py [--concurrency 32] [--seconds 10] [--batch 50]
+
+Prints, for each scenario, requests/s, decisions/s, p50 and p99 latency (ms).
+The server runs with its defaults (JSON access log on, watcher on, no decision log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+RULEENGINE = Path(sys.executable).parent / "ruleengine"
+FACTS: dict[str, Any] = {
+    "as_of": "2026-07-01",
+    "customer": {
+        "id": "c-1",
+        "country": "US",
+        "tier": "gold",
+        "email_verified": True,
+        "member_since": "2020-01-01",
+    },
+    "order": {
+        "currency": "USD",
+        "items": [
+            {"sku": "A", "quantity": 3, "unit_price": "16.78"},
+            {"sku": "B", "quantity": 1, "unit_price": "120.00"},
+        ],
+    },
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- the load generator (its own process) -------------------------------------------
+
+
+async def _connection(
+    host: str, port: int, request: bytes, deadline: float, latencies: list[float]
+) -> int:
+    """One keep-alive HTTP/1.1 connection sending `request` until the deadline (a
+    minimal client, so the generator spends its CPU on sending, not on parsing)."""
+    reader, writer = await asyncio.open_connection(host, port)
+    errors = 0
+    try:
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - start)
+            if not head.startswith(b"HTTP/1.1 200"):
+                errors += 1
+    finally:
+        writer.close()
+    return errors
+
+
+async def _load(url: str, body: bytes, concurrency: int, seconds: float) -> dict[str, Any]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    request = (
+        f"POST {parts.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    warmup: list[float] = []
+    await asyncio.gather(
+        *(_connection(host, port, request, time.perf_counter() + 0.5, warmup) for _ in range(4))
+    )
+    latencies: list[float] = []
+    started = time.perf_counter()
+    deadline = started + seconds
+    errors = sum(
+        await asyncio.gather(
+            *(_connection(host, port, request, deadline, latencies) for _ in range(concurrency))
+        )
+    )
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "seconds": round(elapsed, 2),
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p99_ms": round(latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000, 2),
+    }
+
+
+def loadgen_main(args: argparse.Namespace) -> None:
+    body = Path(args.body).read_bytes()
+    print(json.dumps(asyncio.run(_load(args.url, body, args.concurrency, args.seconds))))
+
+
+# --- the driver ------------------------------------------------------------------------
+
+
+def run_scenario(
+    name: str, url: str, body: Any, per_request: int, args: argparse.Namespace, tmp: Path
+) -> dict[str, Any]:
+    path = tmp / f"{name}.json"
+    path.write_text(json.dumps(body))
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--loadgen",
+            url,
+            "--body",
+            str(path),
+            "--concurrency",
+            str(args.concurrency),
+            "--seconds",
+            str(args.seconds),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=args.seconds + 120,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"load generator failed ({name}):\n{out.stderr}")
+    figures: dict[str, Any] = json.loads(out.stdout)
+    figures["decisions_per_s"] = round(figures["requests_per_s"] * per_request, 1)
+    return {"scenario": name, **figures}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--batch", type=int, default=50, help="inputs per batch request")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rules", default=str(ROOT / "rules" / "example"))
+    parser.add_argument("--loadgen", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--body", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.loadgen:
+        args.url = args.loadgen
+        loadgen_main(args)
+        return
+
+    import tempfile
+
+    import httpx
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as scratch:
+        tmp = Path(scratch)
+        log = (tmp / "server.log").open("w")
+        server = subprocess.Popen(
+            [
+                str(RULEENGINE),
+                "serve",
+                "--rules",
+                args.rules,
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "RULEENGINE_MAX_BATCH": str(max(args.batch, 1000))},
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if server.poll() is not None:
+                    raise SystemExit("server exited:\n" + (tmp / "server.log").read_text())
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit("server did not become ready")
+                time.sleep(0.2)
+            url = f"{base}/v1/rulesets/example/decisions/quote"
+            results = [
+                run_scenario("single", url, {"input": FACTS}, 1, args, tmp),
+                run_scenario(
+                    f"batch{args.batch}",
+                    url + "/batch",
+                    {"inputs": [FACTS] * args.batch},
+                    args.batch,
+                    args,
+                    tmp,
+                ),
+            ]
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=15)
+            log.close()
+    print(
+        f"ruleengine serve --workers {args.workers}, loopback, concurrency {args.concurrency}, "
+        f"{args.seconds:g} s per scenario, {os.cpu_count()} CPUs (load generator included)"
+    )
+    print(f"{'scenario':<10} {'req/s':>9} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} errors")
+    for r in results:
+        print(
+            f"{r['scenario']:<10} {r['requests_per_s']:>9} {r['decisions_per_s']:>12} "
+            f"{r['p50_ms']:>8} {r['p99_ms']:>8} {r['errors']}"
+        )
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Dependencies, as `Annotated` aliases: the services of this app, and the JSON body
+read under the size limit (Content-Length first, then the bytes as they stream)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from ruleengine import jsonio
+
+from .decision_log import DecisionLog
+from .errors import ApiError
+from .metrics import Metrics
+from .settings import Settings
+from .store import Snapshot, VersionStore
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the routes need, built once by `create_app` and kept on `app.state`."""
+
+    settings: Settings
+    store: VersionStore
+    metrics: Metrics
+    decision_log: DecisionLog | None
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def get_snapshot(request: Request) -> Snapshot:
+    """The versions this request is decided with (read once: reloads cannot tear it)."""
+    snapshot = get_services(request).store.snapshot
+    if snapshot is None:
+        raise ApiError.one(503, "not_ready", "", "no rules are loaded yet")
+    return snapshot
+
+
+def too_large(limit: int) -> ApiError:
+    return ApiError.one(413, "body_too_large", "", f"the request body is larger than {limit} bytes")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refusing with 413 as soon as it is known to pass `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise too_large(limit)
+        except ValueError:
+            raise ApiError.one(400, "bad_request", "", "Content-Length is not a number") from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def get_json_body(request: Request) -> Any:
+    """The body as JSON (fractional numbers as exact Decimals): 400 if it is not JSON."""
+    body = await read_body(request, get_services(request).settings.max_body_bytes)
+    try:
+        return jsonio.loads(body)
+    except jsonio.JSONInputError as exc:
+        where = f" at line {exc.line}, column {exc.column}" if exc.line else ""
+        raise ApiError.one(400, "malformed_json", "", f"{exc}{where}") from None
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
+JsonBody = Annotated[Any, Depends(get_json_body)]

@@ -1,0 +1,88 @@
+"""Prometheus metrics (prometheus-client), one registry per app.
+
+Labels only ever carry names the store knows (an unknown rule set or decision
+is counted under ""), so clients cannot grow the label space. With
+`PROMETHEUS_MULTIPROC_DIR` set (`ruleengine serve --workers N` sets it), every
+worker writes its samples there and `/metrics` adds them all up.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+
+from .store import ReloadAttempt
+
+LATENCY_BUCKETS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+)
+
+
+class Metrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.decisions = Counter(
+            "ruleengine_decisions",
+            "Decisions answered, by rule set, decision, version and outcome.",
+            ["ruleset", "decision", "version", "outcome"],
+            registry=self.registry,
+        )
+        self.decision_seconds = Histogram(
+            "ruleengine_decision_seconds",
+            "Time to decide one input (validation and evaluation), by rule set and decision.",
+            ["ruleset", "decision"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.request_seconds = Histogram(
+            "ruleengine_http_request_seconds",
+            "Time to answer an HTTP request, by route, method and status.",
+            ["route", "method", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.reloads = Counter(
+            "ruleengine_reloads",
+            "Rule reloads, by trigger and result (ok or failed).",
+            ["trigger", "result"],
+            registry=self.registry,
+        )
+        self.decision_log_dropped = Counter(
+            "ruleengine_decision_log_dropped",
+            "Decision-log lines dropped because the writer could not keep up.",
+            registry=self.registry,
+        )
+
+    def reloaded(self, attempt: ReloadAttempt) -> None:
+        self.reloads.labels(attempt.trigger, "ok" if attempt.ok else "failed").inc()
+
+    def render(self) -> bytes:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client import multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)

@@ -1,0 +1,375 @@
+"""The OpenAPI document: the fixed routes as FastAPI describes them, plus one path per
+decision (and its batch) with that decision's own input and result schemas, made
+from the rule files (`ruleengine.schema_export`) and rebuilt whenever a reload
+swaps in new versions.
+
+Every 4xx response is described by the one error envelope, `Errors`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+import ruleengine
+from ruleengine.schema_export import DATE_PATTERN, decision_schemas
+
+from .settings import Settings
+from .store import Snapshot, VersionStore
+
+ERRORS_REF = {"$ref": "#/components/schemas/Errors"}
+HASH_PATTERN = r"^sha256:[0-9a-f]{64}$"
+
+ERRORS_SCHEMA: dict[str, Any] = {
+    "title": "Errors",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["errors"],
+    "properties": {
+        "errors": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["code", "path", "message"],
+                "properties": {
+                    "code": {"type": "string", "description": "A stable code."},
+                    "path": {
+                        "type": "string",
+                        "description": "Where: e.g. input.subscriptions[0].seats.",
+                    },
+                    "message": {"type": "string"},
+                    "expected": {"type": "string"},
+                    "got": {"type": "string"},
+                },
+            },
+        }
+    },
+}
+
+EXPLANATION_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "description": "Every rule considered, in order: whether it fired, and the values it read.",
+    "items": {
+        "type": "object",
+        "required": ["group", "rule", "location", "fired", "values"],
+        "properties": {
+            "group": {"type": "string"},
+            "rule": {"type": "string"},
+            "location": {"type": "string", "description": "file:line:column of the rule."},
+            "fired": {"type": "boolean"},
+            "values": {"type": "object"},
+        },
+    },
+}
+
+ERROR_RESPONSES: dict[str, str] = {
+    "400": "Malformed JSON",
+    "404": "Unknown rule set, decision or version",
+    "413": "Body too large (or, for a batch, too many inputs)",
+    "422": "Invalid request or input: every problem listed",
+}
+
+
+def _one_of(schemas: list[dict[str, Any]]) -> dict[str, Any]:
+    """One schema, or anyOf the distinct ones (versions may differ)."""
+    distinct: dict[str, dict[str, Any]] = {}
+    for schema in schemas:
+        distinct.setdefault(json.dumps(schema, sort_keys=True), schema)
+    found = list(distinct.values())
+    return found[0] if len(found) == 1 else {"anyOf": found}
+
+
+def _answer_schema(
+    ruleset: str, decision: str, result: dict[str, Any], versions: list[str]
+) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [
+            "result",
+            "ruleset",
+            "decision",
+            "version",
+            "content_hash",
+            "decision_id",
+            "as_of",
+            "locale",
+        ],
+        "properties": {
+            "result": result,
+            "ruleset": {"type": "string", "enum": [ruleset]},
+            "decision": {"type": "string", "enum": [decision]},
+            "version": {"type": "string", "enum": versions},
+            "content_hash": {"type": "string", "pattern": HASH_PATTERN},
+            "decision_id": {"type": "string"},
+            "as_of": {"type": "string", "format": "date", "pattern": DATE_PATTERN},
+            "locale": {"type": "string"},
+            "explanation": EXPLANATION_SCHEMA,
+        },
+    }
+
+
+def _request_schema(field: str, input: dict[str, Any], versions: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [field],
+        "properties": {
+            field: input,
+            "version": {
+                "anyOf": [{"type": "string", "enum": versions}, {"type": "null"}],
+                "description": "Pin a version (whatever the as_of); default: the one in effect.",
+            },
+            "explain": {
+                "type": "boolean",
+                "default": False,
+                "description": "Also answer which rules fired, with the values they read.",
+            },
+        },
+    }
+
+
+def _errors_responses(codes: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        code: {"description": ERROR_RESPONSES[code], "content": _json(ERRORS_REF)} for code in codes
+    }
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _path_params() -> list[dict[str, Any]]:
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in ("ruleset", "decision")
+    ]
+
+
+def _decision_paths(
+    engine: ruleengine.Engine, settings: Settings
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(paths, component schemas) for every decision of every rule set."""
+    paths: dict[str, Any] = {}
+    components: dict[str, Any] = {}
+    for rs in engine.rulesets.values():
+        names = sorted({d for v in rs.versions for d in v.decisions})
+        for name in names:
+            having = [v for v in rs.versions if name in v.decisions]
+            pairs = [decision_schemas(v, name) for v in having]
+            labels = [v.version for v in having]
+            key = _component_name(rs.name, name)
+            components[f"{key}Input"] = _one_of([i for i, _ in pairs])
+            components[f"{key}Result"] = _one_of([r for _, r in pairs])
+            input_ref = {"$ref": f"#/components/schemas/{key}Input"}
+            answer = _answer_schema(
+                rs.name, name, {"$ref": f"#/components/schemas/{key}Result"}, labels
+            )
+            components[f"{key}Answer"] = answer
+            answer_ref = {"$ref": f"#/components/schemas/{key}Answer"}
+            described = next(
+                (
+                    v.compiled.checked.decisions[name].definition.description
+                    for v in reversed(having)
+                    if v.compiled.checked.decisions[name].definition.description
+                ),
+                None,
+            )
+            base = f"/v1/rulesets/{rs.name}/decisions/{name}"
+            paths[base] = {
+                "post": {
+                    "tags": [f"{rs.name} decisions"],
+                    "operationId": f"decide_{key}",
+                    "summary": f"{rs.name} / {name}",
+                    "description": (described or "") + f"\n\nVersions: {', '.join(labels)}.",
+                    "requestBody": {
+                        "required": True,
+                        "content": _json(_request_schema("input", input_ref, labels)),
+                    },
+                    "responses": {
+                        "200": {"description": "The decision", "content": _json(answer_ref)},
+                        **_errors_responses(("400", "404", "413", "422")),
+                    },
+                }
+            }
+            batch = _request_schema(
+                "inputs",
+                {"type": "array", "items": input_ref, "maxItems": settings.max_batch},
+                labels,
+            )
+            paths[base + "/batch"] = {
+                "post": {
+                    "tags": [f"{rs.name} decisions"],
+                    "operationId": f"decide_batch_{key}",
+                    "summary": f"{rs.name} / {name}, many inputs",
+                    "description": "One answer or one `errors` entry per input, in order.",
+                    "requestBody": {"required": True, "content": _json(batch)},
+                    "responses": {
+                        "200": {
+                            "description": "One entry per input",
+                            "content": _json(_batch_answer(rs.name, name, answer_ref)),
+                        },
+                        **_errors_responses(("400", "404", "413", "422")),
+                    },
+                }
+            }
+    return paths, components
+
+
+def _batch_answer(ruleset: str, decision: str, answer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["ruleset", "decision", "results"],
+        "properties": {
+            "ruleset": {"type": "string", "enum": [ruleset]},
+            "decision": {"type": "string", "enum": [decision]},
+            "results": {"type": "array", "items": {"anyOf": [answer, ERRORS_REF]}},
+        },
+    }
+
+
+def _generic_paths(settings: Settings) -> dict[str, Any]:
+    """The templated routes, for any rule set and decision (unknown names get 404)."""
+    any_answer = {
+        "type": "object",
+        "required": ["result", "ruleset", "decision", "version", "content_hash", "decision_id"],
+        "properties": {
+            "result": {"type": "object"},
+            "ruleset": {"type": "string"},
+            "decision": {"type": "string"},
+            "version": {"type": "string"},
+            "content_hash": {"type": "string", "pattern": HASH_PATTERN},
+            "decision_id": {"type": "string"},
+            "as_of": {"type": "string", "format": "date"},
+            "locale": {"type": "string"},
+            "explanation": EXPLANATION_SCHEMA,
+        },
+    }
+    single = _request_schema("input", {"type": "object"}, [])
+    single["properties"]["version"] = {"type": ["string", "null"]}
+    batch = _request_schema(
+        "inputs", {"type": "array", "items": {"type": "object"}, "maxItems": settings.max_batch}, []
+    )
+    batch["properties"]["version"] = {"type": ["string", "null"]}
+    base = "/v1/rulesets/{ruleset}/decisions/{decision}"
+    return {
+        base: {
+            "post": {
+                "tags": ["decisions"],
+                "operationId": "decide",
+                "summary": "Decide (any rule set and decision; see the per-decision paths)",
+                "parameters": _path_params(),
+                "requestBody": {"required": True, "content": _json(single)},
+                "responses": {
+                    "200": {"description": "The decision", "content": _json(any_answer)},
+                    **_errors_responses(("400", "404", "413", "422")),
+                },
+            }
+        },
+        base + "/batch": {
+            "post": {
+                "tags": ["decisions"],
+                "operationId": "decide_batch",
+                "summary": "Decide many inputs (any rule set and decision)",
+                "parameters": _path_params(),
+                "requestBody": {"required": True, "content": _json(batch)},
+                "responses": {
+                    "200": {
+                        "description": "One entry per input",
+                        "content": _json(
+                            {
+                                "type": "object",
+                                "required": ["ruleset", "decision", "results"],
+                                "properties": {
+                                    "ruleset": {"type": "string"},
+                                    "decision": {"type": "string"},
+                                    "results": {
+                                        "type": "array",
+                                        "items": {"anyOf": [any_answer, ERRORS_REF]},
+                                    },
+                                },
+                            }
+                        ),
+                    },
+                    **_errors_responses(("400", "404", "413", "422")),
+                },
+            }
+        },
+    }
+
+
+def _component_name(ruleset: str, decision: str) -> str:
+    def camel(text: str) -> str:
+        return "".join(part[:1].upper() + part[1:] for part in text.replace("-", "_").split("_"))
+
+    return camel(ruleset) + camel(decision)
+
+
+def _errors_everywhere(doc: dict[str, Any]) -> None:
+    """Every 4xx response of the fixed routes is the `Errors` envelope."""
+    for item in doc.get("paths", {}).values():
+        for operation in item.values():
+            responses = operation.get("responses", {})
+            if _is_fastapi_validation(responses.get("422")):
+                del responses["422"]
+            for code, response in responses.items():
+                if code.startswith("4"):
+                    response["content"] = _json(ERRORS_REF)
+    schemas = doc.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+
+
+def _is_fastapi_validation(response: Any) -> bool:
+    return isinstance(response, dict) and "HTTPValidationError" in json.dumps(response)
+
+
+class OpenAPIBuilder:
+    """`app.openapi`: rebuilt once per snapshot the store swaps in."""
+
+    def __init__(self, app: FastAPI, store: VersionStore, settings: Settings) -> None:
+        self.app = app
+        self.store = store
+        self.settings = settings
+        self._cache: tuple[Snapshot | None, dict[str, Any]] | None = None
+
+    def __call__(self) -> dict[str, Any]:
+        snapshot = self.store.snapshot
+        if self._cache is not None and self._cache[0] is snapshot:
+            return self._cache[1]
+        doc = self.build(snapshot)
+        self._cache = (snapshot, doc)
+        return doc
+
+    def build(self, snapshot: Snapshot | None) -> dict[str, Any]:
+        app = self.app
+        doc = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        _errors_everywhere(doc)
+        components = doc.setdefault("components", {}).setdefault("schemas", {})
+        components["Errors"] = ERRORS_SCHEMA
+        paths = _generic_paths(self.settings)
+        if snapshot is not None:
+            decision_paths, schemas = _decision_paths(snapshot.engine, self.settings)
+            paths.update(decision_paths)
+            components.update(schemas)
+        doc["paths"] = {**paths, **doc.get("paths", {})}
+        admin = [item for path, item in doc["paths"].items() if path.startswith("/v1/admin/")]
+        if admin:
+            doc["components"]["securitySchemes"] = {
+                "adminToken": {"type": "http", "scheme": "bearer"}
+            }
+            for item in admin:
+                for operation in item.values():
+                    operation["security"] = [{"adminToken": []}]
+        return doc

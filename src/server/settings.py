@@ -1,0 +1,46 @@
+"""The server's settings: one class, read from `RULEENGINE_*` environment variables.
+
+`ruleengine serve` sets `RULEENGINE_RULES` and `RULEENGINE_DECISION_LOG`; every
+worker process reads the same environment, so every worker is configured alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told; defaults suit `make serve`."""
+
+    model_config = SettingsConfigDict(env_prefix="RULEENGINE_", extra="ignore")
+
+    rules: Path = Field(
+        default=Path("rules"), description="Folder holding every rule set and version."
+    )
+    decision_log: Path | None = Field(
+        default=None, description="Append one JSON line per decision here."
+    )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for /v1/admin/*; admin routes are disabled without it.",
+    )
+    max_body_bytes: int = Field(default=MIB, gt=0, description="Larger request bodies get 413.")
+    max_batch: int = Field(default=1000, gt=0, description="Batches with more inputs get 413.")
+    watch: bool = Field(default=True, description="Reload when a file under `rules` changes.")
+    watch_debounce_ms: int = Field(default=300, ge=0, description="Quiet time before a reload.")
+    reload_signal: Path | None = Field(
+        default=None,
+        description="A folder shared by the workers of one server: an admin reload in one "
+        "worker touches a file here, and every worker reloads.",
+    )
+    access_log: bool = Field(default=True, description="Log one JSON line per request.")
+    log_level: str = Field(default="info", description="Level of the server's JSON log lines.")
+
+    @property
+    def admin_enabled(self) -> bool:
+        return self.admin_token is not None and bool(self.admin_token.get_secret_value())

@@ -1,0 +1,109 @@
+"""Wire types of the fixed routes (rule sets, health, admin), for validation of what
+we send and for the OpenAPI document. Decision envelopes are described per decision
+in `openapi.py`."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+import ruleengine
+
+from .store import ReloadAttempt, Snapshot
+
+
+class RuleDiagnostic(BaseModel):
+    code: str
+    message: str
+    file: str
+    line: int
+    column: int
+    hint: str | None = None
+
+
+class ReloadInfo(BaseModel):
+    number: int = Field(description="Attempts since this worker started, the first load included.")
+    trigger: str = Field(description="startup, watch (a file changed), admin, or signal.")
+    time: str
+    ok: bool
+    seconds: float
+    errors: list[RuleDiagnostic] = Field(
+        description="Why the reload failed; the running versions stayed."
+    )
+
+
+class VersionInfo(BaseModel):
+    version: str
+    effective_from: str
+    content_hash: str
+    decisions: list[str]
+    in_effect: bool = Field(description="Whether this version decides requests dated today.")
+
+
+class RuleSetInfo(BaseModel):
+    name: str
+    in_effect: str | None = Field(description="The version in effect today, if any.")
+    versions: list[VersionInfo]
+
+
+class RuleSetDetail(RuleSetInfo):
+    today: str
+    loaded_at: str
+    last_reload: ReloadInfo | None
+
+
+class RuleSetList(BaseModel):
+    today: str
+    loaded_at: str
+    last_reload: ReloadInfo | None
+    rulesets: list[RuleSetInfo]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="ready once rules are loaded, else not_ready")
+    pid: int
+    generation: int = Field(description="How many times rules were swapped in, by this worker.")
+    loaded_at: str | None
+    last_reload: ReloadInfo | None
+
+
+class ReloadAnswer(BaseModel):
+    reload: ReloadInfo
+
+
+def ruleset_info(rs: ruleengine.RuleSet, engine: ruleengine.Engine) -> dict[str, Any]:
+    current = rs.in_effect(engine.today())
+    return {
+        "name": rs.name,
+        "in_effect": current.version if current else None,
+        "versions": [
+            {
+                "version": v.version,
+                "effective_from": v.effective_from.isoformat(),
+                "content_hash": v.content_hash,
+                "decisions": sorted(v.decisions),
+                "in_effect": v is current,
+            }
+            for v in rs.versions
+        ],
+    }
+
+
+def ruleset_folders(rs: ruleengine.RuleSet) -> tuple[str, ...]:
+    """Where a rule set's files live: its version folders and their parents."""
+    roots = {v.root for v in rs.versions}
+    return tuple(sorted(roots | {os.path.dirname(r) for r in roots if os.path.dirname(r)}))
+
+
+def reload_info(attempt: ReloadAttempt | None) -> dict[str, Any] | None:
+    return attempt.to_json() if attempt is not None else None
+
+
+def snapshot_header(snapshot: Snapshot) -> dict[str, Any]:
+    return {"today": snapshot.engine.today().isoformat(), "loaded_at": snapshot.loaded_at}
