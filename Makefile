@@ -18,6 +18,7 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy src/ruleengine
 	$(BIN)/ruleengine check rules
 	$(BIN)/pytest
 

@@ -395,14 +395,14 @@ class _Checker:
                         row_loc,
                         f"column {col.spec.name!r} of table {table.name!r}",
                     )
-                key = tuple(converted[k] for k in table.key)
-                key_value = key[0] if len(key) == 1 else key
+                row_key = tuple(converted[k] for k in table.key)
+                key_value = row_key[0] if len(row_key) == 1 else row_key
                 if key_value in index:
                     self.at(
                         row_loc,
                         "bad_table",
                         f"table {table.name!r} has two rows with key "
-                        f"{', '.join(str(k) for k in key)}",
+                        f"{', '.join(str(k) for k in row_key)}",
                         "each key may appear in one row",
                     )
                 index[key_value] = converted
@@ -718,8 +718,8 @@ class _Checker:
             )
         if ERROR in arg_types:
             return ERROR
-        result = builtin.typer(arg_types)
-        if isinstance(result, str):
+        typed = builtin.typer(arg_types)
+        if isinstance(typed, str):
             # A function that would take the value were it not null: say so (`len(coupon)`).
             optional_args = [
                 (a, t)
@@ -734,8 +734,8 @@ class _Checker:
                     f"argument `{unparse(arg)}` of {name}() may be null",
                     "handle null first: `x ?? default` or `if x != null then ... else ...`",
                 )
-            return self.err(node, "type_mismatch", result, builtin.signature)
-        return result
+            return self.err(node, "type_mismatch", typed, builtin.signature)
+        return typed
 
     def macro(self, node: Macro, scope: _Scope, facts: Facts) -> Type:
         arity, signature, _ = MACROS.get(node.name, (None, "", ""))
@@ -786,13 +786,14 @@ class _Checker:
                     "type_mismatch",
                     f"the condition of {node.name}() must be a bool, got {bt}",
                 )
-            return {
+            results: dict[str, Type] = {
                 "any": BOOL,
                 "all": BOOL,
                 "count": INT,
                 "filter": ListT(elem),
                 "first": optional(elem),
-            }[node.name]
+            }
+            return results[node.name]
         if node.name == "map":
             return ListT(bt)
         if node.name == "sum":
@@ -895,7 +896,8 @@ class _Checker:
         return BOOL
 
     def enum_literal(self, side: Expr, t: Type, other: Expr) -> None:
-        enum = strip(t).enum if isinstance(strip(t), Prim) else None
+        base = strip(t)
+        enum = base.enum if isinstance(base, Prim) else None
         if (
             enum
             and isinstance(other, Literal)
@@ -1121,7 +1123,7 @@ def _reads(node: Expr, tables: dict[str, CheckedTable]) -> tuple[Expr, ...]:
 
     def visit(n: Expr) -> None:
         if isinstance(n, (Var, Member)):
-            root = n
+            root: Expr = n
             while isinstance(root, Member):
                 root = root.obj
             if isinstance(root, Var) and root.name not in tables and root.name not in bound:

@@ -1475,7 +1475,7 @@ class _TracedModule:
                 if not self._ready:
                     _execute(self.source, self._filename, self._namespace, self._module)
                     self._ready = True
-        return self._namespace[name]  # type: ignore[no-any-return]
+        return self._namespace[name]
 
     def runner(self, decision: str) -> Callable[..., dict[str, Any]]:
         name = f"d_{decision}_t"
@@ -1483,7 +1483,7 @@ class _TracedModule:
         def run_traced(
             data: dict[str, Any], as_of: date, locale: str, trace: list[Any]
         ) -> dict[str, Any]:
-            return self.function(name)(data, as_of, locale, trace)  # type: ignore[no-any-return]
+            return self.function(name)(data, as_of, locale, trace)
 
         return run_traced
 

@@ -138,7 +138,7 @@ def _align_offset(text: str, span: ScalarSpan, value: str, offset: int) -> int:
 class _Resolver(BaseResolver):
     """Nothing is resolved implicitly: plain scalars are left for `resolve_plain`."""
 
-    def resolve(self, kind: type, value: Any, implicit: Any) -> str:  # type: ignore[override]
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
         if kind is ScalarNode:
             return _PLAIN if implicit[0] else _STR
         return _SEQ if kind is SequenceNode else _MAP
@@ -159,7 +159,7 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     _Composer: type = _PyComposer
 else:
 
-    class _CComposer(CParser, _Resolver):  # type: ignore[misc]
+    class _CComposer(CParser, _Resolver):
         """libyaml's parser and composer (several times faster), same marks and nodes."""
 
         def __init__(self, stream: str):
@@ -212,11 +212,14 @@ class _Converter:
             return value
         if isinstance(node, SequenceNode):
             return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self.convert_mapping(node, path)
+        if isinstance(node, MappingNode):
+            return self.convert_mapping(node, path)
+        # Scalar, sequence and mapping are PyYAML's only concrete node kinds.
+        raise TypeError(f"unexpected YAML node: {node!r}")
 
     def convert_mapping(self, node: MappingNode, path: DataPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        first_seen: dict[str, Node] = {}
+        first_seen: dict[str, Node | _MergedKey] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
                 self.error(key_node, "yaml_key", "mapping keys must be plain scalars")
@@ -244,7 +247,11 @@ class _Converter:
         return result
 
     def merge(
-        self, value_node: Node, path: DataPath, result: dict[str, Any], seen: dict[str, Node]
+        self,
+        value_node: Node,
+        path: DataPath,
+        result: dict[str, Any],
+        seen: dict[str, Node | _MergedKey],
     ) -> None:
         sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
         for source in sources:
@@ -262,14 +269,16 @@ class _Converter:
             for key in taken:
                 result[key] = merged[key]
                 seen.setdefault(key, _MergedKey(source))
-            for mine, theirs in (
+            # Each pair holds two tables of the same type; `Any` lets one loop copy all three.
+            tables: tuple[tuple[dict[DataPath, Any], dict[DataPath, Any]], ...] = (
                 (self.positions, scratch.positions),
                 (self.key_positions, scratch.key_positions),
                 (self.scalars, scratch.scalars),
-            ):
+            )
+            for mine, theirs in tables:
                 for sub, where in theirs.items():
                     if len(sub) > len(path) and sub[len(path)] in taken:
-                        mine[sub] = where  # type: ignore[assignment]
+                        mine[sub] = where
 
 
 class _MergedKey:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Self
 
 from .errors import Diagnostic
 
@@ -34,7 +34,7 @@ class ExprSource:
     locate_offset: Callable[[int], tuple[int, int]] = field(compare=False, repr=False)
 
     @classmethod
-    def from_text(cls, text: str, file: str = "<expr>", line: int = 1, column: int = 1):  # type: ignore[no-untyped-def]
+    def from_text(cls, text: str, file: str = "<expr>", line: int = 1, column: int = 1) -> Self:
         def locate(offset: int) -> tuple[int, int]:
             before = text[: max(0, offset)]
             newlines = before.count("\n")

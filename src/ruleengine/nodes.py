@@ -7,6 +7,7 @@ the tree's shape do not depend on positions.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -22,7 +23,7 @@ NO_SPAN = Span(0, 0)
 
 
 def _span() -> Span:
-    return field(default=NO_SPAN, compare=False, kw_only=True)  # type: ignore[return-value]
+    return field(default=NO_SPAN, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +169,7 @@ def children(node: Expr) -> tuple[Expr, ...]:
     raise TypeError(f"not an expression node: {node!r}")
 
 
-def walk(node: Expr):  # type: ignore[no-untyped-def]
+def walk(node: Expr) -> Iterator[Expr]:
     """Every node of a tree, parents before children."""
     stack = [node]
     while stack:

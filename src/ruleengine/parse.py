@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import (
@@ -295,7 +295,9 @@ def _expected(tokens: set[str]) -> str:
 
 def _syntax_message(exc: UnexpectedInput, text: str) -> tuple[str, int, int, str | None]:
     if isinstance(exc, UnexpectedCharacters):
-        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        # Optional on the base class, but lark's lexer always sets it to the lexer position here.
+        pos = cast(int, exc.pos_in_stream)
+        ch = text[pos] if pos < len(text) else ""
         hint = None
         if ch == "=":
             hint = "compare with `==`"
@@ -305,7 +307,7 @@ def _syntax_message(exc: UnexpectedInput, text: str) -> tuple[str, int, int, str
             hint = "write `not` for negation, `!=` for inequality"
         elif ch == '"' or ch == "'":
             hint = "strings end on the same line with a matching quote"
-        return f"unexpected character {ch!r}", exc.pos_in_stream, exc.pos_in_stream + 1, hint
+        return f"unexpected character {ch!r}", pos, pos + 1, hint
     if isinstance(exc, UnexpectedToken):
         token = exc.token
         start = token.start_pos if token.start_pos is not None else len(text)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
@@ -64,7 +64,7 @@ def _is_integer(checker: Any, instance: Any) -> bool:
 
 @cache
 def _schema(name: str) -> dict[str, Any]:
-    return json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text("utf-8"))  # type: ignore[no-any-return]
+    return json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text("utf-8"))
 
 
 @cache
@@ -133,6 +133,15 @@ def _most_specific(error: ValidationError) -> ValidationError:
     return error
 
 
+def _keyword_schema(error: ValidationError) -> Mapping[str, Any]:
+    """The (sub)schema holding the keyword that failed.
+
+    Only a boolean schema is not a mapping, and its errors name no keyword; every
+    error this module inspects is keyword-produced, so the schema is a mapping.
+    """
+    return cast("Mapping[str, Any]", error.schema)
+
+
 def _only_missing_keys(errors: list[ValidationError], parent: ValidationError) -> bool:
     return all(
         e.validator == "required" and e.absolute_path == parent.absolute_path for e in errors
@@ -151,7 +160,7 @@ def _misfit(errors: list[ValidationError], parent: ValidationError) -> tuple[flo
         elif e.validator == "required":
             score += len(re.findall(r"'([^']+)' is a required property", e.message)) or 1
         elif e.validator == "additionalProperties" and isinstance(e.instance, dict):
-            allowed = list((e.schema.get("properties") or {}).keys())
+            allowed = list((_keyword_schema(e).get("properties") or {}).keys())
             extra = [k for k in e.instance if k not in allowed]
             score += len(extra)
             # An unknown key close to an allowed one (`vale` for `value`) marks the branch meant.
@@ -198,7 +207,7 @@ def _explain(doc: Document, error: ValidationError) -> Diagnostic:
     code = "schema"
     message = error.message
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted((error.schema.get("properties") or {}).keys())
+        allowed = sorted((_keyword_schema(error).get("properties") or {}).keys())
         extra = [k for k in error.instance if k not in allowed]
         if extra:
             key = extra[0]
@@ -220,7 +229,8 @@ def _explain(doc: Document, error: ValidationError) -> Diagnostic:
         else:
             message = f"only one of {choices} may be given"
     elif error.validator == "type":
-        wanted = error.validator_value
+        # The value of a `type` keyword: a type name or a list of them (the schemas are checked).
+        wanted = cast("str | list[str]", error.validator_value)
         wanted_text = " or ".join(
             _JSON_TYPES.get(w, w) for w in (wanted if isinstance(wanted, list) else [wanted])
         )
@@ -236,8 +246,9 @@ def _explain(doc: Document, error: ValidationError) -> Diagnostic:
             code = "bad_version"
             hint = 'versions are labels such as "2026-11" or "v2"'
     elif error.validator == "enum":
-        message = f"{error.instance!r} is not one of {', '.join(map(repr, error.validator_value))}"
-        suggestion = did_you_mean(str(error.instance), [str(v) for v in error.validator_value])
+        options = cast("list[Any]", error.validator_value)  # an `enum` keyword's value is a list
+        message = f"{error.instance!r} is not one of {', '.join(map(repr, options))}"
+        suggestion = did_you_mean(str(error.instance), [str(v) for v in options])
         if suggestion:
             hint = f"did you mean {suggestion!r}?"
     elif error.validator == "propertyNames":

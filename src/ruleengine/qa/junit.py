@@ -51,10 +51,12 @@ def write_junit(
         suite = ET.SubElement(
             root,
             "testsuite",
-            name=group,
-            timestamp=stamp,
-            hostname=host,
-            **{k: _num(v) for k, v in counts.items()},
+            {
+                "name": group,
+                "timestamp": stamp,
+                "hostname": host,
+                **{k: _num(v) for k, v in counts.items()},
+            },
         )
         for outcome in cases:
             file, _, line = outcome.location.rpartition(":")

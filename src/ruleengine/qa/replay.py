@@ -20,7 +20,7 @@ from typing import Any
 from .. import jsonio
 from ..engine import Engine, display_path
 from ..errors import InputError, NotFoundError, NoVersionInEffectError
-from .runner import FieldDiff, Outcome, compare
+from .runner import FieldDiff, Outcome, OutcomeIdentity, compare
 
 _REQUIRED = ("ruleset", "decision", "version", "as_of", "input", "result")
 
@@ -50,7 +50,12 @@ def _replay_line(engine: Engine, file: str, number: int, text: str) -> Outcome:
         )
     name = str(entry.get("decision_id") or f"line {number}")
     ruleset, decision, version = entry["ruleset"], entry["decision"], entry["version"]
-    base = {"name": name, "location": location, "group": file, "classname": f"{ruleset}.{decision}"}
+    base: OutcomeIdentity = {
+        "name": name,
+        "location": location,
+        "group": file,
+        "classname": f"{ruleset}.{decision}",
+    }
     facts: Any = entry["input"]
     if isinstance(facts, dict):
         facts = {**facts, "as_of": entry["as_of"]}

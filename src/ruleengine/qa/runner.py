@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from .. import jsonio
 from ..engine import Decision, Engine
@@ -39,6 +39,15 @@ class FieldDiff:
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "expected": plain(self.expected), "actual": plain(self.actual)}
+
+
+class OutcomeIdentity(TypedDict):
+    """The fields that name an `Outcome`, gathered once and passed as `**identity`."""
+
+    name: str
+    location: str
+    group: str
+    classname: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +156,7 @@ def run_case(engine: Engine, case: Case, traced: bool = False) -> Outcome:
     `traced`: also decide through the traced program (what coverage reads) and
     fail the case if it disagrees with the production program.
     """
-    base = {
+    base: OutcomeIdentity = {
         "name": case.name,
         "location": case.location,
         "group": case.file,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..engine import Version, display_path
 from ..errors import Diagnostic, RuleFileError, did_you_mean
@@ -95,7 +95,7 @@ def _tests_ancestor(path: Path) -> Path | None:
 
 
 def _suite_files(folder: Path) -> list[Path]:
-    found = []
+    found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
         found.extend(Path(dirpath) / n for n in sorted(filenames) if n.endswith(SUITE_SUFFIXES))
@@ -180,7 +180,8 @@ def load_suites(
 @cache
 def _case_validator() -> Any:
     """A validator of one case (the suite schema's `$defs/case`)."""
-    full = schema_validator("suite").schema
+    # The suite schema is a JSON object (`schemas/suite.schema.json`), never a boolean schema.
+    full = cast("Mapping[str, Any]", schema_validator("suite").schema)
     schema = {"$schema": full["$schema"], "$defs": full["$defs"], "$ref": "#/$defs/case"}
     return type(schema_validator("suite"))(schema)
 
