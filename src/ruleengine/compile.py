@@ -1221,7 +1221,9 @@ class _Generator:
             if t.enum:
                 parts.append(f"{var} in {m.constant(frozenset(t.enum))}")
             if spec is not None:
-                if spec.min_length is not None:
+                if spec.min_length == 1:
+                    parts.append(var)  # non-empty: truthiness is cheaper than len()
+                elif spec.min_length is not None:
                     parts.append(f"len({var}) >= {spec.min_length}")
                 if spec.max_length is not None:
                     parts.append(f"len({var}) <= {spec.max_length}")

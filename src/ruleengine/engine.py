@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
 from .check import check_version
+from .compile import _DATE_CACHE as _DATES
 from .compile import (
     FAIL,
     CompiledDecision,
@@ -76,6 +77,9 @@ class RuleSet:
     versions: tuple[Version, ...]  # by effective_from, earliest first
     _by_label: Mapping[str, Version] = field(repr=False)
     _starts: tuple[date, ...] = field(repr=False)
+    # as_of -> the version in effect: a cache (the only mutable part; a lost or
+    # cleared entry is simply computed again), since every decision asks.
+    _by_date: dict[date, Version] = field(repr=False, default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, name: str, versions: list[Version]) -> RuleSet:
@@ -86,8 +90,15 @@ class RuleSet:
 
     def in_effect(self, as_of: date) -> Version | None:
         """The version with the latest effective_from on or before as_of."""
-        i = bisect.bisect_right(self._starts, as_of)
-        return self.versions[i - 1] if i else None
+        found = self._by_date.get(as_of)
+        if found is None:
+            i = bisect.bisect_right(self._starts, as_of)
+            found = self.versions[i - 1] if i else None
+            if found is not None:
+                if len(self._by_date) >= 4096:  # bounded: dates repeat, but not forever
+                    self._by_date.clear()
+                self._by_date[as_of] = found
+        return found
 
     def get(self, label: str) -> Version | None:
         return self._by_label.get(label)
@@ -108,6 +119,10 @@ class Decision(NamedTuple):
     as_of: date
     locale: str
     explanation: tuple[TraceEntry, ...] | None = None
+
+
+# tuple.__new__ builds a Decision without the NamedTuple's Python-level __new__.
+_new_tuple = tuple.__new__
 
 
 class Engine:
@@ -155,8 +170,15 @@ class Engine:
         explain: bool = False,
     ) -> Decision:
         """Decide `decision` of `ruleset` on `input`; raise a `RuleEngineError` subclass on bad requests."""
+        # The hot path: every step below runs on each decision, so it is kept flat.
         raw_as_of = input.get("as_of") if type(input) is dict else None
-        as_of = self._clock() if raw_as_of is None else to_date(raw_as_of)
+        as_of: date | None
+        if raw_as_of is None:
+            as_of = self._clock()
+        else:
+            as_of = _DATES.get(raw_as_of) if type(raw_as_of) is str else None
+            if as_of is None:
+                as_of = to_date(raw_as_of)
         if as_of is None:
             self._reject_as_of(ruleset, decision, input, version, raw_as_of)
         rs = self._rulesets.get(ruleset)
@@ -176,8 +198,9 @@ class Engine:
                 result, ruleset, decision, chosen.version, chosen.content_hash, as_of, locale, rules
             )
         result = compiled.run(data, as_of, locale)
-        return Decision(
-            result, ruleset, decision, chosen.version, chosen.content_hash, as_of, locale
+        return _new_tuple(
+            Decision,
+            (result, ruleset, decision, chosen.version, chosen.content_hash, as_of, locale, None),
         )
 
     def decide_traced(
