@@ -22,7 +22,14 @@ from decimal import Decimal
 from typing import Any
 
 from . import runtime
-from .check import CheckedDecision, CheckedGroup, CheckedVersion, InputField, RecordSchema
+from .check import (
+    CheckedDecision,
+    CheckedGroup,
+    CheckedRule,
+    CheckedVersion,
+    InputField,
+    RecordSchema,
+)
 from .errors import InputError, InputProblem, did_you_mean
 from .nodes import (
     Binary,
@@ -822,23 +829,11 @@ class _Generator:
         if collect:
             m.emit("_r = []", 1)
         for rule in group.rules:
-            contribution = (
-                repr(rule.definition.reason)
-                if rule.then is None
-                else ec.widened(rule.then, group.item_type)
-            )
+            contribution = self.contribution(ec, group, rule)
             cond = ec.expr(rule.when)
             action = f"_r.append({contribution})" if collect else f"return {contribution}"
             if traced:
-                values = ", ".join(
-                    f"{unparse(r)!r}: _read(lambda: {ec.expr(r)})" for r in rule.reads
-                )
-                loc = f"{rule.definition.location.file}:{rule.definition.location.line}"
-                m.emit(f"_w = bool({cond})", 1)
-                m.emit(
-                    f"_trace.append(_TraceEntry({group.name!r}, {rule.definition.id!r}, {loc!r}, _w, {{{values}}}))",
-                    1,
-                )
+                self.trace_rule(ec, group, rule, cond)
                 m.emit("if _w:", 1)
             else:
                 m.emit(f"if {cond}:", 1)
@@ -849,6 +844,25 @@ class _Generator:
             default = ec.widened(group.default, group.type) if group.default is not None else "None"
             m.emit(f"return {default}", 1)
         m.emit("")
+
+    @staticmethod
+    def contribution(ec: _ExprCompiler, group: CheckedGroup, rule: CheckedRule) -> str:
+        """What a fired rule adds: its reason code, or its `then` value."""
+        if rule.then is None:
+            return repr(rule.definition.reason)
+        return ec.widened(rule.then, group.item_type)
+
+    def trace_rule(
+        self, ec: _ExprCompiler, group: CheckedGroup, rule: CheckedRule, cond: str
+    ) -> None:
+        """Evaluate a rule's condition into `_w` and record it, with the facts it read."""
+        values = ", ".join(f"{unparse(r)!r}: _read(lambda: {ec.expr(r)})" for r in rule.reads)
+        loc = f"{rule.definition.location.file}:{rule.definition.location.line}"
+        self.m.emit(f"_w = bool({cond})", 1)
+        self.m.emit(
+            f"_trace.append(_TraceEntry({group.name!r}, {rule.definition.id!r}, {loc!r}, _w, {{{values}}}))",
+            1,
+        )
 
     def indexed_group(self, group: CheckedGroup, index: _IndexPlan, traced: bool) -> None:
         """A group whose rules mostly test one fact against literals: look the fact up in a
@@ -863,23 +877,11 @@ class _Generator:
             cond_node = (
                 index.rest.get(i, rule.when) if i in index.rest or i not in index.keys else None
             )
-            contribution = (
-                repr(rule.definition.reason)
-                if rule.then is None
-                else ec.widened(rule.then, group.item_type)
-            )
+            contribution = self.contribution(ec, group, rule)
             m.emit(f"def gr_{group.name}_{i}{suffix}({params}):")
             cond = "True" if cond_node is None else ec.expr(cond_node)
             if traced:
-                values = ", ".join(
-                    f"{unparse(r)!r}: _read(lambda: {ec.expr(r)})" for r in rule.reads
-                )
-                loc = f"{rule.definition.location.file}:{rule.definition.location.line}"
-                m.emit(f"_w = bool({cond})", 1)
-                m.emit(
-                    f"_trace.append(_TraceEntry({group.name!r}, {rule.definition.id!r}, {loc!r}, _w, {{{values}}}))",
-                    1,
-                )
+                self.trace_rule(ec, group, rule, cond)
                 m.emit(f"return {contribution} if _w else _NO", 1)
             else:
                 m.emit(f"return {contribution} if {cond} else _NO", 1)
