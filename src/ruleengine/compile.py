@@ -229,6 +229,32 @@ class TableRead:
     key: Any
 
 
+def validation_reads(
+    fields: tuple[InputField, ...], records: dict[str, RecordSchema], data: Any
+) -> list[TableRead]:
+    """The table items that validated input was checked against (`in_table` fields):
+    validation reads them too, so coverage counts them."""
+    reads: list[TableRead] = []
+
+    def visit(t: Type, field: InputField | None, value: Any) -> None:
+        if value is None:
+            return
+        t = strip(t)
+        if field is not None and field.spec.in_table and isinstance(t, Prim):
+            reads.append(TableRead(field.spec.in_table, value))
+        elif isinstance(t, RecordT) and t.name in records and type(value) is dict:
+            for f in records[t.name].fields:
+                visit(f.type, f, value.get(f.spec.name))
+        elif isinstance(t, (ListT, SetT)) and isinstance(value, (list, frozenset)):
+            for item in value:
+                visit(t.elem, None, item)
+
+    for f in fields:
+        if type(data) is dict:
+            visit(f.type, f, data.get(f.spec.name))
+    return reads
+
+
 def _read_key(trace: list[Any], table: str, key: Any, index: dict[Any, Any]) -> Any:
     found = index.get(key)
     if found is not None:

@@ -28,6 +28,7 @@ from .compile import (
     compile_version,
     describe_value,
     to_date,
+    validation_reads,
 )
 from .errors import (
     Diagnostic,
@@ -217,7 +218,8 @@ class Engine:
         if compiled is None:
             raise NotFoundError("decision", decision, sorted(chosen.compiled.decisions))
         data, locale = compiled.validate(input)
-        trace: list[Any] = []
+        checked = chosen.compiled.checked
+        trace: list[Any] = validation_reads(compiled.checked.inputs, checked.records, data)
         result = compiled.run_traced(data, as_of, locale, trace)
         rules = tuple(entry for entry in trace if type(entry) is TraceEntry)
         made = Decision(
