@@ -49,6 +49,7 @@ from .nodes import (
     SetLit,
     Unary,
     Var,
+    children,
     unparse,
     walk,
 )
@@ -1129,17 +1130,11 @@ def _reads(node: Expr, tables: dict[str, CheckedTable]) -> tuple[Expr, ...]:
             if isinstance(root, Var) and root.name not in tables and root.name not in bound:
                 found.setdefault(unparse(n), n)
                 return
-        for child in _children(n):
+        for child in children(n):
             visit(child)
 
     visit(node)
     return tuple(found.values())
-
-
-def _children(node: Expr) -> tuple[Expr, ...]:
-    from .nodes import children
-
-    return children(node)
 
 
 def _topological(

@@ -436,7 +436,7 @@ class _ExprCompiler:
                     return "_as_of"
                 if name == "locale":
                     return "_locale"
-                if name in self.m.checked.tables and not self._is_local(name):
+                if name in self.m.checked.tables:
                     return f"t_{name}"
                 return f"v_{name}"
             case Member(obj=obj, name=name, safe=True):
@@ -501,9 +501,6 @@ class _ExprCompiler:
                 return "{" + ", ".join(f"{self.expr(k)}: {self.expr(v)}" for k, v in entries) + "}"
         raise AssertionError(f"unhandled node {node!r}")  # pragma: no cover
 
-    def _is_local(self, name: str) -> bool:
-        return False  # the checker forbids locals that shadow tables
-
     def widened(self, node: Expr, want: Type) -> str:
         """Code for node, converting an int to Decimal where a decimal is expected
         (the checker widens int to decimal; at run time the value must follow)."""
@@ -536,21 +533,10 @@ class _ExprCompiler:
         body = [self.expr(b) for b in node.body]
         loop = f"for {var} in {coll}"
         match node.name:
-            case "any":
-                return f"_any({body[0]} {loop})"
-            case "all":
-                return f"_all({body[0]} {loop})"
             case "map":
                 return f"[{body[0]} {loop}]"
             case "filter":
                 return f"[{var} {loop} if {body[0]}]"
-            case "first":
-                return f"_first({var} {loop} if {body[0]})"
-            case "count":
-                return f"_sum_int(1 {loop} if {body[0]})"
-            case "sum":
-                fn = "_sum_decimal" if self.type_of(node) == DECIMAL else "_sum_int"
-                return f"{fn}({body[0]} {loop})"
             case "to_map":
                 return f"_to_map(({body[0]}, {body[1]}) {loop})"
         raise AssertionError(node.name)  # pragma: no cover

@@ -101,12 +101,6 @@ def to_map(pairs: Iterable[tuple[Any, Any]]) -> dict[Any, Any]:
     return out
 
 
-def first(items: Iterable[Any]) -> Any:
-    for item in items:
-        return item
-    return None
-
-
 def minimum(items: Iterable[Any]) -> Any:
     return min(items, default=None)
 
@@ -133,10 +127,6 @@ def sorted_list(items: Iterable[Any]) -> list[Any]:
     return sorted(items)
 
 
-def contains_key(mapping: dict[Any, Any], key: Any) -> bool:
-    return key in mapping
-
-
 # The only names compiled code can see.
 NAMESPACE: dict[str, Any] = {
     "__builtins__": {},
@@ -149,7 +139,6 @@ NAMESPACE: dict[str, Any] = {
     "_flatten": flatten,
     "_at": at,
     "_to_map": to_map,
-    "_first": first,
     "_min_of": minimum,
     "_max_of": maximum,
     "_sum_decimal": sum_decimal,
@@ -161,8 +150,6 @@ NAMESPACE: dict[str, Any] = {
     "_min": min,
     "_max": max,
     "_abs": abs,
-    "_any": any,
-    "_all": all,
     "_frozenset": frozenset,
     "_list": list,
     "_str": str,
