@@ -10,6 +10,7 @@ Public entry: `parse_expression(source)`; `parse_type` reads type texts.
 from __future__ import annotations
 
 import ast as python_ast
+import re
 from datetime import date
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -130,14 +131,25 @@ def _not_keyword(token: Token) -> None:
 
 @v_args(meta=True, inline=True)
 class _Builder(Transformer[Token, Expr]):
+    """Builds the AST from a tree of the expression's *template* (see `_template`):
+    literal values are read from the original text, at the same offsets."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def _literal(self, token: Token) -> Token:
+        start, end = token.start_pos or 0, token.end_pos or 0
+        return Token(token.type, self.text[start:end], start_pos=start, end_pos=end)
+
     def int_lit(self, meta: Meta, token: Token) -> Literal:
-        return Literal(int(token), span=_span(meta))
+        return Literal(int(self._literal(token)), span=_span(meta))
 
     def dec_lit(self, meta: Meta, token: Token) -> Literal:
-        return Literal(Decimal(str(token)), span=_span(meta))
+        return Literal(Decimal(str(self._literal(token))), span=_span(meta))
 
     def str_lit(self, meta: Meta, token: Token) -> Literal:
-        return Literal(_string_value(token), span=_span(meta))
+        return Literal(_string_value(self._literal(token)), span=_span(meta))
 
     def true_lit(self, meta: Meta) -> Literal:
         return Literal(True, span=_span(meta))
@@ -247,7 +259,7 @@ class _Builder(Transformer[Token, Expr]):
         return ("field", str(name), value, _tok_span(name))
 
     def quoted_entry(self, meta: Meta, name: Token, value: Expr) -> tuple[str, str, Expr, Span]:
-        return ("field", _string_value(name), value, _tok_span(name))
+        return ("field", _string_value(self._literal(name)), value, _tok_span(name))
 
     def computed_entry(self, meta: Meta, key: Expr, value: Expr) -> tuple[str, Expr, Expr, Span]:
         return ("entry", key, value, _span(meta))
@@ -346,11 +358,32 @@ def _depth(text: str) -> int:
     return best
 
 
+# String and number literals; digits inside names (p1) are not numbers.
+_LITERALS = re.compile(
+    r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|(?<![\w.])[0-9]+(?:\.[0-9]+)?(?![\w])"""
+)
+_DIGIT = re.compile(r"[0-9]")
+
+
+def _mask(match: re.Match[str]) -> str:
+    literal = match.group()
+    if literal[0] in "\"'":
+        return literal[0] + "_" * (len(literal) - 2) + literal[-1]
+    return _DIGIT.sub("0", literal)
+
+
+def _template(text: str) -> str:
+    """The text with every literal masked, keeping its kind and length: rules that differ
+    only in their literals (10,000 rules keyed on product codes) share one parse, and
+    every offset in the template's tree is an offset in the text."""
+    return _LITERALS.sub(_mask, text)
+
+
 @lru_cache(maxsize=65_536)
-def _parse_tree(text: str) -> Any:
-    """lark's tree for an expression text. Cached: versions of a rule set and reloads
-    repeat most texts, and the Builder makes fresh nodes from a tree it never changes."""
-    return _parser().parse(text, start="expr")
+def _parse_tree(template: str) -> Any:
+    """lark's tree for a template. Cached: large rule sets repeat shapes, versions and
+    reloads repeat texts; the Builder makes fresh nodes from a tree it never changes."""
+    return _parser().parse(template, start="expr")
 
 
 def parse_expression(source: ExprSource) -> Expr:
@@ -378,7 +411,11 @@ def parse_expression(source: ExprSource) -> Expr:
             ]
         )
     try:
-        return _Builder().transform(_parse_tree(text))
+        try:
+            tree = _parse_tree(_template(text))
+        except UnexpectedInput:
+            tree = _parser().parse(text, start="expr")  # the error, worded on the real text
+        return _Builder(text).transform(tree)
     except UnexpectedInput as exc:
         message, start, end, hint = _syntax_message(exc, text)
         raise RuleFileError([source.diagnostic("expr_syntax", message, start, end, hint)]) from None
