@@ -114,7 +114,6 @@ class CompiledVersion:
     checked: CheckedVersion
     decisions: dict[str, CompiledDecision]
     source: str = field(repr=False)
-    traced_source: str = field(repr=False, default="")
 
 
 # --- input validation helpers (called by generated validators) ---------------
@@ -353,7 +352,6 @@ class _Module:
         # Rule indexes, filled with the rule functions once the module has run:
         # name -> ({key: (function names...)}, (function names for any other key)).
         self.late_indexes: dict[str, tuple[dict[Any, tuple[str, ...]], tuple[str, ...]]] = {}
-        self.traced_lines: list[str] = []
         self.lifted: list[str] = []  # loop functions lifted out of expressions
         # The hidden context each function and rule group takes (see needs_of).
         self.needs: dict[str, tuple[str, ...]] = {}
@@ -772,6 +770,7 @@ class _Generator:
     def __init__(self, checked: CheckedVersion):
         self.checked = checked
         self.m = _Module(checked)
+        self.plans: dict[str, _IndexPlan | None] = {}
 
     def generate(self) -> _Module:
         m = self.m
@@ -784,27 +783,36 @@ class _Generator:
             }
             for locale in self.checked.model.manifest.locales
         }
-        for traced in (False, True):
-            if traced:
-                # The traced copy is a module of its own, compiled on first use.
-                m.lines, m.traced_lines = [], m.lines
-            for name in self.checked.call_order:
-                fn = next((f for f in self.checked.functions if f.name == name), None)
-                if fn is not None:
-                    self.function(fn.name, fn.params, fn.lets, fn.body, traced)
-                elif name in self.checked.groups:
-                    self.group(self.checked.groups[name], traced)
-            for decision in self.checked.decisions.values():
-                self.decision(decision, traced=traced)
-            m.lines.extend(m.lifted)
-            m.lifted.clear()
-            if traced:
-                m.lines, m.traced_lines = m.traced_lines, m.lines
+        self.callables(traced=False)
         for record in self.checked.records.values():
             self.record_validator(record)
         for decision in self.checked.decisions.values():
             self.input_validator(decision)
         return m
+
+    def callables(self, traced: bool) -> None:
+        """Functions, rule groups (callees first) and decisions, plain or traced."""
+        m = self.m
+        for name in self.checked.call_order:
+            fn = next((f for f in self.checked.functions if f.name == name), None)
+            if fn is not None:
+                self.function(fn.name, fn.params, fn.lets, fn.body, traced)
+            elif name in self.checked.groups:
+                self.group(self.checked.groups[name], traced)
+        for decision in self.checked.decisions.values():
+            self.decision(decision, traced=traced)
+        m.lines.extend(m.lifted)
+        m.lifted.clear()
+
+    def traced_source(self) -> str:
+        """The traced copy, as a module of its own (generated and compiled on first use)."""
+        m = self.m
+        saved, m.lines = m.lines, []
+        try:
+            self.callables(traced=True)
+            return "\n".join(m.lines) + "\n"
+        finally:
+            m.lines = saved
 
     def function(
         self,
@@ -824,7 +832,9 @@ class _Generator:
         self.m.emit("")
 
     def group(self, group: CheckedGroup, traced: bool) -> None:
-        index = _plan_index(group, self.m.checked.types)
+        if group.name not in self.plans:
+            self.plans[group.name] = _plan_index(group, self.m.checked.types)
+        index = self.plans[group.name]
         if index is not None:
             self.indexed_group(group, index, traced)
             return
@@ -1477,11 +1487,10 @@ class _TracedModule:
     """The traced copy of a version's code, compiled the first time an explanation is asked
     for: most processes never explain, and a large rule set compiles in half the time."""
 
-    def __init__(self, source: str, filename: str, namespace: dict[str, Any], module: _Module):
-        self.source = source
+    def __init__(self, generator: _Generator, filename: str, namespace: dict[str, Any]):
+        self._generator = generator
         self._filename = filename
         self._namespace = namespace
-        self._module = module
         self._lock = threading.Lock()
         self._ready = False
 
@@ -1489,7 +1498,11 @@ class _TracedModule:
         if not self._ready:
             with self._lock:
                 if not self._ready:
-                    _execute(self.source, self._filename, self._namespace, self._module)
+                    module = self._generator.m
+                    source = self._generator.traced_source()
+                    for key, value in module.constants.items():
+                        self._namespace.setdefault(key, value)  # constants the traced code added
+                    _execute(source, self._filename, self._namespace, module)
                     self._ready = True
         return self._namespace[name]
 
@@ -1506,14 +1519,13 @@ class _TracedModule:
 
 def compile_version(checked: CheckedVersion) -> CompiledVersion:
     """Generate, compile and execute the module of a checked version."""
-    module = _Generator(checked).generate()
+    generator = _Generator(checked)
+    module = generator.generate()
     source = "\n".join(module.lines) + "\n"
     namespace: dict[str, Any] = {**runtime.NAMESPACE, **HELPERS, **module.constants}
     filename = f"<ruleengine {checked.model.manifest.ruleset}@{checked.model.manifest.version}>"
     _execute(source, filename, namespace, module)
-    traced = _TracedModule(
-        "\n".join(module.traced_lines) + "\n", filename + " (traced)", namespace, module
-    )
+    traced = _TracedModule(generator, filename + " (traced)", namespace)
     decisions = {
         name: CompiledDecision(
             name=name,
@@ -1525,6 +1537,4 @@ def compile_version(checked: CheckedVersion) -> CompiledVersion:
         )
         for name, decision in checked.decisions.items()
     }
-    return CompiledVersion(
-        checked=checked, decisions=decisions, source=source, traced_source=traced.source
-    )
+    return CompiledVersion(checked=checked, decisions=decisions, source=source)
