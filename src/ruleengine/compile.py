@@ -530,11 +530,18 @@ class _ExprCompiler:
         coll = self.collection(node.collection)
         body = [self.expr(b) for b in node.body]
         loop = f"for {var} in {coll}"
+        # An empty list skips the comprehension (a function call in CPython 3.11): lists
+        # of reasons and messages are mostly empty. Only for paths, cheap to read twice.
+        empty = f" if {coll} else []" if _is_path(node.collection) else ""
         match node.name:
             case "map":
-                return f"[{body[0]} {loop}]"
+                return f"([{body[0]} {loop}]{empty})" if empty else f"[{body[0]} {loop}]"
             case "filter":
-                return f"[{var} {loop} if {body[0]}]"
+                return (
+                    f"([{var} {loop} if {body[0]}]{empty})"
+                    if empty
+                    else f"[{var} {loop} if {body[0]}]"
+                )
             case "to_map":
                 return f"_to_map(({body[0]}, {body[1]}) {loop})"
         raise AssertionError(node.name)  # pragma: no cover

@@ -7,10 +7,11 @@ the tree's shape do not depend on positions.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,32 +142,29 @@ Expr = (
 )
 
 
+_CHILDREN: dict[type, Callable[[Any], tuple[Expr, ...]]] = {
+    Literal: lambda n: (),
+    Var: lambda n: (),
+    Member: lambda n: (n.obj,),
+    Index: lambda n: (n.obj, *n.keys),
+    Call: lambda n: n.args,
+    Macro: lambda n: (n.collection, *n.body),
+    Unary: lambda n: (n.operand,),
+    Binary: lambda n: (n.left, n.right),
+    IfElse: lambda n: (n.cond, n.then, n.otherwise),
+    ListLit: lambda n: n.items,
+    SetLit: lambda n: n.items,
+    RecordLit: lambda n: tuple(value for _, value in n.fields),
+    MapLit: lambda n: tuple(part for entry in n.entries for part in entry),
+}
+
+
 def children(node: Expr) -> tuple[Expr, ...]:
     """The direct sub-expressions of a node, in source order."""
-    match node:
-        case Literal() | Var():
-            return ()
-        case Member(obj=obj):
-            return (obj,)
-        case Index(obj=obj, keys=keys):
-            return (obj, *keys)
-        case Call(args=args):
-            return args
-        case Macro(collection=coll, body=body):
-            return (coll, *body)
-        case Unary(operand=operand):
-            return (operand,)
-        case Binary(left=left, right=right):
-            return (left, right)
-        case IfElse(cond=c, then=t, otherwise=o):
-            return (c, t, o)
-        case ListLit(items=items) | SetLit(items=items):
-            return items
-        case RecordLit(fields=fields):
-            return tuple(value for _, value in fields)
-        case MapLit(entries=entries):
-            return tuple(part for entry in entries for part in entry)
-    raise TypeError(f"not an expression node: {node!r}")
+    found = _CHILDREN.get(type(node))
+    if found is None:
+        raise TypeError(f"not an expression node: {node!r}")
+    return found(node)
 
 
 def walk(node: Expr) -> Iterator[Expr]:
