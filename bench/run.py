@@ -8,7 +8,8 @@ One subprocess per engine and phase, so load time and memory are each
 engine's own. Phase 1 checks that every engine gives exactly ruleengine's
 result on --check random cases (a disagreement fails the run, exit 1, with
 the first differing cases printed). Phase 2 times --cases random cases per
-engine (median of --repeats, fresh input dicts). Phase 3 times synthetic rule
+engine in --repeats rounds (each round times every engine once; ratios are
+medians of per-round ratios, fresh input dicts). Phase 3 times synthetic rule
 sets of 10 to 10,000 rules (bench/gen_rules.py). See bench/README.md.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -167,6 +169,34 @@ def check_all(names: list[str], count: int) -> None:
         raise SystemExit("agreement check FAILED: see the cases above")
 
 
+def combine_rounds(rounds: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One row per engine from several rounds. Every round times each engine once, one
+    after the other, so a ratio taken within a round compares engines measured minutes,
+    not a quarter of an hour, apart: the ratios are medians of per-round ratios."""
+    rows = []
+    for i, first in enumerate(rounds[0]):
+        runs = [r[i] for r in rounds]
+        floor = [next(x for x in r if x["engine"] == peers.FLOOR) for r in rounds]
+        ref = [next(x for x in r if x["engine"] == peers.REFERENCE) for r in rounds]
+        rows.append(
+            {
+                **first,
+                "median_us": statistics.median(x["median_us"] for x in runs),
+                "min_us": min(x["min_us"] for x in runs),
+                "wall_median_us": statistics.median(x["wall_median_us"] for x in runs),
+                "x_floor": statistics.median(
+                    x["median_us"] / f["median_us"] for x, f in zip(runs, floor, strict=True)
+                ),
+                "x_ref": statistics.median(
+                    x["median_us"] / f["median_us"] for x, f in zip(runs, ref, strict=True)
+                ),
+                "peak_mb": max(x["peak_mb"] for x in runs),
+                "repeats": len(runs),
+            }
+        )
+    return rows
+
+
 def print_table(rows: list[dict[str, Any]]) -> None:
     floor = next((r["median_us"] for r in rows if r["engine"] == peers.FLOOR), None)
     ref = next((r["median_us"] for r in rows if r["engine"] == peers.REFERENCE), None)
@@ -179,8 +209,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         med = r["median_us"]
         print(
             f"{r['engine']:40} {med:10.2f} {r['min_us']:8.2f} {r['wall_median_us']:9.2f} "
-            f"{1e6 / med:8,.0f} {med / floor if floor else nan:8.1f} "
-            f"{med / ref if ref else nan:9.2f} {r['load_s'] * 1000:8.0f} {r['peak_mb']:11.1f} "
+            f"{1e6 / med:8,.0f} {r.get('x_floor', med / floor if floor else nan):8.1f} "
+            f"{r.get('x_ref', med / ref if ref else nan):9.2f} {r['load_s'] * 1000:8.0f} {r['peak_mb']:11.1f} "
             f"{r['load_mb']:8.1f} {r['cases']:>7,} x {r['repeats']}"
         )
 
@@ -245,14 +275,18 @@ def main(argv: list[str] | None = None) -> None:
     names = select(a.only)
     print(f"\n== 1. agreement with ruleengine on {a.check:,} random cases (seed {CHECK_SEED})")
     check_all(names, a.check)
-    print(f"\n== 2. options decision, µs per decision, median of {a.repeats} repeats "
-          f"(seed {SEED}, fresh input dicts, one process per engine)")  # fmt: skip
-    rows = []
-    for name in names:
-        args = ["--worker", "time", name, "--cases", str(a.cases), "--repeats", str(a.repeats),
-                "--budget", str(a.budget)]  # fmt: skip
-        rows.append(spawn(args, 3600))
-    print_table(rows)
+    print(f"\n== 2. options decision, µs per decision, median of {a.repeats} rounds; ratios are "
+          f"medians of per-round ratios (seed {SEED}, fresh input dicts, one process per engine "
+          "and round)")  # fmt: skip
+    rounds = []
+    for _ in range(a.repeats):
+        measured = []
+        for name in names:
+            args = ["--worker", "time", name, "--cases", str(a.cases), "--repeats", "1",
+                    "--budget", str(a.budget)]  # fmt: skip
+            measured.append(spawn(args, 3600))
+        rounds.append(measured)
+    print_table(combine_rounds(rounds))
     if not a.no_indexing:
         sizes = [int(s) for s in a.sizes.split(",")]
         print(f"\n== 3. rule indexing: synthetic rule sets (bench/gen_rules.py), decide('check'), "
