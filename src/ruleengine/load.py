@@ -42,9 +42,11 @@ _STR = "tag:yaml.org,2002:str"
 _SEQ = "tag:yaml.org,2002:seq"
 _MAP = "tag:yaml.org,2002:map"
 
+_TAGS = frozenset({_PLAIN, _STR, _SEQ, _MAP})
 _NULL = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
+_NUMBER_START = frozenset("0123456789+-.")
 _INT = re.compile(r"[-+]?[0-9]+\Z")
 _DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(?=[eE]))(?:[eE][-+]?[0-9]+)?\Z")
 
@@ -194,8 +196,9 @@ class _Converter:
                 raise _AliasBomb(node)
         else:
             self.seen.add(id(node))
-        self.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        if node.tag not in (_PLAIN, _STR, _SEQ, _MAP):
+        mark = node.start_mark
+        self.positions[path] = (mark.line + 1, mark.column + 1)
+        if node.tag not in _TAGS:
             self.error(
                 node,
                 "yaml_tag",
@@ -205,10 +208,8 @@ class _Converter:
             return None
         if isinstance(node, ScalarNode):
             value = resolve_plain(node.value) if node.tag == _PLAIN else node.value
-            if isinstance(value, str):
-                self.scalars[path] = ScalarSpan(
-                    node.start_mark.index, node.end_mark.index, node.style or None
-                )
+            if type(value) is str:
+                self.scalars[path] = ScalarSpan(mark.index, node.end_mark.index, node.style or None)
             return value
         if isinstance(node, SequenceNode):
             return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
@@ -303,6 +304,8 @@ def resolve_plain(text: str) -> Any:
         return True
     if text in _FALSE:
         return False
+    if text and text[0] not in _NUMBER_START:
+        return text  # most scalars are words: skip the number patterns
     if _INT.match(text):
         return int(text)
     if _DECIMAL.match(text):
