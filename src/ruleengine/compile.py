@@ -656,7 +656,9 @@ INDEX_MIN_RULES = 8  # below this many rules on one fact, testing each rule is a
 class _IndexPlan:
     path: Expr  # the fact the rules test, evaluated once per call
     keys: dict[int, tuple[Any, ...]]  # rule -> the literal values it matches
-    rest: dict[int, Expr]  # rule -> the rest of its condition, if any
+    # rule -> the rest of its condition, if any. Rests joined here are new nodes whose
+    # types are keyed by id(): the plan keeps them alive as long as code may be generated.
+    rest: dict[int, Expr]
     by_key: dict[Any, tuple[int, ...]]  # value -> rules to evaluate, in order
     always: tuple[int, ...]  # rules not indexed: evaluated for every value
 
@@ -683,20 +685,19 @@ def _indexable(value: Any) -> bool:
 
 
 def _split_condition(
-    node: Expr, types: dict[int, Type], keep: list[Expr]
+    node: Expr, types: dict[int, Type]
 ) -> tuple[str, Expr, tuple[Any, ...], Expr | None] | None:
     """The leftmost index test of a conjunction, and what remains of the condition."""
     found = _index_test(node)
     if found is not None:
         return (*found, None)
     if isinstance(node, Binary) and node.op == "and":
-        left = _split_condition(node.left, types, keep)
+        left = _split_condition(node.left, types)
         if left is not None:
             key, path, values, rest = left
             if rest is None:
                 return key, path, values, node.right
             joined = Binary("and", rest, node.right, span=node.span)
-            keep.append(joined)  # types are keyed by id(): keep the node alive
             types[id(joined)] = types[id(node)]
             return key, path, values, joined
     return None
@@ -706,9 +707,8 @@ def _plan_index(group: CheckedGroup, types: dict[int, Type]) -> _IndexPlan | Non
     """Index a group's rules on the fact most of them test against literals."""
     splits = {}
     counts: dict[str, int] = {}
-    keep: list[Expr] = []
     for i, rule in enumerate(group.rules):
-        split = _split_condition(rule.when, types, keep)
+        split = _split_condition(rule.when, types)
         if split is not None:
             splits[i] = split
             counts[split[0]] = counts.get(split[0], 0) + 1
@@ -734,7 +734,6 @@ def _plan_index(group: CheckedGroup, types: dict[int, Type]) -> _IndexPlan | Non
             if i not in by_key[value]:
                 by_key[value].append(i)
     assert path is not None
-    _KEEP_ALIVE.extend(keep)
     return _IndexPlan(
         path=path,
         keys=keys,
@@ -742,9 +741,6 @@ def _plan_index(group: CheckedGroup, types: dict[int, Type]) -> _IndexPlan | Non
         by_key={value: tuple(sorted({*found, *always})) for value, found in by_key.items()},
         always=always,
     )
-
-
-_KEEP_ALIVE: list[Expr] = []
 
 
 def _is_path(node: Expr) -> bool:

@@ -166,9 +166,8 @@ class NotFoundError(RuleEngineError):
 
     @property
     def path(self) -> str:
-        return {"ruleset": "ruleset", "decision": "decision", "version": "version"}.get(
-            self.kind, self.kind
-        )
+        """Where the unknown name was given in a request (ruleset, decision, version)."""
+        return self.kind
 
 
 class NoVersionInEffectError(RuleEngineError):
