@@ -46,6 +46,7 @@ from .nodes import (
     SetLit,
     Unary,
     Var,
+    children,
     unparse,
     walk,
 )
@@ -102,6 +103,7 @@ class CompiledDecision:
     `InputError` listing every problem."""
 
     name: str
+    decide_fast: Callable[[Any, date], Any]  # (input, as_of) -> (result, locale) or FAIL
     check_fast: Callable[[Any], Any]
     validate: Callable[[Any], tuple[dict[str, Any], str]]
     run: Callable[[dict[str, Any], date, str], dict[str, Any]]
@@ -353,10 +355,14 @@ class _Module:
         # name -> ({key: (function names...)}, (function names for any other key)).
         self.late_indexes: dict[str, tuple[dict[Any, tuple[str, ...]], tuple[str, ...]]] = {}
         self.lifted: list[str] = []  # loop functions lifted out of expressions
+        self.lifted_by_text: dict[str, str] = {}  # a loop's code (unnamed) -> its function
+        self.functions = {f.name: f for f in checked.functions}
+        self.temps = 0
+        self.plans: dict[str, _IndexPlan | None] = {}
         # The hidden context each function and rule group takes (see needs_of).
         self.needs: dict[str, tuple[str, ...]] = {}
         for name in checked.call_order:
-            fn = next((f for f in checked.functions if f.name == name), None)
+            fn = self.functions.get(name)
             if fn is not None:
                 self.needs[name] = self.needs_of([fn.body, *(n for _, n, _ in fn.lets)])
             elif name in checked.groups:
@@ -367,6 +373,17 @@ class _Module:
                 nodes += [group.default] if group.default is not None else []
                 self.needs[name] = self.needs_of(nodes)
         self.loop_counter = 0
+
+    def plan_of(self, group: CheckedGroup) -> _IndexPlan | None:
+        """The group's rule index (planned once), or None if its rules are tested in turn."""
+        if group.name not in self.plans:
+            self.plans[group.name] = _plan_index(group, self.checked.types)
+        return self.plans[group.name]
+
+    def fresh(self, prefix: str) -> str:
+        """A new local name for generated code (inlined values, loop variables)."""
+        self.temps += 1
+        return f"{prefix}{self.temps}"
 
     def constant(self, value: Any, prefix: str = "_k") -> str:
         try:
@@ -399,19 +416,64 @@ class _Module:
         group = self.checked.groups.get(name)
         if group is not None:
             return group.params
-        return next(f.params for f in self.checked.functions if f.name == name)
+        return self.functions[name].params
 
     def emit(self, line: str, indent: int = 0) -> None:
         self.lines.append("    " * indent + line)
 
 
 class _ExprCompiler:
-    """Python source for one typed expression."""
+    """Python source for typed expressions of one generated function.
 
-    def __init__(self, module: _Module, traced: bool):
+    In plain (untraced) code with a statement `sink`, it also lowers: calls of
+    small helper functions and rule groups are inlined (their parameters bound
+    to the argument code, or to a local computed once), and quantifier loops
+    become `for` statements. Only sub-expressions that are evaluated
+    unconditionally are lowered into statements (never a branch of `if`, the
+    right of `and`/`or`/`??`, or a macro body): expressions are pure and
+    total, so evaluating them before the statement that needs them changes
+    nothing but the cost.
+    """
+
+    def __init__(self, module: _Module, traced: bool, sink: list[str] | None = None):
         self.m = module
         self.types = module.checked.types
         self.traced = traced
+        self.sink = sink  # statements that must run before the expression being compiled
+        self.conditional = 0  # > 0: inside a branch, lambda or loop body (no statements)
+        self.env: dict[str, str] = {}  # variable -> code: inlined parameters, lets, loop vars
+        # code of an input record -> its fields' locals (the record's dict is never read)
+        self.fields: dict[str, dict[str, str]] = {}
+        self.depth = 0  # inlining depth
+
+    def can_hoist(self) -> bool:
+        return self.sink is not None and self.conditional == 0 and not self.traced
+
+    def branch(self, node: Expr, want: Type | None = None) -> str:
+        """Code for a sub-expression that is evaluated only sometimes (or many times)."""
+        self.conditional += 1
+        try:
+            return self.expr(node) if want is None else self.widened(node, want)
+        finally:
+            self.conditional -= 1
+
+    def bind(self, code: str) -> str:
+        """A local holding code's value, computed once by a statement in the sink."""
+        assert self.sink is not None
+        if code.isidentifier():
+            return code
+        local = self.m.fresh("_i")
+        self.sink.append(f"{local} = {code}")
+        return local
+
+    def var(self, name: str) -> str:
+        if name == "as_of":
+            return "_as_of"
+        if name == "locale":
+            return "_locale"
+        if name in self.m.checked.tables:
+            return f"t_{name}"
+        return self.env.get(name) or f"v_{name}"
 
     def hidden(self, needs: tuple[str, ...] = HIDDEN) -> str:
         """The hidden arguments a callable takes: only the context it (transitively) uses."""
@@ -430,17 +492,13 @@ class _ExprCompiler:
                     return repr(value)
                 return self.m.constant(value)
             case Var(name=name):
-                if name == "as_of":
-                    return "_as_of"
-                if name == "locale":
-                    return "_locale"
-                if name in self.m.checked.tables:
-                    return f"t_{name}"
-                return f"v_{name}"
+                return self.var(name)
             case Member(obj=obj, name=name, safe=True):
                 return f"_safe_get({self.expr(obj)}, {name!r})"
             case Member(obj=obj, name=name):
-                return f"{self.expr(obj)}[{name!r}]"
+                target = self.expr(obj)
+                local = self.fields.get(target, {}).get(name)
+                return local if local is not None else f"{target}[{name!r}]"
             case Index(obj=obj, keys=keys):
                 ot = strip(self.type_of(obj))
                 target = self.expr(obj)
@@ -457,15 +515,16 @@ class _ExprCompiler:
                     return f"{target}.get({parts[0]})"
                 return f"_at({target}, {parts[0]})"
             case Call(name=name, args=args):
-                code_args = [self.expr(a) for a in args]
-                if name in self.m.checked.groups or name in {
-                    f.name for f in self.m.checked.functions
-                }:
+                if name in self.m.checked.groups or name in self.m.functions:
+                    inlined = self.inline(node)
+                    if inlined is not None:
+                        return inlined
                     prefix = "g_" if name in self.m.checked.groups else "f_"
                     suffix = "_t" if self.traced else ""
                     params = self.m.checked_params(name)
                     code_args = [self.widened(a, t) for a, (_, t) in zip(args, params, strict=True)]
                     return f"{prefix}{name}{suffix}({', '.join(a for a in [self.hidden_of(name), *code_args] if a)})"
+                code_args = [self.expr(a) for a in args]
                 builtin = BUILTINS[name]
                 if name in ("min", "max") and len(args) > 1:
                     code_args = [self.widened(a, self.type_of(node)) for a in args]
@@ -483,7 +542,8 @@ class _ExprCompiler:
                 return self.binary(node)
             case IfElse(cond=cond, then=then, otherwise=otherwise):
                 want = self.type_of(node)
-                return f"({self.widened(then, want)} if {self.expr(cond)} else {self.widened(otherwise, want)})"
+                test = self.expr(cond)
+                return f"({self.branch(then, want)} if {test} else {self.branch(otherwise, want)})"
             case ListLit(items=items):
                 elem = self.type_of(node).elem  # type: ignore[union-attr]
                 return "[" + ", ".join(self.widened(i, elem) for i in items) + "]"
@@ -525,10 +585,19 @@ class _ExprCompiler:
 
     def macro(self, node: Macro) -> str:
         if node.name in ("any", "all", "first", "count", "sum"):
+            if self.can_hoist():
+                return self.loop_statement(node)
             return self.lifted_loop(node)
-        var = f"v_{node.var}"
         coll = self.collection(node.collection)
-        body = [self.expr(b) for b in node.body]
+        # A comprehension has its own scope, but the body may read locals of inlined
+        # code: inside inlined code the variable gets a fresh name (no capture).
+        var = self.m.fresh("_b") if self.depth else f"v_{node.var}"
+        saved = self.env.get(node.var)
+        self.env[node.var] = var
+        try:
+            body = [self.branch(b) for b in node.body]
+        finally:
+            self.restore(node.var, saved)
         loop = f"for {var} in {coll}"
         # An empty list skips the comprehension (a function call in CPython 3.11): lists
         # of reasons and messages are mostly empty. Only for paths, cheap to read twice.
@@ -546,6 +615,43 @@ class _ExprCompiler:
                 return f"_to_map(({body[0]}, {body[1]}) {loop})"
         raise AssertionError(node.name)  # pragma: no cover
 
+    def restore(self, name: str, saved: str | None) -> None:
+        if saved is None:
+            self.env.pop(name, None)
+        else:
+            self.env[name] = saved
+
+    def loop_statement(self, node: Macro) -> str:
+        """A quantifier or fold as a `for` statement in the sink; its value in a local."""
+        assert self.sink is not None
+        coll = self.collection(node.collection)
+        var, result = self.m.fresh("_b"), self.m.fresh("_i")
+        saved = self.env.get(node.var)
+        self.env[node.var] = var
+        try:
+            body = self.branch(node.body[0])
+        finally:
+            self.restore(node.var, saved)
+        kind = node.name
+        start = {"any": "False", "all": "True", "first": "None", "count": "0"}.get(kind)
+        if kind == "sum":
+            start = "_Decimal(0)" if self.type_of(node) == DECIMAL else "0"
+        lines = [f"{result} = {start}", f"for {var} in {coll}:"]
+        if kind == "any":
+            lines += [f"    if {body}:", f"        {result} = True", "        break"]
+        elif kind == "all":
+            lines += [f"    if not ({body}):", f"        {result} = False", "        break"]
+        elif kind == "first":
+            lines += [f"    if {body}:", f"        {result} = {var}", "        break"]
+        elif kind == "count":
+            lines += [f"    if {body}:", f"        {result} += 1"]
+        elif self.type_of(node) == DECIMAL:
+            lines += [f"    {result} = _ctx.add({result}, {body})"]
+        else:
+            lines += [f"    {result} += {body}"]
+        self.sink.extend(lines)
+        return result
+
     def lifted_loop(self, node: Macro) -> str:
         """A quantifier or fold as a module-level function with a plain loop that stops
         early: cheaper than a generator expression fed to any()/all()/sum()."""
@@ -561,15 +667,18 @@ class _ExprCompiler:
                 and sub.name not in ("as_of", "locale")
             }
         )
-        m.loop_counter += 1
-        name = f"_loop{m.loop_counter}{'_t' if self.traced else ''}"
         needs = self.m.needs_of([node.body[0]])
+        # The body is compiled as the lifted function's own: its parameters are the free
+        # variables, under their plain names.
+        inner = _ExprCompiler(m, self.traced)
+        inner.env = {n: f"v_{n}" for n in [*free, node.var]}
+        inner.depth = self.depth
+        body = inner.branch(node.body[0])
+        var = f"v_{node.var}"
         params = ", ".join(
             a for a in [self.hidden(needs), *(f"v_{n}" for n in free), "_items"] if a
         )
-        body = self.expr(node.body[0])
-        var = f"v_{node.var}"
-        lines = [f"def {name}({params}):"]
+        lines = [f"def {{name}}({params}):"]
         kind = node.name
         if kind == "count":
             lines.append("    _n = 0")
@@ -589,17 +698,118 @@ class _ExprCompiler:
             lines += [f"        _n = _ctx.add(_n, {body})", "    return _n"]
         else:
             lines += [f"        _n += {body}", "    return _n"]
-        m.lifted.extend([*lines, ""])
+        # Inlined helpers repeat the same loop: one function serves every copy.
+        text = "\n".join(lines)
+        name = m.lifted_by_text.get(text)
+        if name is None:
+            m.loop_counter += 1
+            name = f"_loop{m.loop_counter}{'_t' if self.traced else ''}"
+            m.lifted_by_text[text] = name
+            m.lifted.extend([lines[0].replace("{name}", name), *lines[1:], ""])
         args = ", ".join(
             a
             for a in [
                 self.hidden(needs),
-                *(f"v_{n}" for n in free),
+                *(self.var(n) for n in free),
                 self.collection(node.collection),
             ]
             if a
         )
         return f"{name}({args})"
+
+    # Inlining limits: beyond them a call stays a call (code size, compile time).
+    INLINE_MAX_NODES = 80
+    INLINE_MAX_RULES = 12
+    INLINE_MAX_DEPTH = 3
+
+    def inline(self, node: Call) -> str | None:
+        """The code of a helper function or rule group call, inlined; None to keep the call."""
+        if self.traced or self.depth >= self.INLINE_MAX_DEPTH:
+            return None
+        fn = self.m.functions.get(node.name)
+        if fn is not None:
+            return self.inline_function(node, fn)
+        group = self.m.checked.groups.get(node.name)
+        if group is None or not self.can_hoist() or len(group.rules) > self.INLINE_MAX_RULES:
+            return None
+        if self.m.plan_of(group) is not None:
+            return None  # an indexed group is a dict lookup: it stays a function
+        return self.inline_group(node, group)
+
+    def inline_function(self, node: Call, fn: Any) -> str | None:
+        bodies = [fn.body, *(n for _, n, _ in fn.lets)]
+        if sum(1 for b in bodies for _ in walk(b)) > self.INLINE_MAX_NODES:
+            return None
+        hoist = self.can_hoist()
+        if fn.lets and not hoist:
+            return None
+        uses = _reads_per_name(bodies)
+        simple = [_is_path(a) or isinstance(a, Literal) for a in node.args]
+        # A complex argument read more than once is computed once, into a local.
+        if not hoist and any(
+            not ok and uses.get(p, 0) > 1 for ok, (p, _) in zip(simple, fn.params, strict=True)
+        ):
+            return None
+        env: dict[str, str] = {}
+        for arg, ok, (param, want) in zip(node.args, simple, fn.params, strict=True):
+            code = self.widened(arg, want)
+            env[param] = code if ok or uses.get(param, 0) <= 1 else self.bind(code)
+        return self.in_scope(env, fn.lets, fn.body)
+
+    def in_scope(
+        self, env: dict[str, str], lets: tuple[tuple[str, Expr, Type], ...], body: Expr
+    ) -> str:
+        """Compile body (after its lets, into locals) with only env's names in scope."""
+        saved = self.env, self.depth
+        self.env, self.depth = env, self.depth + 1
+        try:
+            for local, node, _ in lets:
+                env[local] = self.bind(self.expr(node))
+            return self.expr(body)
+        finally:
+            self.env, self.depth = saved
+
+    def inline_group(self, node: Call, group: CheckedGroup) -> str:
+        """A rule group's rules as `if` statements in the sink; its result in a local."""
+        assert self.sink is not None
+        env = {
+            param: self.bind(self.widened(arg, want))
+            for arg, (param, want) in zip(node.args, group.params, strict=True)
+        }
+        saved = self.env, self.depth
+        self.env, self.depth = env, self.depth + 1
+        result = self.m.fresh("_i")
+        sink = self.sink
+        try:
+            if group.hit == "collect":
+                sink.append(f"{result} = []")
+                for rule in group.rules:
+                    cond = self.expr(rule.when)  # every condition is evaluated: may hoist
+                    contribution = self.contribution_code(group, rule)
+                    sink += [f"if {cond}:", f"    {result}.append({contribution})"]
+            else:
+                for i, rule in enumerate(group.rules):
+                    cond = self.expr(rule.when) if i == 0 else self.branch(rule.when)
+                    contribution = self.contribution_code(group, rule)
+                    sink += [
+                        f"{'if' if i == 0 else 'elif'} {cond}:",
+                        f"    {result} = {contribution}",
+                    ]
+                default = (
+                    self.branch(group.default, group.type) if group.default is not None else "None"
+                )
+                if group.rules:
+                    sink += ["else:", f"    {result} = {default}"]
+                else:
+                    sink.append(f"{result} = {default}")
+        finally:
+            self.env, self.depth = saved
+        return result
+
+    def contribution_code(self, group: CheckedGroup, rule: CheckedRule) -> str:
+        if rule.then is None:
+            return repr(rule.definition.reason)
+        return self.branch(rule.then, group.item_type)
 
     def binary(self, node: Binary) -> str:
         op = node.op
@@ -609,8 +819,15 @@ class _ExprCompiler:
             assert isinstance(subject, Call)
             inner = self.expr(subject.args[0])
             return f"(not {inner})" if op == "==" else f"(not not {inner})"
+        if op == "??":
+            # Lazy like `or`: the default is only evaluated (and traced) when needed.
+            want = self.type_of(node)
+            first, default = self.widened(node.left, want), self.branch(node.right, want)
+            if _is_path(node.left):
+                return f"({first} if {first} is not None else {default})"
+            return f"_coalesce({first}, lambda: {default})"
         left = self.expr(node.left)
-        right = self.expr(node.right)
+        right = self.branch(node.right) if op in ("and", "or") else self.expr(node.right)
         if op in ("==", "!=") and (_is_null(node.left) or _is_null(node.right)):
             return f"({left} {'is' if op == '==' else 'is not'} {right})"
         if op in ("and", "or", "==", "!=", "<", "<=", ">", ">="):
@@ -624,13 +841,6 @@ class _ExprCompiler:
                 test = f"_read_member(_trace, {table!r}, {left}, {right})"
                 return test if op == "in" else f"(not {test})"
             return f"({left} {op} {right})"
-        if op == "??":
-            # Lazy like `or`: the default is only evaluated (and traced) when needed.
-            want = self.type_of(node)
-            first, default = self.widened(node.left, want), self.widened(node.right, want)
-            if _is_path(node.left):
-                return f"({first} if {first} is not None else {default})"
-            return f"_coalesce({first}, lambda: {default})"
         result = self.type_of(node)
         if op == "/":
             return f"_divide({left}, {right})"
@@ -638,6 +848,27 @@ class _ExprCompiler:
             method = {"+": "add", "-": "subtract", "*": "multiply"}[op]
             return f"_ctx.{method}({left}, {right})"
         return f"({left} {op} {right})"
+
+
+def _reads_per_name(nodes: Iterable[Expr]) -> dict[str, int]:
+    """How often each name is read; a read inside a macro body (a loop) counts twice, so
+    an inlined argument read there is computed once, not on every iteration."""
+    counts: dict[str, int] = {}
+
+    def visit(node: Expr, weight: int) -> None:
+        if isinstance(node, Var):
+            counts[node.name] = counts.get(node.name, 0) + weight
+        elif isinstance(node, Macro):
+            visit(node.collection, weight)
+            for body in node.body:
+                visit(body, 2)
+        else:
+            for child in children(node):
+                visit(child, weight)
+
+    for node in nodes:
+        visit(node, 1)
+    return counts
 
 
 def _needs_widening(have: Type, want: Type) -> bool:
@@ -773,7 +1004,8 @@ class _Generator:
     def __init__(self, checked: CheckedVersion):
         self.checked = checked
         self.m = _Module(checked)
-        self.plans: dict[str, _IndexPlan | None] = {}
+        # dict display of a record checked by fast_record -> its fields' value code
+        self.record_values: dict[str, dict[str, str]] = {}
 
     def generate(self) -> _Module:
         m = self.m
@@ -791,6 +1023,9 @@ class _Generator:
             self.record_validator(record)
         for decision in self.checked.decisions.values():
             self.input_validator(decision)
+            self.fused_decision(decision)
+        m.lines.extend(m.lifted)
+        m.lifted.clear()
         return m
 
     def callables(self, traced: bool) -> None:
@@ -830,14 +1065,26 @@ class _Generator:
         suffix = "_t" if traced else ""
         self.m.emit(f"def f_{name}{suffix}({args}):")
         for local, node, _ in lets:
-            self.m.emit(f"v_{local} = {ec.expr(node)}", 1)
-        self.m.emit(f"return {ec.expr(body)}", 1)
+            self.m.emit(f"v_{local} = {self.lowered(ec, node, 1)}", 1)
+        self.m.emit(f"return {self.lowered(ec, body, 1)}", 1)
         self.m.emit("")
 
+    def lowered(self, ec: _ExprCompiler, node: Expr, indent: int, want: Type | None = None) -> str:
+        """Code for node as part of one statement: the statements it was lowered to (plain
+        code only) are emitted first, at `indent`."""
+        if ec.traced:
+            return ec.expr(node) if want is None else ec.widened(node, want)
+        ec.sink = []
+        try:
+            code = ec.expr(node) if want is None else ec.widened(node, want)
+        finally:
+            lines, ec.sink = ec.sink, None
+        for line in lines:
+            self.m.emit(line, indent)
+        return code
+
     def group(self, group: CheckedGroup, traced: bool) -> None:
-        if group.name not in self.plans:
-            self.plans[group.name] = _plan_index(group, self.m.checked.types)
-        index = self.plans[group.name]
+        index = self.m.plan_of(group)
         if index is not None:
             self.indexed_group(group, index, traced)
             return
@@ -854,8 +1101,12 @@ class _Generator:
         if collect:
             m.emit("_r = []", 1)
         for rule in group.rules:
+            # Rules run in order, each `if` reached only when the ones before did not
+            # return: a condition's statements go right before its `if`.
+            ec.conditional += 1  # a contribution is evaluated only when its rule fires
             contribution = self.contribution(ec, group, rule)
-            cond = ec.expr(rule.when)
+            ec.conditional -= 1
+            cond = self.lowered(ec, rule.when, 1)
             action = f"_r.append({contribution})" if collect else f"return {contribution}"
             if traced:
                 self.trace_rule(ec, group, rule, cond)
@@ -866,7 +1117,11 @@ class _Generator:
         if collect:
             m.emit("return _r", 1)
         else:
-            default = ec.widened(group.default, group.type) if group.default is not None else "None"
+            default = (
+                self.lowered(ec, group.default, 1, group.type)
+                if group.default is not None
+                else "None"
+            )
             m.emit(f"return {default}", 1)
         m.emit("")
 
@@ -950,17 +1205,71 @@ class _Generator:
         for f in decision.inputs:
             if f.spec.name not in ("as_of", "locale"):
                 m.emit(f"v_{f.spec.name} = _inp[{f.spec.name!r}]", 1)
+        self.decision_body(decision, ec)
+        m.emit("")
+
+    def decision_body(self, decision: CheckedDecision, ec: _ExprCompiler, tail: str = "") -> None:
+        """The lets and the result of a decision, its inputs bound to v_<name>."""
+        m = self.m
         for name, node, _ in decision.lets:
-            m.emit(f"v_{name} = {ec.expr(node)}", 1)
+            m.emit(f"v_{name} = {self.lowered(ec, node, 1)}", 1)
         # A result must never share a list or record with the version's tables (a
         # caller mutating it would change them): outputs that may hold table data are
         # copied on the way out. Everything else is built fresh by each decision.
         lets = {name: node for name, node, _ in decision.lets}
-        outputs = ", ".join(
-            f"{name!r}: {_fresh(ec.expr(node), t) if self.may_share(node, lets) else ec.expr(node)}"
-            for name, node, t in decision.outputs
+        outputs = []
+        for name, node, t in decision.outputs:
+            code = self.lowered(ec, node, 1)
+            outputs.append(f"{name!r}: {_fresh(code, t) if self.may_share(node, lets) else code}")
+        m.emit(f"return {{{', '.join(outputs)}}}{tail}", 1)
+
+    def fused_decision(self, decision: CheckedDecision) -> None:
+        """`p_<name>(x, as_of)`: the fast input check and the decision in one function,
+        returning (result, locale), or _FAIL for input the fast check cannot vouch for.
+        Fields of input records are read from the check's locals; a record's dict is
+        built only if the decision uses the record as a whole."""
+        m = self.m
+        locales = self.checked.model.manifest.locales
+        m.emit(f"def p_{decision.name}(x, _as_of):")
+        inputs = tuple(f for f in decision.inputs if f.spec.name not in ("as_of", "locale"))
+        self.record_values = {}
+        display = self.fast_record(inputs, "x", 1, extra_known=("as_of", "locale"))
+        values = self.record_values[display]
+        m.emit("_locale = x.get('locale')", 1)
+        m.emit("if _locale is None:", 1)
+        m.emit(f"_locale = {locales[0]!r}", 2)
+        m.emit(
+            f"elif type(_locale) is not str or _locale not in {m.constant(frozenset(locales))}:", 1
         )
-        m.emit(f"return {{{outputs}}}", 1)
+        m.emit("return _FAIL", 2)
+        ec = _ExprCompiler(m, traced=False)
+        binds: list[tuple[str, str]] = []
+        for f in inputs:
+            value = values[f.spec.name]
+            fields = self.record_values.get(value)
+            if fields is not None and not isinstance(f.type, OptT):
+                locals_ = {}
+                for name, code in fields.items():
+                    if not code.isidentifier():
+                        local = self.temp()
+                        m.emit(f"{local} = {code}", 1)
+                        code = local
+                    locals_[name] = code
+                ec.fields[f"v_{f.spec.name}"] = locals_
+                value = "{" + ", ".join(f"{k!r}: {v}" for k, v in locals_.items()) + "}"
+            binds.append((f"v_{f.spec.name}", value))
+        saved, m.lines = m.lines, []
+        try:
+            self.decision_body(decision, ec, tail=", _locale")
+        finally:
+            body, m.lines = m.lines, saved
+        text = "\n".join(body)
+        if "_messages" in text:
+            m.emit("_messages = _MESSAGES[_locale]", 1)
+        for name, value in binds:
+            if re.search(rf"\b{name}\b", text):
+                m.emit(f"{name} = {value}", 1)
+        m.lines.extend(body)
         m.emit("")
 
     def may_share(self, node: Expr, lets: dict[str, Expr], seen: set[str] | None = None) -> bool:
@@ -1265,8 +1574,7 @@ class _Generator:
         return None
 
     def temp(self) -> str:
-        self._temps = getattr(self, "_temps", 0) + 1
-        return f"_t{self._temps}"
+        return self.m.fresh("_t")
 
     def fast_value(self, t: Type, spec: Any, var: str, indent: int) -> str:
         """Emit statements that check `var` (returning _FAIL if it is not plainly valid);
@@ -1340,6 +1648,7 @@ class _Generator:
         m.emit(f"if len({var}) != {count}:", indent)
         m.emit("return _FAIL", indent + 1)
         values = []
+        fields_seen: dict[str, str] = {}
         for f in fields:
             local = names[f.spec.name]
             if isinstance(f.type, OptT):
@@ -1347,7 +1656,10 @@ class _Generator:
             spec = f.spec if f.allowed is None else _SpecWithAllowed(f.spec, f.allowed)
             value = self.fast_value(f.type, spec, local, indent)
             values.append(f"{f.spec.name!r}: {value}")
-        return "{" + ", ".join(values) + "}"
+            fields_seen[f.spec.name] = value
+        display = "{" + ", ".join(values) + "}"
+        self.record_values[display] = fields_seen
+        return display
 
     def input_fast(self, decision: CheckedDecision) -> None:
         m = self.m
@@ -1532,6 +1844,7 @@ def compile_version(checked: CheckedVersion) -> CompiledVersion:
     decisions = {
         name: CompiledDecision(
             name=name,
+            decide_fast=namespace[f"p_{name}"],
             check_fast=namespace[f"vf_in_{name}"],
             validate=namespace[f"vi_{name}"],
             run=namespace[f"d_{name}"],

@@ -192,16 +192,23 @@ class Engine:
         compiled = chosen.compiled.decisions.get(decision)
         if compiled is None:
             raise NotFoundError("decision", decision, sorted(chosen.compiled.decisions))
-        checked = compiled.check_fast(input)
-        data, locale = compiled.validate(input) if checked is FAIL else checked
         if explain:
+            checked = compiled.check_fast(input)
+            data, locale = compiled.validate(input) if checked is FAIL else checked
             trace: list[Any] = []
             result = compiled.run_traced(data, as_of, locale, trace)
             rules = tuple(entry for entry in trace if type(entry) is TraceEntry)
             return Decision(
                 result, ruleset, decision, chosen.version, chosen.content_hash, as_of, locale, rules
             )
-        result = compiled.run(data, as_of, locale)
+        # Plainly valid input: checked and decided by one generated function. Else the
+        # collecting validator lists every problem (or vouches for the input).
+        decided = compiled.decide_fast(input, as_of)
+        if decided is FAIL:
+            data, locale = compiled.validate(input)
+            result = compiled.run(data, as_of, locale)
+        else:
+            result, locale = decided
         return _new_tuple(
             Decision,
             (result, ruleset, decision, chosen.version, chosen.content_hash, as_of, locale, None),
