@@ -584,6 +584,13 @@ class _ExprCompiler:
         return f"{code}[1]"
 
     def macro(self, node: Macro) -> str:
+        members = self.member_set(node) if node.name in ("any", "all") else None
+        if members is not None:
+            # any(c in xs, c in S) is "xs meets S", all(...) "S holds all of xs": one C call.
+            coll = self.collection(node.collection)
+            if node.name == "any":
+                return f"(not {members}.isdisjoint({coll}))"
+            return f"{members}.issuperset({coll})"
         if node.name in ("any", "all", "first", "count", "sum"):
             if self.can_hoist():
                 return self.loop_statement(node)
@@ -601,7 +608,7 @@ class _ExprCompiler:
         loop = f"for {var} in {coll}"
         # An empty list skips the comprehension (a function call in CPython 3.11): lists
         # of reasons and messages are mostly empty. Only for paths, cheap to read twice.
-        empty = f" if {coll} else []" if _is_path(node.collection) else ""
+        empty = f" if {coll} else []" if _cheap(coll) else ""
         match node.name:
             case "map":
                 return f"([{body[0]} {loop}]{empty})" if empty else f"[{body[0]} {loop}]"
@@ -614,6 +621,43 @@ class _ExprCompiler:
             case "to_map":
                 return f"_to_map(({body[0]}, {body[1]}) {loop})"
         raise AssertionError(node.name)  # pragma: no cover
+
+    def member_set(self, node: Macro) -> str | None:
+        """The constant set a quantifier's body tests its variable against (`c in S` with
+        S a set table or literal items, `remedy(c) == "r"`), or None. Plain code only:
+        traced code records the table read."""
+        body = node.body[0]
+        if self.traced or not isinstance(body, Binary):
+            return None
+
+        def is_var(n: Expr) -> bool:
+            return isinstance(n, Var) and n.name == node.var
+
+        if body.op == "in" and is_var(body.left):
+            right = body.right
+            if isinstance(right, (ListLit, SetLit)) and all(
+                isinstance(i, Literal) and _indexable(i.value) for i in right.items
+            ):
+                values = frozenset(i.value for i in right.items if isinstance(i, Literal))
+                return self.m.constant(values)
+            if isinstance(right, Var) and right.name in self.m.checked.tables:
+                if isinstance(strip(self.m.checked.tables[right.name].type), SetT):
+                    return f"t_{right.name}"
+            return None
+        if body.op == "==":
+            for call, lit in ((body.left, body.right), (body.right, body.left)):
+                if (
+                    isinstance(call, Call)
+                    and call.name == "remedy"
+                    and is_var(call.args[0])
+                    and isinstance(lit, Literal)
+                    and isinstance(lit.value, str)
+                ):
+                    codes = frozenset(
+                        code for code, r in self.m.checked.reasons.items() if r.remedy == lit.value
+                    )
+                    return self.m.constant(codes)
+        return None
 
     def restore(self, name: str, saved: str | None) -> None:
         if saved is None:
@@ -823,7 +867,7 @@ class _ExprCompiler:
             # Lazy like `or`: the default is only evaluated (and traced) when needed.
             want = self.type_of(node)
             first, default = self.widened(node.left, want), self.branch(node.right, want)
-            if _is_path(node.left):
+            if _cheap(first):
                 return f"({first} if {first} is not None else {default})"
             return f"_coalesce({first}, lambda: {default})"
         left = self.expr(node.left)
@@ -979,6 +1023,14 @@ def _is_path(node: Expr) -> bool:
     while isinstance(node, Member) and not node.safe:
         node = node.obj
     return isinstance(node, Var)
+
+
+_CHEAP = re.compile(r"[A-Za-z_]\w*(\['\w+'\])*\Z")
+
+
+def _cheap(code: str) -> bool:
+    """Code that is a local or a chain of field reads: fine to evaluate twice."""
+    return _CHEAP.match(code) is not None
 
 
 def _is_empty_test(node: Binary, types: dict[int, Type]) -> bool:
