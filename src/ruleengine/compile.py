@@ -640,9 +640,9 @@ class _ExprCompiler:
             ):
                 values = frozenset(i.value for i in right.items if isinstance(i, Literal))
                 return self.m.constant(values)
-            if isinstance(right, Var) and right.name in self.m.checked.tables:
-                if isinstance(strip(self.m.checked.tables[right.name].type), SetT):
-                    return f"t_{right.name}"
+            table = self.m.checked.tables.get(right.name) if isinstance(right, Var) else None
+            if table is not None and isinstance(strip(table.type), SetT):
+                return f"t_{table.name}"
             return None
         if body.op == "==":
             for call, lit in ((body.left, body.right), (body.right, body.left)):
