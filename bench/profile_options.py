@@ -61,13 +61,17 @@ def stages(engine: Any, cases: list[dict[str, Any]]) -> list[tuple[str, float | 
             ("  Engine.select (version)", cpu_us(lambda f: select("self-service", as_of[f["as_of"]]), cases))
         )  # fmt: skip
         compiled = select("self-service", date(2026, 11, 26)).decisions["options"]
-        rows.append(("  check_fast (input check)", cpu_us(compiled.check_fast, cases)))
+        fused = compiled.decide_fast
+        rows.append(
+            ("  decide_fast (input check + decision)", cpu_us(lambda f: fused(f, as_of[f["as_of"]]), cases))
+        )  # fmt: skip
+        rows.append(("  check_fast (input check alone)", cpu_us(compiled.check_fast, cases)))
         rows.append(("  validate (full validator)", cpu_us(compiled.validate, cases)))
         prepared = [(compiled.validate(fresh(c))[0], as_of[c["as_of"]]) for c in cases]
         run, run_traced = compiled.run, compiled.run_traced
         rows.append(
-            ("  run (compiled decision)", cpu_us(lambda p: run(p[0], p[1], "en"), prepared))
-        )
+            ("  run (decision alone, after validate)", cpu_us(lambda p: run(p[0], p[1], "en"), prepared))
+        )  # fmt: skip
         rows.append(
             ("  run_traced (explain)", cpu_us(lambda p: run_traced(p[0], p[1], "en", []), prepared))
         )  # fmt: skip

@@ -130,8 +130,8 @@ def select(only: list[str]) -> list[str]:
     names = list(peers.ENGINES)
     if only:
         names = [n for n in names if any(o.lower() in n.lower() for o in only)]
-    if peers.REFERENCE not in names:  # the agreement check needs it; keep the table's order
-        names = [n for n in peers.ENGINES if n in names or n == peers.REFERENCE]
+    # The agreement check needs the reference and the ratios the floor; keep the table's order.
+    names = [n for n in peers.ENGINES if n in names or n in (peers.REFERENCE, peers.FLOOR)]
     chosen = []
     for name in names:
         if peers.available(name):

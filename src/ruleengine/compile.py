@@ -311,6 +311,7 @@ HELPERS: dict[str, Any] = {
     "_problem": _problem,
     "_to_decimal": _to_decimal,
     "_to_date": to_date,
+    "_DATES": _DATE_CACHE,
     "_unknown_fields": _unknown_fields,
     "_raise_input": _raise_input,
     "_read": _read,
@@ -1603,7 +1604,12 @@ class _Generator:
         if t == BOOL:
             return f"{var} is True or {var} is False", var
         if t == DATE:
-            return f"type({var}) is _date or ({var} := _to_date({var})) is not None", var
+            # A date text seen before is a dict lookup away; else to_date parses it.
+            return (
+                f"type({var}) is _date or (type({var}) is str"
+                f" and ({var} := _DATES.get({var}) or _to_date({var})) is not None)",
+                var,
+            )
         if isinstance(t, Prim) and t.name == "string":
             parts = [f"type({var}) is str"]
             if t.enum:

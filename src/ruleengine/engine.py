@@ -138,6 +138,14 @@ class Engine:
         self._rulesets = dict(rulesets)
         self._clock = clock or utc_today
         self.root = root
+        # (ruleset, decision, as_of) -> (compiled decision, version in effect): a cache
+        # (a lost or cleared entry is simply looked up again), since every decision asks.
+        self._routes: dict[tuple[str, str, date], tuple[CompiledDecision, Version]] = {}
+
+    @property
+    def clock(self) -> Clock:
+        """Where the default as_of (today) comes from."""
+        return self._clock
 
     @property
     def rulesets(self) -> Mapping[str, RuleSet]:
@@ -185,13 +193,10 @@ class Engine:
                 as_of = to_date(raw_as_of)
         if as_of is None:
             self._reject_as_of(ruleset, decision, input, version, raw_as_of)
-        rs = self._rulesets.get(ruleset)
-        chosen = rs.in_effect(as_of) if rs is not None and version is None else None
-        if chosen is None:
-            chosen = self.select(ruleset, as_of, version)  # pinned, or the error to raise
-        compiled = chosen.compiled.decisions.get(decision)
-        if compiled is None:
-            raise NotFoundError("decision", decision, sorted(chosen.compiled.decisions))
+        route = self._routes.get((ruleset, decision, as_of)) if version is None else None
+        if route is None:
+            route = self._route(ruleset, decision, as_of, version)
+        compiled, chosen = route
         if explain:
             checked = compiled.check_fast(input)
             data, locale = compiled.validate(input) if checked is FAIL else checked
@@ -213,6 +218,21 @@ class Engine:
             Decision,
             (result, ruleset, decision, chosen.version, chosen.content_hash, as_of, locale, None),
         )
+
+    def _route(
+        self, ruleset: str, decision: str, as_of: date, version: str | None
+    ) -> tuple[CompiledDecision, Version]:
+        """The compiled decision and its version; raise NotFoundError and the like."""
+        chosen = self.select(ruleset, as_of, version)
+        compiled = chosen.compiled.decisions.get(decision)
+        if compiled is None:
+            raise NotFoundError("decision", decision, sorted(chosen.compiled.decisions))
+        route = (compiled, chosen)
+        if version is None:
+            if len(self._routes) >= 4096:  # bounded: dates repeat, but not forever
+                self._routes.clear()
+            self._routes[(ruleset, decision, as_of)] = route
+        return route
 
     def decide_traced(
         self, ruleset: str, decision: str, input: Any, version: str | None = None

@@ -54,7 +54,7 @@ def create_app(
 
     if engine is not None:
         root = engine.root or str(settings.rules)
-        clock = engine.today
+        clock = engine.clock
 
         def loader() -> ruleengine.Engine:
             return ruleengine.load(root, clock=clock)

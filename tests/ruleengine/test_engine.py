@@ -107,6 +107,20 @@ def test_clock_is_read_per_decision() -> None:
     assert engine.decide("example", "quote", facts()).version == "2026-01"
     today[0] = date(2026, 7, 1)
     assert engine.decide("example", "quote", facts()).version == "2026-07"
+    assert engine.clock() == date(2026, 7, 1)
+
+
+def test_routes_are_cached_but_never_wrong(example_engine: ruleengine.Engine) -> None:
+    # The (ruleset, decision, as_of) -> version cache must give what a fresh lookup
+    # gives, for every date around a version boundary, pinned or not, and errors too.
+    for _ in range(2):
+        for day, version in [("2026-06-30", "2026-01"), ("2026-07-01", "2026-07")]:
+            data = {**facts(), "as_of": day}
+            assert example_engine.decide("example", "quote", data).version == version
+            pinned = example_engine.decide("example", "quote", data, version="2026-01")
+            assert pinned.version == "2026-01"
+        with pytest.raises(ruleengine.NotFoundError):
+            example_engine.decide("example", "nope", {**facts(), "as_of": "2026-06-30"})
 
 
 @pytest.mark.parametrize("as_of", ["2020-01-01", "2026-03-15", "2026-07-01", "2027-12-31"])
