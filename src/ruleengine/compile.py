@@ -1765,9 +1765,16 @@ class _Generator:
         m.emit("_loc = v", 2)
         m.emit("else:", 1)
         expected = "one of: " + ", ".join(locales)
+        # Like a declared enum field: a string not listed is `enum`, anything else `type`.
+        m.emit("if type(v) is str:", 2)
         m.emit(
             f"errs.append(_problem('enum', 'input.locale', {('must be ' + expected)!r}, {expected!r}, v))",
-            2,
+            3,
+        )
+        m.emit("else:", 2)
+        m.emit(
+            f"errs.append(_problem('type', 'input.locale', {('expected ' + expected)!r}, {expected!r}, v))",
+            3,
         )
         m.emit("_loc = None", 2)
         m.emit("if errs:", 1)
