@@ -8,6 +8,12 @@ that with explain off no tracing code runs at all. The module is executed
 with `runtime.NAMESPACE` as its only globals: no builtins, imports or
 attribute access beyond what the generator writes.
 
+The hot path of a decision is one function, `p_<decision>`: the fast input
+check, then the decision with small helpers and unindexed rule groups
+inlined, quantifiers lowered to `for` statements, and input record fields
+read from the check's locals (see `_ExprCompiler`). The plain `d_<decision>`
+(after the collecting validator) and the traced copy keep calls as written.
+
 Public entry: `compile_version(checked)`.
 """
 

@@ -1,8 +1,9 @@
 """JSON in and out without binary floats.
 
 Fractional numbers are read as `Decimal` from their text; NaN and Infinity
-are refused. Decimals are written as strings with their exact digits
-(`"675.00"`, `"41580"`), dates as `"YYYY-MM-DD"`, sets as sorted lists.
+are refused. Results write Decimals as strings with their exact digits
+(`"675.00"`, `"41580"`), dates as `"YYYY-MM-DD"`, sets as sorted lists;
+`dumps_exact` writes Decimals as numbers instead (inputs written back as read).
 """
 
 from __future__ import annotations
@@ -62,6 +63,50 @@ def to_plain(value: Any) -> Any:
 
 def dumps(value: Any, indent: int | None = None) -> str:
     return json.dumps(to_plain(value), indent=indent, ensure_ascii=False)
+
+
+def dumps_exact(value: Any) -> str:
+    """One-line JSON in which a Decimal is a number with its exact digits (`16.78`, not
+    `"16.78"`), so data read by `loads` is written back as it came (a decision log keeps
+    inputs as received). Dates are ISO strings, sets sorted lists, like `to_plain`."""
+    parts: list[str] = []
+    _write_exact(value, parts.append)
+    return "".join(parts)
+
+
+def _write_exact(value: Any, out: Any) -> None:
+    if value is None or value is True or value is False:
+        out("null" if value is None else "true" if value else "false")
+    elif isinstance(value, str):
+        out(json.dumps(value, ensure_ascii=False))
+    elif isinstance(value, int):
+        out(str(int(value)))
+    elif isinstance(value, Decimal):
+        # 1E+2 and -0.50 are JSON numbers as they are; an integral text gets "E0" so
+        # that it reads back as this Decimal (1e0 parses to Decimal("1")), not an int.
+        text = str(value)
+        if not value.is_finite():
+            text = "null"
+        elif text.lstrip("-").isdigit():
+            text += "E0"
+        out(text)
+    elif isinstance(value, dict):
+        out("{")
+        for i, (key, item) in enumerate(value.items()):
+            out(", " if i else "")
+            out(json.dumps(str(key), ensure_ascii=False))
+            out(": ")
+            _write_exact(item, out)
+        out("}")
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value) if isinstance(value, (set, frozenset)) else value
+        out("[")
+        for i, item in enumerate(items):
+            out(", " if i else "")
+            _write_exact(item, out)
+        out("]")
+    else:
+        _write_exact(to_plain(value), out)  # dates, trace entries: as to_plain writes them
 
 
 def decision_to_json(decision: Any) -> dict[str, Any]:

@@ -11,7 +11,6 @@ Lines follow `DESIGN.md`: `{"decision_id", "time", "ruleset", "decision",
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
@@ -84,7 +83,7 @@ class DecisionLog:
             "content_hash": decision.content_hash,
             "as_of": decision.as_of.isoformat(),
             "locale": decision.locale,
-            "input": jsonio.to_plain(input),
-            "result": jsonio.to_plain(decision.result),
+            "input": input,  # as received: numbers stay numbers, with their digits
+            "result": jsonio.to_plain(decision.result),  # the wire form of the answer
         }
-        return json.dumps(entry, ensure_ascii=False) + "\n"
+        return jsonio.dumps_exact(entry) + "\n"

@@ -4,6 +4,7 @@ request path, enough to reproduce every logged answer."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -47,7 +48,8 @@ def test_every_decision_is_logged_and_reproducible(
         answers.append(batch["results"][0])
         assert client.post(URL.format("quote"), json={"input": {}}).status_code == 422
     # leaving the client ran the app's shutdown, which drains the log
-    lines = [json.loads(line) for line in log.read_text("utf-8").splitlines()]
+    raw = log.read_text("utf-8").splitlines()
+    lines = [jsonio.loads(line) for line in raw]
     assert [list(line) for line in lines] == [FIELDS] * 3
     assert [line["decision_id"] for line in lines] == [a["decision_id"] for a in answers]
     for line, answer in zip(lines, answers, strict=True):
@@ -57,9 +59,13 @@ def test_every_decision_is_logged_and_reproducible(
         again = example_engine.decide(
             line["ruleset"],
             line["decision"],
-            {**jsonio.loads(json.dumps(line["input"])), "as_of": line["as_of"]},
+            {**line["input"], "as_of": line["as_of"]},
             version=line["version"],
         )
         assert jsonio.to_plain(again.result) == line["result"]
-    assert lines[0]["input"]["order"]["items"][0]["unit_price"] == "16.78"  # exact digits
+    # The input as received: a JSON number stays a number, with its exact digits, and a
+    # decimal string stays a string.
+    assert '"unit_price": 16.78' in raw[0]
+    assert lines[0]["input"]["order"]["items"][0]["unit_price"] == Decimal("16.78")
+    assert lines[1]["input"]["order"]["items"][0]["unit_price"] == "16.78"
     assert (lines[2]["version"], lines[2]["as_of"]) == ("2026-01", "2026-07-01")
