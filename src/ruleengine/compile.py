@@ -452,6 +452,7 @@ class _ExprCompiler:
         # code of an input record -> its fields' locals (the record's dict is never read)
         self.fields: dict[str, dict[str, str]] = {}
         self.depth = 0  # inlining depth
+        self.inlined = 0  # expression nodes inlined so far (see INLINE_BUDGET)
 
     def can_hoist(self) -> bool:
         return self.sink is not None and self.conditional == 0 and not self.traced
@@ -769,9 +770,10 @@ class _ExprCompiler:
         return f"{name}({args})"
 
     # Inlining limits: beyond them a call stays a call (code size, compile time).
-    INLINE_MAX_NODES = 80
-    INLINE_MAX_RULES = 12
-    INLINE_MAX_DEPTH = 3
+    INLINE_MAX_NODES = 80  # a helper's size
+    INLINE_MAX_RULES = 12  # a rule group's size
+    INLINE_MAX_DEPTH = 3  # calls inlined into inlined code
+    INLINE_BUDGET = 2000  # expression nodes inlined into one generated function
 
     def inline(self, node: Call) -> str | None:
         """The code of a helper function or rule group call, inlined; None to keep the call."""
@@ -785,11 +787,28 @@ class _ExprCompiler:
             return None
         if self.m.plan_of(group) is not None:
             return None  # an indexed group is a dict lookup: it stays a function
+        size = sum(
+            1
+            for rule in group.rules
+            for part in (rule.when, rule.then)
+            if part is not None
+            for _ in walk(part)
+        )
+        if not self.spend(size):
+            return None
         return self.inline_group(node, group)
+
+    def spend(self, size: int) -> bool:
+        """Take size from the function's inlining budget; False (nothing taken) if short."""
+        if self.inlined + size > self.INLINE_BUDGET:
+            return False
+        self.inlined += size
+        return True
 
     def inline_function(self, node: Call, fn: Any) -> str | None:
         bodies = [fn.body, *(n for _, n, _ in fn.lets)]
-        if sum(1 for b in bodies for _ in walk(b)) > self.INLINE_MAX_NODES:
+        size = sum(1 for b in bodies for _ in walk(b))
+        if size > self.INLINE_MAX_NODES:
             return None
         hoist = self.can_hoist()
         if fn.lets and not hoist:
@@ -800,6 +819,8 @@ class _ExprCompiler:
         if not hoist and any(
             not ok and uses.get(p, 0) > 1 for ok, (p, _) in zip(simple, fn.params, strict=True)
         ):
+            return None
+        if not self.spend(size):
             return None
         env: dict[str, str] = {}
         for arg, ok, (param, want) in zip(node.args, simple, fn.params, strict=True):

@@ -218,3 +218,21 @@ def test_input_the_fast_check_declines_still_decides(engine: ruleengine.Engine) 
     with pytest.raises(ruleengine.InputError) as caught:
         engine.decide("t", "d", {**facts, "c": True})
     assert [p.path for p in caught.value.problems] == ["input.c"]
+
+
+def test_inlining_stops_at_its_budget(
+    build_engine: BuildEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A generated function inlines a bounded amount of code (many call sites of large
+    # groups would otherwise grow it without limit); past the budget calls stay calls.
+    from ruleengine import compile as compile_module
+
+    monkeypatch.setattr(compile_module._ExprCompiler, "INLINE_BUDGET", 10)
+    engine = build_engine(DECISIONS, types=TYPES, tables=TABLES, functions=FUNCTIONS, rules=RULES)
+    source = engine.rulesets["t"].versions[0].compiled.source
+    fused = source[source.index("def p_d(") :]
+    fused = fused[: fused.index("\n\n")]
+    assert "g_flags(" in fused and "g_size(" in fused
+    for item, term, c in CASES:
+        facts = {"item": item, "term": term, "c": c}
+        assert engine.decide("t", "d", facts).result == _expected(item, term, c)
