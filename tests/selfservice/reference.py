@@ -404,7 +404,9 @@ def validate(decision: str, facts: Any) -> list[Problem]:
     if facts.get("as_of") is not None and parse_date(facts["as_of"]) is None:
         out.append(("type", "input.as_of"))
     locale = facts.get("locale")
-    if locale is not None and locale not in LOCALES:  # "one of the locales", whatever its type
+    if locale is not None and not isinstance(locale, str):  # like any enum field: a type problem
+        out.append(("type", "input.locale"))
+    elif locale is not None and locale not in LOCALES:
         out.append(("enum", "input.locale"))
     for name in required:
         value = facts.get(name)
