@@ -112,29 +112,73 @@ def _align_offset(text: str, span: ScalarSpan, value: str, offset: int) -> int:
     """Map an offset in a scalar's value to an index in the raw file text.
 
     Walks value and source together, skipping what YAML removed (quotes,
-    indentation, line breaks, escapes): exact for plain, quoted and block
-    scalars without escapes, close enough with them.
+    indentation, folded line breaks) and reading each escape of a
+    double-quoted scalar (`\\"`, `\\n`, `\\u00e9`, a `\\` line continuation)
+    as the one character it stands for: a character written as an escape is
+    found at its backslash.
     """
     j = span.start
+    end = span.end
     if span.style in ("|", ">"):
-        newline = text.find("\n", j, span.end)
+        newline = text.find("\n", j, end)
         j = newline + 1 if newline >= 0 else j
     elif span.style in ("'", '"'):
         j += 1
+    escapes = span.style == '"'
     offset = max(0, min(offset, len(value)))
     for k in range(offset + 1):
         if k == len(value):
-            return min(j, max(span.end - 1, span.start))
+            return min(j, max(end - 1, span.start))
         ch = value[k]
-        probe = j
-        while probe < span.end and text[probe] != ch:
-            probe += 1
-        if probe >= span.end:
-            return j
-        if k == offset:
-            return probe
-        j = probe + 1
+        while True:
+            if j >= end:
+                return min(j, max(end - 1, span.start))
+            if escapes and text[j] == "\\":
+                decoded, length = _escape_at(text, j)
+                if decoded == ch:
+                    if k == offset:
+                        return j
+                    j += length
+                    break
+                j += length  # a line continuation, or folding we do not follow
+            elif text[j] == ch:
+                if k == offset:
+                    return j
+                j += 1
+                break
+            else:
+                j += 1  # indentation, a folded line break, a closing quote
     return j
+
+
+_SIMPLE_ESCAPES = {
+    "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v",
+    "f": "\f", "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\",
+    "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029",
+}  # fmt: skip
+_HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
+
+
+def _escape_at(text: str, j: int) -> tuple[str | None, int]:
+    """The character a double-quoted escape at text[j] stands for (None for an escaped
+    line break, which stands for nothing), and the escape's length in the source."""
+    c = text[j + 1 : j + 2]
+    if c in _SIMPLE_ESCAPES:
+        return _SIMPLE_ESCAPES[c], 2
+    digits = _HEX_ESCAPES.get(c)
+    if digits is not None:
+        try:
+            return chr(int(text[j + 2 : j + 2 + digits], 16)), 2 + digits
+        except ValueError:
+            return None, 2
+    if c in ("\r", "\n"):
+        k = j + 1
+        while k < len(text) and text[k] in "\r\n":
+            k += 1
+        while k < len(text) and text[k] in " \t":
+            k += 1  # the next line's indentation goes too
+        return None, k - j
+    return None, 1
 
 
 class _Resolver(BaseResolver):

@@ -130,6 +130,33 @@ def test_offsets_in_plain_and_quoted_scalars() -> None:
     assert doc.offset_pos(("a", "single"), 0) == (3, 12)
 
 
+def test_offsets_after_escapes_in_double_quoted_scalars() -> None:
+    source = (
+        "e:\n"
+        '  quote: "a == \\"x\\" and yy"\n'
+        '  unicode: "\\u00e9\\t\\x41 == zz"\n'
+        '  newline: "a\\nb + yy"\n'
+        '  continued: "a and \\\n    yy or\n    zz"\n'
+        '  backslash: "\\\\ + yy"\n'
+    )
+    doc = parse_document(source, "f.yaml")
+    assert doc.data["e"]["unicode"] == "é\tA == zz"
+    assert doc.data["e"]["continued"] == "a and yy or zz"
+    for key, needle in [
+        ("quote", "yy"),
+        ("unicode", "zz"),
+        ("newline", "yy"),
+        ("continued", "yy"),
+        ("continued", "zz"),
+        ("backslash", "yy"),
+    ]:
+        assert _spot(doc, ("e", key), needle) == needle, key
+    # A character written as an escape is found at its backslash.
+    assert doc.offset_pos(("e", "unicode"), 0) == (3, 13)
+    assert doc.offset_pos(("e", "unicode"), 2) == (3, 21)
+    assert doc.offset_pos(("e", "quote"), doc.data["e"]["quote"].index('"')) == (2, 16)
+
+
 def test_offsets_in_folded_and_literal_blocks() -> None:
     doc = parse_document(
         "r:\n  folded: >-\n    a == 1 and a\n    == 2\n\n    and zz\n"
