@@ -879,6 +879,8 @@ class _ExprCompiler:
         return result
 
     def contribution_code(self, group: CheckedGroup, rule: CheckedRule) -> str:
+        """What a fired rule adds: its reason code, or its `then` value (evaluated only
+        when the rule fires)."""
         if rule.then is None:
             return repr(rule.definition.reason)
         return self.branch(rule.then, group.item_type)
@@ -1183,9 +1185,7 @@ class _Generator:
         for rule in group.rules:
             # Rules run in order, each `if` reached only when the ones before did not
             # return: a condition's statements go right before its `if`.
-            ec.conditional += 1  # a contribution is evaluated only when its rule fires
-            contribution = self.contribution(ec, group, rule)
-            ec.conditional -= 1
+            contribution = ec.contribution_code(group, rule)  # only when its rule fires
             cond = self.lowered(ec, rule.when, 1)
             action = f"_r.append({contribution})" if collect else f"return {contribution}"
             if traced:
@@ -1204,13 +1204,6 @@ class _Generator:
             )
             m.emit(f"return {default}", 1)
         m.emit("")
-
-    @staticmethod
-    def contribution(ec: _ExprCompiler, group: CheckedGroup, rule: CheckedRule) -> str:
-        """What a fired rule adds: its reason code, or its `then` value."""
-        if rule.then is None:
-            return repr(rule.definition.reason)
-        return ec.widened(rule.then, group.item_type)
 
     def trace_rule(
         self, ec: _ExprCompiler, group: CheckedGroup, rule: CheckedRule, cond: str
@@ -1237,7 +1230,7 @@ class _Generator:
             cond_node = (
                 index.rest.get(i, rule.when) if i in index.rest or i not in index.keys else None
             )
-            contribution = self.contribution(ec, group, rule)
+            contribution = ec.contribution_code(group, rule)
             m.emit(f"def gr_{group.name}_{i}{suffix}({params}):")
             cond = "True" if cond_node is None else ec.expr(cond_node)
             if traced:
