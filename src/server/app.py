@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 import ruleengine
 
+from .bundle_source import BundlePoller, BundleSource
 from .decision_log import DecisionLog
 from .deps import Services
 from .errors import install_error_handlers
@@ -52,6 +53,7 @@ def create_app(
         settings = settings.model_copy(update={"rules": rules})
     configure_logging(settings.log_level)
 
+    bundle: BundleSource | None = None
     if engine is not None:
         root = engine.root or str(settings.rules)
         clock = engine.clock
@@ -61,6 +63,10 @@ def create_app(
 
         store = VersionStore(loader, engine)
         watched = None  # an engine handed in is the caller's to change
+    elif settings.bundle is not None:
+        bundle = BundleSource(settings.bundle)
+        store = VersionStore(bundle.load)
+        watched = None  # the bundle is polled instead
     else:
         root = str(settings.rules)
 
@@ -85,15 +91,25 @@ def create_app(
         settings.watch_debounce_ms,
     )
 
+    poller = (
+        BundlePoller(store, bundle, settings.bundle_poll_seconds) if bundle is not None else None
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if decision_log is not None:
             decision_log.start()
         watcher.start()
+        if poller is not None:
+            poller.start()
         try:
             yield
         finally:
             watcher.stop()
+            if poller is not None:
+                poller.stop()
+            if bundle is not None:
+                bundle.close()
             if decision_log is not None:
                 decision_log.close()
 

@@ -22,6 +22,14 @@ class Settings(BaseSettings):
     rules: Path = Field(
         default=Path("rules"), description="Folder holding every rule set and version."
     )
+    bundle: str | None = Field(
+        default=None,
+        description="Serve the rules of this bundle (http, https or file URL, or a path) "
+        "instead of the `rules` folder; see docs/bundles.md.",
+    )
+    bundle_poll_seconds: float = Field(
+        default=30.0, ge=0, description="How often to ask for a new bundle (0: never)."
+    )
     decision_log: Path | None = Field(
         default=None, description="Append one JSON line per decision here."
     )

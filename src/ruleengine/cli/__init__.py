@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import check, diff, evaluate, serve, test
+from . import bundle, check, diff, evaluate, serve, test
 
 app = typer.Typer(
     name="ruleengine",
@@ -18,6 +18,7 @@ app.command("eval")(evaluate.command)
 app.command("serve")(serve.command)
 app.command("test")(test.command)
 app.command("diff")(diff.command)
+app.command("bundle")(bundle.command)
 
 
 def main() -> None:

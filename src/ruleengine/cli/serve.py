@@ -44,6 +44,17 @@ def log_config(level: str = "info") -> dict[str, Any]:
 
 def command(
     rules: Annotated[Path, typer.Option("--rules", help="Rules folder to serve.")] = Path("rules"),
+    bundle: Annotated[
+        str | None,
+        typer.Option(
+            "--bundle",
+            help="Serve a bundle (http, https or file URL, or a path) instead of --rules; "
+            "see docs/bundles.md.",
+        ),
+    ] = None,
+    bundle_poll: Annotated[
+        float, typer.Option("--bundle-poll", min=0, help="Seconds between bundle checks.")
+    ] = 30.0,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
@@ -62,6 +73,9 @@ def command(
     import uvicorn
 
     os.environ["RULEENGINE_RULES"] = str(rules.resolve())
+    if bundle is not None:
+        os.environ["RULEENGINE_BUNDLE"] = bundle
+        os.environ["RULEENGINE_BUNDLE_POLL_SECONDS"] = str(bundle_poll)
     os.environ["RULEENGINE_WATCH"] = "true" if watch else "false"
     os.environ["RULEENGINE_LOG_LEVEL"] = log_level
     if decision_log is not None:

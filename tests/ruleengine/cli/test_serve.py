@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -74,3 +75,24 @@ def test_serve_answers_a_decision(tmp_path: Path) -> None:
             process.wait(timeout=10)
         log.close()
     assert process.returncode is not None
+
+
+def test_serve_hands_the_bundle_to_every_worker(monkeypatch: Any) -> None:
+    # Workers read their settings from the environment: --bundle and --bundle-poll must
+    # land there before uvicorn starts them.
+    import os
+
+    import uvicorn
+
+    from ruleengine.cli import serve
+
+    names = ("RULEENGINE_RULES", "RULEENGINE_BUNDLE", "RULEENGINE_BUNDLE_POLL_SECONDS")
+    for name in (*names, "RULEENGINE_WATCH", "RULEENGINE_LOG_LEVEL"):
+        monkeypatch.setenv(name, "unset")  # restored after the test
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(
+        uvicorn, "run", lambda *a, **k: seen.update({n: os.environ.get(n) for n in names})
+    )
+    serve.command(bundle="https://rules.example/rules.tar.gz", bundle_poll=5.0)
+    assert seen["RULEENGINE_BUNDLE"] == "https://rules.example/rules.tar.gz"
+    assert float(seen["RULEENGINE_BUNDLE_POLL_SECONDS"]) == 5.0
