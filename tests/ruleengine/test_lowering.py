@@ -6,13 +6,36 @@ value worked out by hand."""
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal, localcontext
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import ruleengine
 
 from .conftest import BuildEngine
+from .test_evaluate import (
+    BOOL_VARS,
+    DEC_VARS,
+    EXACT,
+    GUARDED_DIVISORS,
+    INPUT_SCHEMA,
+    INT_VARS,
+    Ex,
+    Tree,
+    arith,
+    compare,
+    dec_leaf,
+    divide_guarded,
+    int_leaf,
+    logic,
+    render,
+    same,
+    small_decimals,
+)
 
 TYPES = """\
 types:
@@ -236,3 +259,154 @@ def test_inlining_stops_at_its_budget(
     for item, term, c in CASES:
         facts = {"item": item, "term": term, "c": c}
         assert engine.decide("t", "d", facts).result == _expected(item, term, c)
+
+
+# --- random expressions through inlined helpers and groups ---------------------------
+# The expression trees of test_evaluate, with nodes that call helper functions (a
+# parameter read twice, a let, a conditional) and rule groups (first hit, collect):
+# in plain code these are inlined, in traced code they stay calls. Both must give
+# Python's exact value.
+
+HELPERS = """\
+functions:
+  dbl:
+    params: {v: decimal}
+    expr: v + v
+  via_let:
+    params: {v: decimal}
+    let:
+      w: v * 2
+    expr: w - v
+  pick:
+    params: {p: bool, a: decimal, b: decimal}
+    expr: if p then a else b
+  both:
+    params: {p: bool, q: bool}
+    expr: p and not q or q and not p
+"""
+
+GROUPS = """\
+rules:
+  sign:
+    params: {v: decimal}
+    hit: first
+    default: '0'
+    rules:
+      - {id: positive, when: v > 0, then: '1'}
+      - {id: negative, when: v < 0, then: '-1'}
+  marks:
+    params: {v: decimal}
+    rules:
+      - {id: big, when: v > 100, then: '"big"'}
+      - {id: small, when: v < -5 or v == 0, then: '"small"'}
+      - {id: any_mark, when: 'any(k in [1, 2, 3], v == k)', then: '"listed"'}
+"""
+
+
+def _lowering_numbers(depth: int) -> st.SearchStrategy[Tree]:
+    leaves = st.one_of(int_leaf, dec_leaf)
+    if depth == 0:
+        return leaves
+    sub = _lowering_numbers(depth - 1)
+    flag = _lowering_bools(depth - 1)
+    return st.one_of(
+        leaves,
+        st.tuples(st.just("arith"), st.sampled_from("+-*"), sub, sub),
+        st.tuples(st.just("divguard"), sub),
+        st.tuples(st.just("dbl"), sub),
+        st.tuples(st.just("via_let"), sub),
+        st.tuples(st.just("pick"), flag, sub, sub),
+        st.tuples(st.just("sign"), sub),
+        st.tuples(st.just("marks"), sub),
+    )
+
+
+def _lowering_bools(depth: int) -> st.SearchStrategy[Tree]:
+    leaves = st.one_of(
+        st.sampled_from(BOOL_VARS).map(lambda v: ("bvar", v)),
+        st.tuples(st.just("cmp"), st.sampled_from(["<", "=="]), int_leaf, dec_leaf),
+    )
+    if depth == 0:
+        return leaves
+    sub = _lowering_bools(depth - 1)
+    return st.one_of(
+        leaves,
+        st.tuples(st.just("logic"), st.sampled_from(["and", "or"]), sub, sub),
+        st.tuples(st.just("both"), sub, sub),
+    )
+
+
+def _dec(e: Ex) -> Decimal:
+    return Decimal(e.value)
+
+
+def _render(tree: Tree, env: dict[str, Any]) -> Ex:
+    match tree:
+        case ("arith", op, left, right):
+            return arith(op, _render(left, env), _render(right, env))
+        case ("divguard", e):
+            return divide_guarded(_render(e, env), env["dv"])
+        case ("cmp", op, left, right):
+            return compare(op, _render(left, env), _render(right, env))
+        case ("logic", op, left, right):
+            return logic(op, _render(left, env), _render(right, env))
+        case ("dbl", e):
+            inner = _render(e, env)
+            with localcontext(EXACT):
+                return Ex(f"dbl({inner.text})", _dec(inner) * 2, "decimal", 9)
+        case ("via_let", e):
+            inner = _render(e, env)
+            return Ex(f"via_let({inner.text})", _dec(inner), "decimal", 9)
+        case ("pick", flag, a, b):
+            f, x, y = _render(flag, env), _render(a, env), _render(b, env)
+            chosen = _dec(x) if f.value else _dec(y)
+            return Ex(f"pick({f.text}, {x.text}, {y.text})", chosen, "decimal", 9)
+        case ("sign", e):
+            inner = _render(e, env)
+            v = _dec(inner)
+            return Ex(f"sign({inner.text})", (v > 0) - (v < 0), "int", 9)
+        case ("marks", e):
+            inner = _render(e, env)
+            v = _dec(inner)
+            count = (v > 100) + (v < -5 or v == 0) + (v in (1, 2, 3))
+            return Ex(f"len(marks({inner.text}))", int(count), "int", 9)
+        case ("both", p, q):
+            a, b = _render(p, env), _render(q, env)
+            value = bool(a.value) != bool(b.value)
+            return Ex(f"both({a.text}, {b.text})", value, "bool", 9)
+    return render(tree, env)
+
+
+@st.composite
+def _lowering_cases(draw: st.DrawFn) -> tuple[dict[str, Any], list[Ex]]:
+    env: dict[str, Any] = {v: draw(st.integers(-200, 200)) for v in INT_VARS}
+    env.update({v: draw(small_decimals) for v in DEC_VARS})
+    env.update({v: draw(st.booleans()) for v in BOOL_VARS})
+    env["dv"] = draw(st.sampled_from(GUARDED_DIVISORS))
+    trees = draw(
+        st.lists(st.one_of(_lowering_numbers(3), _lowering_bools(2)), min_size=1, max_size=8)
+    )
+    return env, [_render(t, env) for t in trees]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_lowering_cases())
+def test_inlined_helpers_and_groups_evaluate_as_python(
+    build_engine: BuildEngine, case: tuple[dict[str, Any], list[Ex]]
+) -> None:
+    sent, exprs = case
+    outputs = "".join(f"      o{i}: {json.dumps(e.text)}\n" for i, e in enumerate(exprs))
+    engine = build_engine(
+        f"decisions:\n  calc:\n    input:\n{INPUT_SCHEMA}    output:\n{outputs}",
+        functions=HELPERS,
+        rules=GROUPS,
+    )
+    plain = engine.decide("t", "calc", sent).result
+    traced = engine.decide("t", "calc", sent, explain=True).result
+    wrong = [
+        (e.text, e.value, plain[f"o{i}"])
+        for i, e in enumerate(exprs)
+        if not same(plain[f"o{i}"], e)
+    ]
+    assert wrong == []
+    assert plain == traced
