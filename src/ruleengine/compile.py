@@ -329,6 +329,7 @@ HELPERS: dict[str, Any] = {
     "_ctx": runtime.DECIMAL_CONTEXT,
     "_MISSING": object(),
     "_coalesce": lambda value, default: value if value is not None else default(),
+    "_or": lambda value, default: value if value is not None else default,
     "_safe_get": lambda record, name: None if record is None else record[name],
     "_copy_plain": _copy_plain,
     "_widen": _widen,
@@ -570,11 +571,12 @@ class _ExprCompiler:
     def widened(self, node: Expr, want: Type) -> str:
         """Code for node, converting an int to Decimal where a decimal is expected
         (the checker widens int to decimal; at run time the value must follow)."""
-        code = self.expr(node)
         have = self.type_of(node)
         if _needs_widening(have, want):
-            return f"_widen({code})"
-        return code
+            if isinstance(node, Literal) and type(node.value) is int:
+                return self.m.constant(Decimal(node.value))  # widened once, at compile time
+            return f"_widen({self.expr(node)})"
+        return self.expr(node)
 
     def table_name(self, node: Expr) -> str | None:
         """In traced code, the table a node names (its reads are recorded for coverage)."""
@@ -897,8 +899,12 @@ class _ExprCompiler:
             # Lazy like `or`: the default is only evaluated (and traced) when needed.
             want = self.type_of(node)
             first, default = self.widened(node.left, want), self.branch(node.right, want)
+            if not _cheap(first) and self.can_hoist():
+                first = self.bind(first)  # computed once, into a local
             if _cheap(first):
                 return f"({first} if {first} is not None else {default})"
+            if isinstance(node.right, Literal) or _cheap(default):
+                return f"_or({first}, {default})"  # a default that costs nothing to compute
             return f"_coalesce({first}, lambda: {default})"
         left = self.expr(node.left)
         right = self.branch(node.right) if op in ("and", "or") else self.expr(node.right)
@@ -1349,7 +1355,13 @@ class _Generator:
         """Whether a value may contain a mutable container from a table (lists, maps, rows)."""
         seen = set() if seen is None else seen
         checked = self.checked
-        for sub in walk(node):
+        stack = [node]
+        while stack:
+            sub = stack.pop()
+            t = checked.types.get(id(sub))
+            if t is not None and isinstance(strip(t), (Prim, SetT)):
+                continue  # a scalar or a frozenset: no table container can come through it
+            stack.extend(children(sub))
             if isinstance(sub, Var):
                 table = checked.tables.get(sub.name)
                 if table is not None and not isinstance(table.type, (Prim, SetT)):
@@ -1361,7 +1373,7 @@ class _Generator:
             elif isinstance(sub, Call) and f"call:{sub.name}" not in seen:
                 seen.add(f"call:{sub.name}")
                 bodies: list[Expr] = []
-                fn = next((f for f in checked.functions if f.name == sub.name), None)
+                fn = self.m.functions.get(sub.name)
                 if fn is not None:
                     bodies = [fn.body, *(n for _, n, _ in fn.lets)]
                 elif sub.name in checked.groups:

@@ -26,8 +26,16 @@ def divide(a: int | Decimal, b: int | Decimal) -> Decimal:
     return DECIMAL_CONTEXT.divide(Decimal(a), Decimal(b))
 
 
+_QUANTIZE = DECIMAL_CONTEXT.quantize
+_FAST_ROUND_LIMIT = DECIMAL_CONTEXT.prec - 2  # adjusted() + digits up to this: quantize fits
+
+
 def round_money(x: int | Decimal, digits: int) -> Decimal:
     """Quantize to `digits` fractional digits, half up (0.125 -> 0.13, -0.125 -> -0.13)."""
+    quant = _QUANTS.get(digits)
+    # The common case, on every amount a decision rounds: an ordinary Decimal.
+    if quant is not None and type(x) is Decimal and x.adjusted() + digits <= _FAST_ROUND_LIMIT:
+        return _QUANTIZE(x, quant)
     digits = min(max(digits, 0), MAX_ROUND_DIGITS)
     value = Decimal(x)
     needed = value.adjusted() + digits + 2
