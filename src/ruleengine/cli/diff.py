@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from .. import jsonio
-from ..engine import display_path, load
+from ..bundle import extract_bundle
+from ..engine import RuleSet, display_path, load
 from ..errors import NotFoundError, RuleFileError, render_diagnostics
 from ..qa.diff import DiffRequest, run_diff
 
@@ -24,6 +26,24 @@ from ..qa.diff import DiffRequest, run_diff
 def _fail(message: str, code: int = 2) -> typer.Exit:
     print(f"error: {message}", file=sys.stderr)
     return typer.Exit(code)
+
+
+def _rules_folder(path: Path, scratch: Path) -> Path:
+    """A rules folder as given, or a bundle file unpacked (and verified) into scratch."""
+    if path.is_file() and path.name.endswith((".tar.gz", ".tgz")):
+        target = scratch / "from-rules"
+        extract_bundle(path.read_bytes(), target, display_path(path))
+        return target
+    return path
+
+
+def _version(found: RuleSet, label: str, decision: str | None) -> RuleSet:
+    version = found.get(label)
+    if version is None:
+        raise NotFoundError("version", label, [v.version for v in found.versions])
+    if decision is not None and decision not in version.decisions:
+        raise NotFoundError("decision", decision, sorted(version.decisions))
+    return found
 
 
 def command(
@@ -39,6 +59,14 @@ def command(
     ] = None,
     output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
     rules: Annotated[Path, typer.Option("--rules", help="Rules folder.")] = Path("rules"),
+    from_rules: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-rules",
+            help="Rules folder or bundle (.tar.gz) of the --from version, e.g. a checkout "
+            "of main; default: --rules.",
+        ),
+    ] = None,
     workers: Annotated[
         int | None,
         typer.Option("--workers", min=1, help="Worker processes; default: one per core."),
@@ -52,25 +80,34 @@ def command(
         raise _fail(f"--format {output_format!r}: expected text or json")
     if not inputs.is_file():
         raise _fail(f"{display_path(inputs)}: no such file")
-    try:
-        engine = load(rules)
-    except RuleFileError as exc:
-        print(render_diagnostics(exc.diagnostics), file=sys.stderr)
-        raise typer.Exit(1) from None
-    try:
-        found = engine.ruleset(ruleset)
-        for label in (old, new):
-            version = found.get(label)
-            if version is None:
-                raise NotFoundError("version", label, [v.version for v in found.versions])
-            if decision is not None and decision not in version.decisions:
-                raise NotFoundError("decision", decision, sorted(version.decisions))
-    except NotFoundError as exc:
-        raise _fail(str(exc)) from None
-    # Workers load only this rule set's folder: the other rule sets are not needed.
-    folder = os.path.commonpath([v.root for v in found.versions]) if found.versions else str(rules)
-    request = DiffRequest(folder, ruleset, old, new, decision, examples)
-    report = run_diff(request, inputs, workers, engine=engine)
+    with tempfile.TemporaryDirectory(prefix="ruleengine-diff-") as scratch:
+        try:
+            engine = load(rules)
+            old_engine = engine
+            if from_rules is not None:
+                old_folder = _rules_folder(from_rules, Path(scratch))
+                old_engine = load(old_folder)
+        except RuleFileError as exc:
+            print(render_diagnostics(exc.diagnostics), file=sys.stderr)
+            raise typer.Exit(1) from None
+        try:
+            sides = [(old_engine, old), (engine, new)]
+            found = [_version(e.ruleset(ruleset), label, decision) for e, label in sides]
+        except NotFoundError as exc:
+            raise _fail(str(exc)) from None
+        # Workers load only this rule set's folder: the other rule sets are not needed.
+        folders = [os.path.commonpath([v.root for v in f.versions]) for f in found]
+        request = DiffRequest(
+            folders[1],
+            ruleset,
+            old,
+            new,
+            decision,
+            examples,
+            old_rules=folders[0] if from_rules is not None else None,
+            old_source=display_path(from_rules) if from_rules is not None else None,
+        )
+        report = run_diff(request, inputs, workers, engine=engine, old_engine=old_engine)
     if output_format == "json":
         print(jsonio.dumps(report.to_json(), indent=2))
     else:

@@ -53,6 +53,10 @@ class DiffRequest:
     new: str
     decision: str | None = None
     examples: int = 3
+    # The --from side's rules folder when it is not `rules` (another checkout, an
+    # unpacked bundle): the same version label edited in place can be compared.
+    old_rules: str | None = None
+    old_source: str | None = None  # how the user named it (a folder, a bundle file)
 
 
 @dataclass(slots=True)
@@ -98,9 +102,14 @@ class Tally:
 
 
 class _Decider:
-    def __init__(self, request: DiffRequest, engine: Engine | None = None):
+    def __init__(
+        self, request: DiffRequest, engine: Engine | None = None, old_engine: Engine | None = None
+    ):
         self.request = request
         self.engine = engine if engine is not None else load(request.rules)
+        self.old_engine = self.engine
+        if request.old_rules is not None:
+            self.old_engine = old_engine if old_engine is not None else load(request.old_rules)
 
     def chunk(self, lines: list[tuple[int, str]]) -> Tally:
         tally = Tally()
@@ -139,8 +148,8 @@ class _Decider:
         if not isinstance(decision, str):
             self._unusable(tally, number, "no decision (pass --decision)", text)
             return
-        old = self.decide(decision, facts, request.old)
-        new = self.decide(decision, facts, request.new)
+        old = self.decide(self.old_engine, decision, facts, request.old)
+        new = self.decide(self.engine, decision, facts, request.new)
         if isinstance(old, str) and isinstance(new, str):
             self._unusable(
                 tally,
@@ -177,10 +186,10 @@ class _Decider:
             if len(found) < request.examples:
                 found.append((number, before, after, _clip(jsonio.dumps(facts))))
 
-    def decide(self, decision: str, facts: Any, version: str) -> Any:
+    def decide(self, engine: Engine, decision: str, facts: Any, version: str) -> Any:
         """The plain result, a list of problems (`code at path`) if rejected, or an error text."""
         try:
-            made = self.engine.decide(self.request.ruleset, decision, facts, version=version)
+            made = engine.decide(self.request.ruleset, decision, facts, version=version)
         except InputError as exc:
             return [f"{p.code} at {p.path}" for p in exc.problems]
         except NotFoundError as exc:
@@ -295,6 +304,8 @@ class DiffReport:
             "ruleset": self.request.ruleset,
             "from": self.request.old,
             "to": self.request.new,
+            "from_rules": self.request.old_source or self.request.rules,
+            "to_rules": self.request.rules,
             "decision": self.request.decision,
             "inputs_file": self.inputs_file,
             "inputs": t.inputs,
@@ -344,8 +355,13 @@ class DiffReport:
         r = self.request
         unusable = t.inputs - t.decided - t.invalid
         share = f"  ({100 * t.changed / t.decided:.2f}% of decided)" if t.decided else ""
+        sides = (
+            f"{r.old} ({r.old_source}) -> {r.new} ({r.rules})"
+            if r.old_rules
+            else f"{r.old} -> {r.new}"
+        )
         lines = [
-            f"{r.ruleset}: {r.old} -> {r.new}"
+            f"{r.ruleset}: {sides}"
             + (f", decision {r.decision}" if r.decision else "")
             + f", inputs from {self.inputs_file}",
             f"  inputs:            {t.inputs}",
@@ -409,6 +425,7 @@ def run_diff(
     chunk_lines: int = CHUNK_LINES,
     on_chunk: Callable[[int], None] | None = None,
     engine: Engine | None = None,
+    old_engine: Engine | None = None,
 ) -> DiffReport:
     """Decide every input of `inputs` under both versions; `workers` 1 runs in this process.
 
@@ -419,7 +436,7 @@ def run_diff(
     total = Tally()
     start = time.perf_counter()
     if workers == 1:
-        decider = _Decider(request, engine)
+        decider = _Decider(request, engine, old_engine)
         for chunk in _chunks(inputs, chunk_lines):
             total.merge(decider.chunk(chunk), request.examples)
             if on_chunk:

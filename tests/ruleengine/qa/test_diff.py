@@ -158,3 +158,69 @@ def test_usage_errors(cli: CliRunner, rules: Path, tmp_path: Path) -> None:
     assert "did you mean 'checkout'?" in result.output
     result = cli.invoke(app, [*base[:-1], str(tmp_path / "missing.jsonl"), "--to", "2026-07"])
     assert result.exit_code == 2
+
+
+def test_from_rules_compares_the_same_version_edited(
+    cli: CliRunner, rules: Path, tmp_path: Path
+) -> None:
+    # A version edited in place (a branch) against its last published form (a checkout
+    # of main, or its bundle): same label on both sides, two rules folders.
+    import shutil
+
+    from ruleengine.bundle import build_bundle
+
+    published = tmp_path / "main-rules"
+    shutil.copytree(rules, published)
+    tables = rules / "example" / "2026-01" / "tables.yaml"
+    text = tables.read_text("utf-8")
+    assert "[platinum, 0.10]" in text
+    tables.write_text(text.replace("[platinum, 0.10]", "[platinum, 0.20]"), "utf-8")
+    bundle = tmp_path / "main.tar.gz"
+    bundle.write_bytes(build_bundle(published)[0])
+    inputs = corpus(tmp_path / "corpus.jsonl")
+    base = ["diff", "example", "--from", "2026-01", "--to", "2026-01", "--inputs", str(inputs)]
+    reports = []
+    for source in (published, bundle):
+        for workers in ("1", "2"):
+            result = cli.invoke(
+                app,
+                [*base, "--from-rules", str(source), "--format", "json", "--workers", workers],
+            )
+            assert result.exit_code == 0, result.output
+            reports.append(json.loads(result.output))
+    for report in reports:
+        assert report["changed"] == 1  # line 5, the platinum quote
+        changes = {(c["decision"], c["field"]): c for c in report["changes"]}
+        assert set(changes) == {
+            ("quote", "discount"),
+            ("quote", "total"),
+            ("quote", "average_item_price"),
+        }
+        assert changes["quote", "discount"]["values"] == [
+            {"from": "5.00", "to": "10.00", "inputs": 1}
+        ]
+    assert reports[0]["from_rules"].endswith("main-rules")
+    assert reports[2]["from_rules"].endswith("main.tar.gz")
+    # Without --from-rules both sides are the edited folder: nothing changes.
+    same = json.loads(cli.invoke(app, [*base, "--format", "json", "--workers", "1"]).output)
+    assert same["changed"] == 0
+    text_report = cli.invoke(app, [*base, "--from-rules", str(bundle), "--workers", "1"]).output
+    assert "2026-01 (" in text_report and "main.tar.gz) -> 2026-01 (" in text_report
+
+
+def test_from_rules_errors(cli: CliRunner, rules: Path, tmp_path: Path) -> None:
+    inputs = corpus(tmp_path / "corpus.jsonl")
+    base = ["diff", "example", "--from", "2026-07", "--to", "2026-07", "--inputs", str(inputs)]
+    only_january = tmp_path / "old"
+    (only_january / "example").mkdir(parents=True)
+    import shutil
+
+    shutil.copytree(rules / "example" / "2026-01", only_january / "example" / "2026-01")
+    result = cli.invoke(app, [*base, "--from-rules", str(only_january)])
+    assert result.exit_code == 2
+    assert "unknown version '2026-07'" in result.output
+    broken = tmp_path / "broken.tar.gz"
+    broken.write_bytes(b"not a bundle")
+    result = cli.invoke(app, [*base, "--from-rules", str(broken)])
+    assert result.exit_code == 1
+    assert "error[bad_bundle]" in result.output and "broken.tar.gz" in result.output
