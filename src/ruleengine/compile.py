@@ -1708,7 +1708,18 @@ class _Generator:
             value = self.fast_value(t.elem, None, item, indent + 1)
             m.emit(f"{items}.append({value})", indent + 1)
             return items if isinstance(t, ListT) else f"_frozenset({items})"
-        m.emit("return _FAIL", indent)  # maps: the collecting validator handles them
+        if isinstance(t, MapT) and strip(t.key) == STRING:
+            items, key, item = self.temp(), self.temp(), self.temp()
+            m.emit(f"if type({var}) is not dict:", indent)
+            m.emit("return _FAIL", indent + 1)
+            m.emit(f"{items} = {{}}", indent)
+            m.emit(f"for {key}, {item} in {var}.items():", indent)
+            m.emit(f"if type({key}) is not str:", indent + 1)
+            m.emit("return _FAIL", indent + 2)
+            value = self.fast_value(t.value, None, item, indent + 1)
+            m.emit(f"{items}[{key}] = {value}", indent + 1)
+            return items
+        m.emit("return _FAIL", indent)  # other maps: the collecting validator handles them
         return "None"
 
     def fast_record(

@@ -7,6 +7,7 @@ value worked out by hand."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal, localcontext
 from typing import Any
 
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ruleengine
+from ruleengine.compile import FAIL
 
 from .conftest import BuildEngine
 from .test_evaluate import (
@@ -410,3 +412,26 @@ def test_inlined_helpers_and_groups_evaluate_as_python(
     ]
     assert wrong == []
     assert plain == traced
+
+
+def test_map_inputs_take_the_fast_path(build_engine: BuildEngine) -> None:
+    engine = build_engine(
+        "decisions:\n"
+        "  d:\n"
+        "    input:\n"
+        "      counts: {type: 'map<string, int>'}\n"
+        "      prices: {type: 'map<string, decimal>', optional: true}\n"
+        "    output:\n"
+        "      total: sum(k in keys(counts), counts[k] ?? 0)\n"
+        "      price_a: 'if prices != null then prices[\"a\"] ?? 0 else 0'\n"
+    )
+    compiled = engine.rulesets["t"].versions[0].decisions["d"]
+    facts = {"counts": {"a": 2, "b": 5}, "prices": {"a": "1.50"}}
+    assert compiled.decide_fast(facts, date(2026, 1, 1)) is not FAIL  # no detour
+    result = engine.decide("t", "d", facts).result
+    assert result == {"total": 7, "price_a": Decimal("1.50")}
+    assert result["price_a"].as_tuple().exponent == -2
+    assert engine.decide("t", "d", {"counts": {}}).result == {"total": 0, "price_a": 0}
+    with pytest.raises(ruleengine.InputError) as caught:
+        engine.decide("t", "d", {"counts": {"a": "x", "b": 1.5}})
+    assert sorted(p.path for p in caught.value.problems) == ["input.counts.a", "input.counts.b"]
