@@ -17,10 +17,7 @@ from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any, cast
-
-import jsonschema
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import Diagnostic, RuleFileError, did_you_mean
 from .load import DataPath, Document
@@ -41,6 +38,13 @@ from .model import (
     VersionModel,
 )
 
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
+
+# jsonschema itself is imported only to explain a document that jsonschema-rs
+# refused: it costs a tenth of a second to import, on every start, for nothing.
+
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 # Sections whose names share one namespace in expressions.
@@ -59,6 +63,8 @@ def _is_integer(checker: Any, instance: Any) -> bool:
     # exact decimals (2.0) count like JSON's floats do.
     if isinstance(instance, Decimal):
         return instance.is_finite() and instance == instance.to_integral_value()
+    import jsonschema
+
     return jsonschema.Draft202012Validator.TYPE_CHECKER.is_type(instance, "integer")
 
 
@@ -70,6 +76,8 @@ def _schema(name: str) -> dict[str, Any]:
 @cache
 def schema_validator(name: str) -> jsonschema.protocols.Validator:
     """The compiled validator of `schemas/<name>.schema.json` (built once per process)."""
+    import jsonschema
+
     schema = _schema(name)
     base = jsonschema.validators.validator_for(schema)
     base.check_schema(schema)
