@@ -24,7 +24,7 @@ from .logs import configure_logging
 from .metrics import Metrics
 from .middleware import RequestContext
 from .openapi import OpenAPIBuilder
-from .routers import admin, decisions, health, rulesets
+from .routers import admin, decisions, health, playground, rulesets
 from .settings import Settings
 from .store import VersionStore
 from .watch import RulesWatcher
@@ -126,6 +126,8 @@ def create_app(
     app.include_router(health.router)
     if settings.admin_enabled:
         app.include_router(admin.router)
+    if settings.playground:
+        app.include_router(playground.router)
     app.openapi = OpenAPIBuilder(app, store, settings)  # type: ignore[method-assign]
     app.add_middleware(RequestContext, metrics=metrics, access_log=settings.access_log)
     return app

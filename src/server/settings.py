@@ -46,6 +46,9 @@ class Settings(BaseSettings):
         description="A folder shared by the workers of one server: an admin reload in one "
         "worker touches a file here, and every worker reloads.",
     )
+    playground: bool = Field(
+        default=True, description="Serve the playground page at / and /playground."
+    )
     access_log: bool = Field(default=True, description="Log one JSON line per request.")
     log_level: str = Field(default="info", description="Level of the server's JSON log lines.")
 

@@ -1,0 +1,127 @@
+"""The playground page in a real browser (headless Chromium over the DevTools protocol).
+
+Not part of `make test` (CI machines have no browser); run it by hand after
+changing `src/server/static/playground.html`:
+
+    apt-get install chromium            # once
+    .venv/bin/ruleengine serve --rules rules --port 8766 &
+    .venv/bin/python tests/browser/check_playground.py http://127.0.0.1:8766
+
+It loads the page, checks the selects and the input skeleton, decides a
+checkout (result, metadata, one explanation row per rule), sends a broken
+input (every problem listed, with its path), and switches rule set. Exit 1 on
+the first failed check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from typing import Any
+
+import websockets
+
+FACTS = {
+    "customer": {
+        "id": "c-1",
+        "country": "US",
+        "tier": "platinum",
+        "email_verified": True,
+        "member_since": "2020-01-01",
+    },
+    "order": {"currency": "USD", "items": [{"sku": "A", "quantity": 3, "unit_price": "16.78"}]},
+}
+
+
+async def drive(ws_url: str, page: str) -> None:
+    async with websockets.connect(ws_url, max_size=None) as ws:
+        counter = 0
+
+        async def call(method: str, **params: Any) -> dict[str, Any]:
+            nonlocal counter
+            counter += 1
+            await ws.send(json.dumps({"id": counter, "method": method, "params": params}))
+            while True:
+                message = json.loads(await ws.recv())
+                if message.get("id") == counter:
+                    return message
+
+        async def js(expression: str) -> Any:
+            answer = await call(
+                "Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True
+            )
+            return answer["result"]["result"].get("value")
+
+        async def settle() -> None:
+            await asyncio.sleep(1.5)
+
+        await call("Page.navigate", url=page)
+        await settle()
+        rulesets = await js("[...document.getElementById('ruleset').options].map(o => o.value)")
+        assert "example" in rulesets, rulesets
+        skeleton = json.loads(await js("document.getElementById('input').value"))
+        assert set(skeleton) == {"customer", "order"}, skeleton
+
+        await js(
+            "document.getElementById('decision').value = 'checkout';"
+            f"document.getElementById('input').value = {json.dumps(json.dumps(FACTS))};"
+            "document.getElementById('decide').click(); 1"
+        )
+        await settle()
+        result = json.loads(await js("document.getElementById('result').textContent"))
+        assert result["allowed"] is True, result
+        meta = await js("document.getElementById('meta').textContent")
+        assert "sha256:" in meta and "decision id" in meta, meta
+        rows = await js("document.querySelectorAll('#explanation tbody tr').length")
+        assert rows >= 1, rows
+        first = await js("document.querySelector('#explanation tbody tr').innerText")
+        assert "rules.yaml:" in first, first
+
+        await js(
+            "document.getElementById('input').value = '{\"customer\": {\"id\": 1}}';"
+            "document.getElementById('decide').click(); 1"
+        )
+        await settle()
+        errors = await js("[...document.querySelectorAll('#errors li')].map(li => li.textContent)")
+        assert any(e.startswith("input.customer.id:") for e in errors), errors
+        assert any(e.startswith("input.order:") for e in errors), errors
+
+        await js(
+            "const s = document.getElementById('ruleset'); s.value = 'self-service';"
+            "s.dispatchEvent(new Event('change')); 1"
+        )
+        await asyncio.sleep(0.5)
+        decisions = await js("[...document.getElementById('decision').options].map(o => o.value)")
+        assert "options" in decisions, decisions
+
+
+def main() -> None:
+    base = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8766"
+    browser = subprocess.Popen(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+         "--remote-debugging-port=9333", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                targets = json.load(urllib.request.urlopen("http://127.0.0.1:9333/json"))
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise SystemExit("chromium did not start")
+        ws_url = next(t for t in targets if t["type"] == "page")["webSocketDebuggerUrl"]
+        asyncio.run(drive(ws_url, base + "/playground"))
+    finally:
+        browser.terminate()
+    print("playground: every check passed")
+
+
+if __name__ == "__main__":
+    main()
