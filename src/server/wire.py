@@ -61,6 +61,20 @@ class RuleSetList(BaseModel):
     rulesets: list[RuleSetInfo]
 
 
+class Example(BaseModel):
+    name: str = Field(description="The regression-suite case this input comes from.")
+    decision: str
+    as_of: str
+    version: str | None = Field(description="The version the case pins, if any.")
+    input: dict[str, Any] = Field(description="The case's input (decimals as strings).")
+    expect: str = Field(description="result, or error: the case expects the input refused.")
+    source: str = Field(description="file:line of the case.")
+
+
+class ExampleList(BaseModel):
+    examples: list[Example]
+
+
 class Health(BaseModel):
     status: str
 

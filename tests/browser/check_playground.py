@@ -8,6 +8,7 @@ changing `src/server/static/playground.html`:
     .venv/bin/python tests/browser/check_playground.py http://127.0.0.1:8766
 
 It loads the page, checks the selects and the input skeleton, decides a
+regression-suite example, decides a
 checkout (result, metadata, one explanation row per rule), sends a broken
 input (every problem listed, with its path), and switches rule set. Exit 1 on
 the first failed check.
@@ -65,6 +66,23 @@ async def drive(ws_url: str, page: str) -> None:
         assert "example" in rulesets, rulesets
         skeleton = json.loads(await js("document.getElementById('input').value"))
         assert set(skeleton) == {"customer", "order"}, skeleton
+
+        # A regression-suite case as the input: decided as its suite expects.
+        await js(
+            "const d = document.getElementById('decision'); d.value = 'checkout';"
+            "d.dispatchEvent(new Event('change')); 1"
+        )
+        names = await js("[...document.getElementById('example').options].map(o => o.text)")
+        assert len(names) > 1, names
+        case = next(i for i, n in enumerate(names) if i and "expects an error" not in n)
+        await js(
+            f"const e = document.getElementById('example'); e.selectedIndex = {case};"
+            "e.dispatchEvent(new Event('change')); document.getElementById('decide').click(); 1"
+        )
+        await settle()
+        assert await js("!document.getElementById('answer').classList.contains('hidden')")
+        as_of = await js("document.getElementById('as_of').value")
+        assert as_of and as_of in await js("document.getElementById('meta').textContent")
 
         await js(
             "document.getElementById('decision').value = 'checkout';"

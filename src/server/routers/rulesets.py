@@ -3,13 +3,20 @@ effect today, and how the last reload went."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
 
+import ruleengine
+from ruleengine import jsonio
+from ruleengine.qa.suite import find_suites, load_suites
+
 from ..deps import ServicesDep, SnapshotDep
 from ..errors import ApiError
 from ..wire import (
+    ExampleList,
     RuleSetDetail,
     RuleSetList,
     reload_info,
@@ -49,3 +56,50 @@ async def get_ruleset(ruleset: str, snapshot: SnapshotDep, services: ServicesDep
         **snapshot_header(snapshot),
         "last_reload": reload_info(last.errors_for(ruleset_folders(rs)) if last else None),
     }
+
+
+@router.get(
+    "/{ruleset}/examples",
+    response_model=ExampleList,
+    responses=NOT_FOUND,
+    summary="Inputs from the rule set's regression suites, to try decisions with",
+)
+async def get_examples(ruleset: str, snapshot: SnapshotDep) -> dict[str, Any]:
+    rs = snapshot.engine.rulesets.get(ruleset)
+    if rs is None:
+        raise ApiError.one(404, "unknown_ruleset", "ruleset", f"unknown ruleset {ruleset!r}")
+    return {"examples": _examples(rs)}
+
+
+# Per loaded rule set: id -> (the rule set, its examples). A reload makes new RuleSet
+# objects, so a stale entry is never hit; the rule set kept in it keeps its id unique.
+_EXAMPLES: dict[int, tuple[ruleengine.RuleSet, list[dict[str, Any]]]] = {}
+
+
+def _examples(rs: ruleengine.RuleSet) -> list[dict[str, Any]]:
+    found = _EXAMPLES.get(id(rs))
+    if found is None or found[0] is not rs:
+        if len(_EXAMPLES) >= 16:
+            _EXAMPLES.clear()
+        found = _EXAMPLES[id(rs)] = (rs, _read_examples(rs))
+    return found[1]
+
+
+def _read_examples(rs: ruleengine.RuleSet) -> list[dict[str, Any]]:
+    """The cases of the suites under the rule set's folder (`tests/`), readable ones only."""
+    folder = Path(os.path.commonpath([v.root for v in rs.versions]))
+    suites, _problems = load_suites(find_suites(folder), list(rs.versions))
+    return [
+        {
+            "name": case.name,
+            "decision": case.decision,
+            "as_of": case.as_of.isoformat(),
+            "version": case.version,
+            "input": jsonio.to_plain(case.input),
+            "expect": "error" if case.expect_errors else "result",
+            "source": f"{case.file}:{case.line}",
+        }
+        for suite in suites
+        for case in suite.cases
+        if case.ruleset == rs.name
+    ]
