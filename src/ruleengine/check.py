@@ -13,7 +13,7 @@ Public entry: `check_version(model)`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -129,7 +129,6 @@ class CheckedRule:
     definition: RuleDef
     when: Expr
     then: Expr | None  # None: the rule contributes its reason code
-    reads: tuple[Expr, ...]  # the facts the condition reads, for explanations
 
 
 @dataclass(frozen=True, slots=True)
@@ -1114,8 +1113,9 @@ def _variables(node: Expr) -> set[str]:
     return {sub.name for sub in walk(node) if isinstance(sub, Var)}
 
 
-def _reads(node: Expr, tables: dict[str, CheckedTable]) -> tuple[Expr, ...]:
-    """The maximal fact paths (a, a.b.c) a condition reads, for explanations."""
+def fact_reads(node: Expr, tables: Mapping[str, CheckedTable]) -> tuple[Expr, ...]:
+    """The maximal fact paths (a, a.b.c) a condition reads, for explanations (worked out
+    when the traced program is generated, not for every rule at load time)."""
     found: dict[str, Expr] = {}
     bound: set[str] = set()
     for sub in walk(node):
@@ -1401,7 +1401,7 @@ def check_version(model: VersionModel) -> CheckedVersion:
                     item_type = joined
             else:
                 item_type = ERROR
-            checked_rules.append(CheckedRule(rule, when, then, _reads(when, c.tables)))
+            checked_rules.append(CheckedRule(rule, when, then))
         default = parsed_expr(d.default) if d.default else None
         if d.hit == "collect":
             if d.default is not None:

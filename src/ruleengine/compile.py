@@ -35,6 +35,7 @@ from .check import (
     CheckedVersion,
     InputField,
     RecordSchema,
+    fact_reads,
 )
 from .errors import InputError, InputProblem, did_you_mean
 from .nodes import (
@@ -1215,7 +1216,8 @@ class _Generator:
         self, ec: _ExprCompiler, group: CheckedGroup, rule: CheckedRule, cond: str
     ) -> None:
         """Evaluate a rule's condition into `_w` and record it, with the facts it read."""
-        values = ", ".join(f"{unparse(r)!r}: _read(lambda: {ec.expr(r)})" for r in rule.reads)
+        reads = fact_reads(rule.when, self.checked.tables)
+        values = ", ".join(f"{unparse(r)!r}: _read(lambda: {ec.expr(r)})" for r in reads)
         loc = f"{rule.definition.location.file}:{rule.definition.location.line}"
         self.m.emit(f"_w = bool({cond})", 1)
         self.m.emit(
