@@ -65,7 +65,8 @@ class BundleSource:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 body = response.read(MAX_DOWNLOAD_BYTES + 1)
-                return response.status, body, response.headers.get("ETag")
+                # A file: URL answers without a status: reading it is a 200.
+                return response.status or 200, body, response.headers.get("ETag")
         except urllib.error.HTTPError as exc:
             if exc.code == 304:
                 return 304, b"", self._etag
