@@ -205,3 +205,22 @@ def test_a_bundle_server_down_at_start_is_waited_for(
         assert _hashes(store) == {v["content_hash"] for v in index.versions}
     finally:
         source.close()
+
+
+def test_an_oversized_download_is_refused(
+    tmp_path: Path, bundle_server: tuple[Published, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server import bundle_source
+
+    published, url = bundle_server
+    body, _ = build_bundle(_rules(tmp_path, "a"))
+    published.publish(body)
+    monkeypatch.setattr(bundle_source, "MAX_DOWNLOAD_BYTES", len(body) - 1)
+    source = BundleSource(url)
+    try:
+        failed = VersionStore(source.load).reload("startup")
+        assert not failed.ok
+        assert [d.code for d in failed.errors] == ["bad_bundle"]
+        assert "larger than" in failed.errors[0].message
+    finally:
+        source.close()
