@@ -211,6 +211,30 @@ def test_engine_agrees_with_reference_on_random_valid_input(engine: ruleengine.E
         assert seen[code] >= 10, (code, seen)
 
 
+def test_plain_and_traced_programs_agree_on_random_input(engine: ruleengine.Engine) -> None:
+    # The plain program inlines helpers and rule groups and checks input in one fused
+    # function; the traced one (explain) keeps every call as written. Same answers.
+    rng = random.Random(20261126)
+    decisions = list(ref.DECIDERS)
+    seen: collections.Counter[str] = collections.Counter()
+    for _ in range(600):
+        decision = rng.choice(decisions)
+        facts = randomized.facts(rng, decision)
+        answers = []
+        for explain in (False, True):
+            try:
+                made = engine.decide("self-service", decision, facts, explain=explain)
+            except ruleengine.RuleEngineError as exc:  # e.g. before the first version
+                answers.append(("refused", str(exc)))
+            else:
+                answers.append((made.version, plain(made.result)))
+        (plain_version, plain_result), (traced_version, traced_result) = answers
+        assert plain_version == traced_version, facts
+        assert strictly_equal(plain_result, traced_result), facts
+        seen[plain_version] += 1
+    assert seen["2026-11"] > 30 and seen["2026-12"] > 300 and seen["refused"] > 0, seen
+
+
 def _mutations(rng: random.Random) -> list[tuple[str, Any]]:
     return [
         ("plan", rng.choice(("basic", "", 1, None))),
