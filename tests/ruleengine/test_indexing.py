@@ -104,3 +104,51 @@ def test_explanation_lists_only_the_candidate_rules(build_engine: BuildEngine) -
 def test_small_groups_are_not_indexed(example_engine: ruleengine.Engine) -> None:
     for version in example_engine.rulesets["example"].versions:
         assert "_IX_" not in version.compiled.source
+
+
+SHARED_TYPES = "types:\n  Line:\n    fields: {product: string, price: decimal, day: date, tags: list<string>}\n"
+SHARED_DECISION = "decisions:\n  d:\n    input: {line: Line}\n    output:\n      hits: pick(line)\n"
+
+
+def _shared_rules(count: int) -> str:
+    """Rules of three patterns that differ only in their literals (decimal, date, string,
+    list, then-values): they share code objects, and must still decide one by one."""
+    lines = ["rules:", "  pick:", "    params: {line: Line}", "    rules:"]
+    for i in range(count):
+        kind = i % 3
+        if kind == 0:
+            when = f'line.product == "p{i}" and line.price > {i}.5'
+            then = f"line.price * {i % 7}"
+        elif kind == 1:
+            when = f'line.product == "p{i}" and line.day >= date("2026-0{1 + i % 9}-1{i % 10}")'
+            then = f"{i}.25"
+        else:
+            when = f'line.product == "p{i}" and any(t in line.tags, t in ["a{i}", "b"])'
+            then = f"{i % 5}"
+        lines += [f"      - id: r{i}", f"        when: '{when}'", f"        then: '{then}'"]
+    return "\n".join(lines) + "\n"
+
+
+def test_rules_differing_in_literals_share_code_and_decide_alike(
+    build_engine: BuildEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules = _shared_rules(60)
+    shared = build_engine(SHARED_DECISION, types=SHARED_TYPES, rules=rules)
+    source = shared.rulesets["t"].versions[0].compiled.source
+    assert source.count("def _shape") <= 4 and "def gr_pick_" not in source
+    monkeypatch.setattr(compile_module, "INDEX_MIN_RULES", 10**9)
+    plain = build_engine(SHARED_DECISION, types=SHARED_TYPES, rules=rules)
+    rng = random.Random(3)
+    for _ in range(300):
+        facts = {
+            "as_of": "2026-01-01",
+            "line": {
+                "product": f"p{rng.randrange(70)}",
+                "price": f"{rng.randrange(80)}.{rng.randrange(10)}",
+                "day": f"2026-0{rng.randrange(1, 10)}-{rng.randrange(10, 29)}",
+                "tags": rng.sample(["a1", "a5", "b", "c", f"a{rng.randrange(60)}"], 2),
+            },
+        }
+        want = plain.decide("t", "d", facts).result
+        assert shared.decide("t", "d", facts).result == want, facts
+        assert shared.decide("t", "d", facts, explain=True).result == want, facts
