@@ -929,6 +929,17 @@ class _ExprCompiler:
             if isinstance(node.right, Literal) or _cheap(default):
                 return f"_or({first}, {default})"  # a default that costs nothing to compute
             return f"_coalesce({first}, lambda: {default})"
+        items = node.right.items if isinstance(node.right, ListLit) else None
+        if (
+            op in ("in", "not in")
+            and self.literals is not None
+            and items
+            and all(isinstance(i, Literal) and _indexable(i.value) for i in items)
+        ):
+            # Shared rule code: the whole literal list is one parameter (a tuple), not
+            # a list built on every call from one parameter per item.
+            values = tuple(i.value for i in items if isinstance(i, Literal))
+            return f"({self.expr(node.left)} {op} {self.constant(values)})"
         left = self.expr(node.left)
         right = self.branch(node.right) if op in ("and", "or") else self.expr(node.right)
         if op in ("==", "!=") and (_is_null(node.left) or _is_null(node.right)):
