@@ -130,7 +130,8 @@ _new_tuple = tuple.__new__
 
 
 class Engine:
-    """Holds loaded rule sets; safe to share between threads (nothing in it changes)."""
+    """Holds loaded rule sets; safe to share between threads: the rules never change, and
+    the only mutable parts are lookup caches (a lost or cleared entry is computed again)."""
 
     def __init__(
         self, rulesets: Mapping[str, RuleSet], clock: Clock | None = None, root: str | None = None
