@@ -8,7 +8,7 @@ changing `src/server/static/playground.html`:
     .venv/bin/python tests/browser/check_playground.py http://127.0.0.1:8766
 
 It loads the page, checks the selects and the input skeleton, decides a
-regression-suite example, decides a
+regression-suite example, compares two versions' answers, decides a
 checkout (result, metadata, one explanation row per rule), sends a broken
 input (every problem listed, with its path), and switches rule set. Exit 1 on
 the first failed check.
@@ -98,6 +98,24 @@ async def drive(ws_url: str, page: str) -> None:
         assert rows >= 1, rows
         first = await js("document.querySelector('#explanation tbody tr').innerText")
         assert "rules.yaml:" in first, first
+
+        # Compared with another version: Spain is served from 2026-07 only.
+        spain = {**FACTS, "customer": {**FACTS["customer"], "country": "ES"}}
+        await js(
+            "document.getElementById('example').value = '';"
+            "document.getElementById('as_of').value = '2026-07-15';"
+            "document.getElementById('compare').value = '2026-01';"
+            f"document.getElementById('input').value = {json.dumps(json.dumps(spain))};"
+            "document.getElementById('decide').click(); 1"
+        )
+        await settle()
+        title = await js("document.getElementById('compared').textContent")
+        assert "2026-01" in title and "differ" in title, title
+        fields = await js(
+            "[...document.querySelectorAll('#differences tbody tr')].map(r => r.cells[0].textContent)"
+        )
+        assert "allowed" in fields, fields
+        await js("document.getElementById('compare').value = ''; 1")
 
         await js(
             "document.getElementById('input').value = '{\"customer\": {\"id\": 1}}';"

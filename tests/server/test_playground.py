@@ -23,7 +23,8 @@ def test_the_page_is_served(client: TestClient) -> None:
     page = client.get("/playground")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    for control in ("ruleset", "decision", "version", "as_of", "locale", "input", "decide"):
+    controls = ("ruleset", "decision", "version", "as_of", "locale", "example", "compare")
+    for control in (*controls, "input", "decide", "explanation", "differences"):
         assert f'id="{control}"' in page.text, control
     assert "/playground" not in client.get("/openapi.json").json()["paths"]
 
