@@ -99,6 +99,24 @@ async def drive(ws_url: str, page: str) -> None:
         first = await js("document.querySelector('#explanation tbody tr').innerText")
         assert "rules.yaml:" in first, first
 
+        # Decimals are sent as typed: as a binary float 19.994999999999999999 would be
+        # 19.995 and round to 20.00.
+        precise = (
+            '{"customer": {"id": "c-1", "country": "US", "tier": "standard", '
+            '"email_verified": true, "member_since": "2020-01-01"}, "order": {"currency": "USD", '
+            '"items": [{"sku": "A", "quantity": 1, "unit_price": 19.994999999999999999}]}}'
+        )
+        await js(
+            "document.getElementById('decision').value = 'quote';"
+            "document.getElementById('example').value = '';"
+            f"document.getElementById('input').value = {json.dumps(precise)};"
+            "document.getElementById('decide').click(); 1"
+        )
+        await settle()
+        quote = json.loads(await js("document.getElementById('result').textContent"))
+        assert quote["subtotal"] == "19.99", quote
+        await js("document.getElementById('decision').value = 'checkout'; 1")
+
         # Compared with another version: Spain is served from 2026-07 only.
         spain = {**FACTS, "customer": {**FACTS["customer"], "country": "ES"}}
         await js(
