@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -34,3 +36,19 @@ def build_engine(tmp_path_factory: pytest.TempPathFactory) -> BuildEngine:
         return ruleengine.load(root, clock=lambda: clock)
 
     return build
+
+
+@pytest.fixture
+def yaml_nodes_converted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A counter of the YAML nodes the loader converts (alias expansions included):
+    work bounds that do not depend on the machine, unlike timings."""
+    load_module = importlib.import_module("ruleengine.load")  # ruleengine.load is a function
+    calls = [0]
+    original = load_module._Converter.convert
+
+    def counting(self: Any, node: Any, path: Any) -> Any:
+        calls[0] += 1
+        return original(self, node, path)
+
+    monkeypatch.setattr(load_module._Converter, "convert", counting)
+    return calls
