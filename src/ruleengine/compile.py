@@ -706,23 +706,8 @@ class _ExprCompiler:
             body = self.branch(node.body[0])
         finally:
             self.restore(node.var, saved)
-        kind = node.name
-        start = {"any": "False", "all": "True", "first": "None", "count": "0"}.get(kind)
-        if kind == "sum":
-            start = "_Decimal(0)" if self.type_of(node) == DECIMAL else "0"
-        lines = [f"{result} = {start}", f"for {var} in {coll}:"]
-        if kind == "any":
-            lines += [f"    if {body}:", f"        {result} = True", "        break"]
-        elif kind == "all":
-            lines += [f"    if not ({body}):", f"        {result} = False", "        break"]
-        elif kind == "first":
-            lines += [f"    if {body}:", f"        {result} = {var}", "        break"]
-        elif kind == "count":
-            lines += [f"    if {body}:", f"        {result} += 1"]
-        elif self.type_of(node) == DECIMAL:
-            lines += [f"    {result} = _ctx.add({result}, {body})"]
-        else:
-            lines += [f"    {result} += {body}"]
+        decimal = self.type_of(node) == DECIMAL
+        lines = _loop_lines(node.name, decimal, var, coll, body, result)
         self.sink.extend(lines)
         return result
 
@@ -752,26 +737,9 @@ class _ExprCompiler:
         params = ", ".join(
             a for a in [self.hidden(needs), *(f"v_{n}" for n in free), "_items"] if a
         )
-        lines = [f"def {{name}}({params}):"]
-        kind = node.name
-        if kind == "count":
-            lines.append("    _n = 0")
-        elif kind == "sum":
-            decimal = self.type_of(node) == DECIMAL
-            lines.append("    _n = _Decimal(0)" if decimal else "    _n = 0")
-        lines.append(f"    for {var} in _items:")
-        if kind == "any":
-            lines += [f"        if {body}:", "            return True", "    return False"]
-        elif kind == "all":
-            lines += [f"        if not ({body}):", "            return False", "    return True"]
-        elif kind == "first":
-            lines += [f"        if {body}:", f"            return {var}", "    return None"]
-        elif kind == "count":
-            lines += [f"        if {body}:", "            _n += 1", "    return _n"]
-        elif self.type_of(node) == DECIMAL:
-            lines += [f"        _n = _ctx.add(_n, {body})", "    return _n"]
-        else:
-            lines += [f"        _n += {body}", "    return _n"]
+        decimal = self.type_of(node) == DECIMAL
+        loop = _loop_lines(node.name, decimal, var, "_items", body, "_n")
+        lines = [f"def {{name}}({params}):", *("    " + line for line in loop), "    return _n"]
         # Inlined helpers repeat the same loop: one function serves every copy.
         text = "\n".join(lines)
         name = m.lifted_by_text.get(text)
@@ -962,6 +930,28 @@ class _ExprCompiler:
             method = {"+": "add", "-": "subtract", "*": "multiply"}[op]
             return f"_ctx.{method}({left}, {right})"
         return f"({left} {op} {right})"
+
+
+def _loop_lines(kind: str, decimal: bool, var: str, coll: str, body: str, result: str) -> list[str]:
+    """A quantifier or fold as statements leaving its value in `result`; any, all and
+    first stop at the first item that decides."""
+    start = {"any": "False", "all": "True", "first": "None"}.get(kind)
+    if start is None:  # count, sum
+        start = "_Decimal(0)" if decimal and kind == "sum" else "0"
+    lines = [f"{result} = {start}", f"for {var} in {coll}:"]
+    if kind == "any":
+        lines += [f"    if {body}:", f"        {result} = True", "        break"]
+    elif kind == "all":
+        lines += [f"    if not ({body}):", f"        {result} = False", "        break"]
+    elif kind == "first":
+        lines += [f"    if {body}:", f"        {result} = {var}", "        break"]
+    elif kind == "count":
+        lines += [f"    if {body}:", f"        {result} += 1"]
+    elif decimal:
+        lines += [f"    {result} = _ctx.add({result}, {body})"]
+    else:
+        lines += [f"    {result} += {body}"]
+    return lines
 
 
 def _reads_per_name(nodes: Iterable[Expr]) -> dict[str, int]:

@@ -1,0 +1,63 @@
+"""Where the time of a large rule-set load goes: CPU seconds of each phase of `ruleengine.load`.
+
+    .venv/bin/python bench/load_phases.py              # 10,000 synthetic rules, 3 runs
+    .venv/bin/python bench/load_phases.py --rules 1000 --runs 5
+    .venv/bin/python bench/load_phases.py --keep-collector   # as before the collector pause
+
+Writes the synthetic rule set of `bench/gen_rules.py` into a temporary folder,
+then times YAML loading, schema validation, parse + check and compile, with the
+garbage collector paused as `ruleengine.load` pauses it (or running, with
+--keep-collector, to see what the pause saves).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from gen_rules import generate  # noqa: E402
+
+from ruleengine import engine  # noqa: E402
+from ruleengine.check import check_version  # noqa: E402
+from ruleengine.compile import compile_version  # noqa: E402
+from ruleengine.load import load_documents  # noqa: E402
+from ruleengine.validate import validate_version  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rules", type=int, default=10_000)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--keep-collector", action="store_true", help="do not pause the collector")
+    a = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-phases-") as tmp:
+        generate(a.rules, Path(tmp))
+        [(vdir, files)] = engine.find_versions(Path(tmp))
+        manifest = vdir / engine.MANIFEST
+        for _ in range(a.runs):
+            pause = contextlib.nullcontext() if a.keep_collector else engine._collector_paused()
+            with pause:
+                t0 = time.process_time()
+                docs = load_documents([(manifest, str(manifest)), *((f, str(f)) for f in files)])
+                t1 = time.process_time()
+                model = validate_version(docs[0], docs[1:], str(vdir))
+                t2 = time.process_time()
+                checked = check_version(model)
+                t3 = time.process_time()
+                compile_version(checked)
+                t4 = time.process_time()
+            print(
+                f"{a.rules:,} rules: yaml {t1 - t0:.2f}  validate {t2 - t1:.2f}  "
+                f"parse+check {t3 - t2:.2f}  compile {t4 - t3:.2f}  total {t4 - t0:.2f} s CPU"
+            )
+
+
+if __name__ == "__main__":
+    main()
