@@ -22,17 +22,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
 from .check import check_version
-from .compile import _DATE_CACHE as _DATES
-from .compile import (
-    FAIL,
-    CompiledDecision,
-    CompiledVersion,
-    TraceEntry,
-    compile_version,
-    describe_value,
-    to_date,
-    validation_reads,
-)
+from .compiler import CompiledDecision, CompiledVersion, compile_version
 from .errors import (
     Diagnostic,
     InputError,
@@ -42,6 +32,9 @@ from .errors import (
     RuleFileError,
 )
 from .load import Document, load_documents
+from .runtime.inputs import DATE_CACHE as _DATES
+from .runtime.inputs import FAIL, describe_value, to_date
+from .trace import TraceEntry, validation_reads
 from .validate import validate_version
 
 Clock = Callable[[], date]

@@ -8,7 +8,7 @@ import random
 import pytest
 
 import ruleengine
-from ruleengine import compile as compile_module
+from ruleengine.compiler import indexing
 
 from .conftest import BuildEngine
 
@@ -74,7 +74,7 @@ def test_indexed_groups_decide_like_testing_every_rule(
     indexed = build_engine(DECISION, types=TYPES, rules=rules)
     source = indexed.rulesets["t"].versions[0].compiled.source
     assert "_IX_pick" in source  # the index is really used
-    monkeypatch.setattr(compile_module, "INDEX_MIN_RULES", 10**9)
+    monkeypatch.setattr(indexing, "INDEX_MIN_RULES", 10**9)
     plain = build_engine(DECISION, types=TYPES, rules=rules)
     assert "_IX_pick" not in plain.rulesets["t"].versions[0].compiled.source
     for facts in _inputs(seed):
@@ -136,7 +136,7 @@ def test_rules_differing_in_literals_share_code_and_decide_alike(
     shared = build_engine(SHARED_DECISION, types=SHARED_TYPES, rules=rules)
     source = shared.rulesets["t"].versions[0].compiled.source
     assert source.count("def _shape") <= 4 and "def gr_pick_" not in source
-    monkeypatch.setattr(compile_module, "INDEX_MIN_RULES", 10**9)
+    monkeypatch.setattr(indexing, "INDEX_MIN_RULES", 10**9)
     plain = build_engine(SHARED_DECISION, types=SHARED_TYPES, rules=rules)
     rng = random.Random(3)
     for _ in range(300):

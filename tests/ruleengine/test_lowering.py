@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ruleengine
-from ruleengine.compile import FAIL
+from ruleengine.runtime.inputs import FAIL
 
 from .conftest import BuildEngine
 from .test_evaluate import (
@@ -250,9 +250,9 @@ def test_inlining_stops_at_its_budget(
 ) -> None:
     # A generated function inlines a bounded amount of code (many call sites of large
     # groups would otherwise grow it without limit); past the budget calls stay calls.
-    from ruleengine import compile as compile_module
+    from ruleengine.compiler import lowering
 
-    monkeypatch.setattr(compile_module._ExprCompiler, "INLINE_BUDGET", 10)
+    monkeypatch.setattr(lowering, "INLINE_BUDGET", 10)
     engine = build_engine(DECISIONS, types=TYPES, tables=TABLES, functions=FUNCTIONS, rules=RULES)
     source = engine.rulesets["t"].versions[0].compiled.source
     fused = source[source.index("def p_d(") :]

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from ..compile import GroupCall, TableRead, TraceEntry
 from ..engine import Decision, Version
 from ..model import Location
+from ..trace import GroupCall, TableRead, TraceEntry
 
 
 @dataclass(slots=True)

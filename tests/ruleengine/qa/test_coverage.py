@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 import ruleengine
 from ruleengine.cli import app
-from ruleengine.compile import TraceEntry
 from ruleengine.qa.coverage import Coverage, format_percent
+from ruleengine.trace import TraceEntry
 
 CUSTOMER = "{id: c-1, country: %s, tier: gold, email_verified: true, member_since: 2024-01-01}"
 ORDER = "{currency: USD, items: [{sku: %s, quantity: 1, unit_price: 10.00}]}"

@@ -1,9 +1,8 @@
-"""What compiled programs may call: the standard library's implementations.
+"""The standard library's implementations: what `stdlib.BUILTINS` emits calls to.
 
-Compiled code runs with exactly these names in scope (and no builtins
-beyond the handful listed in `NAMESPACE`), so an expression can reach nothing
-else. Every function here is total on well-typed arguments: no exception
-escapes for any input that passed validation.
+Every function here is total on well-typed arguments: no exception escapes for
+any input that passed validation. Every decimal operation goes through
+`DECIMAL_CONTEXT` (never the thread's ambient context).
 """
 
 from __future__ import annotations
@@ -118,10 +117,17 @@ def maximum(items: Iterable[Any]) -> Any:
 
 
 def sum_decimal(items: Iterable[Any]) -> Decimal:
+    """Add in `DECIMAL_CONTEXT`, like `+` and `sum(x in xs, ...)` (never the ambient context)."""
     total = Decimal(0)
+    add = DECIMAL_CONTEXT.add
     for item in items:
-        total += item
+        total = add(total, item)
     return total
+
+
+def absolute(x: int | Decimal) -> int | Decimal:
+    """`abs(x)`; a decimal's in `DECIMAL_CONTEXT` (Python's `abs` would round to 28 digits)."""
+    return DECIMAL_CONTEXT.abs(x) if isinstance(x, Decimal) else abs(x)
 
 
 def sum_int(items: Iterable[int]) -> int:
@@ -133,32 +139,3 @@ def sum_int(items: Iterable[int]) -> int:
 
 def sorted_list(items: Iterable[Any]) -> list[Any]:
     return sorted(items)
-
-
-# The only names compiled code can see.
-NAMESPACE: dict[str, Any] = {
-    "__builtins__": {},
-    "_divide": divide,
-    "_round_money": round_money,
-    "_add_months": add_months,
-    "_add_days": add_days,
-    "_days": days,
-    "_distinct": distinct,
-    "_flatten": flatten,
-    "_at": at,
-    "_to_map": to_map,
-    "_min_of": minimum,
-    "_max_of": maximum,
-    "_sum_decimal": sum_decimal,
-    "_sum_int": sum_int,
-    "_sorted": sorted_list,
-    "_Decimal": Decimal,
-    "_date": date,
-    "_len": len,
-    "_min": min,
-    "_max": max,
-    "_abs": abs,
-    "_frozenset": frozenset,
-    "_list": list,
-    "_str": str,
-}

@@ -1,0 +1,257 @@
+"""Lowering: calls inlined and quantifiers turned into loops, in plain generated code.
+
+Calls of small helper functions and rule groups are inlined (their parameters bound
+to the argument code, or to a local computed once), and quantifier loops become
+`for` statements in the compiler's statement sink, or module-level functions when
+they cannot be hoisted. Only sub-expressions that are evaluated unconditionally are
+lowered into statements: expressions are pure and total, so evaluating them before
+the statement that needs them changes nothing but the cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..check import CheckedGroup
+from ..nodes import Call, Expr, Literal, Macro, Var, children, walk
+from ..typesys import DECIMAL, Type
+from .indexing import is_path
+
+if TYPE_CHECKING:
+    from .expressions import ExprCompiler
+
+
+def loop_statement(ec: ExprCompiler, node: Macro) -> str:
+    """A quantifier or fold as a `for` statement in the sink; its value in a local."""
+    assert ec.sink is not None
+    coll = ec.collection(node.collection)
+    var, result = ec.m.fresh("_b"), ec.m.fresh("_i")
+    saved = ec.env.get(node.var)
+    ec.env[node.var] = var
+    try:
+        body = ec.branch(node.body[0])
+    finally:
+        ec.restore(node.var, saved)
+    decimal = ec.type_of(node) == DECIMAL
+    lines = loop_lines(node.name, decimal, var, coll, body, result)
+    ec.sink.extend(lines)
+    return result
+
+
+def lifted_loop(ec: ExprCompiler, node: Macro) -> str:
+    """A quantifier or fold as a module-level function with a plain loop that stops
+    early: cheaper than a generator expression fed to any()/all()/sum()."""
+    m = ec.m
+    bound = {sub.var for sub in walk(node.body[0]) if isinstance(sub, Macro)} | {node.var}
+    free = sorted(
+        {
+            sub.name
+            for sub in walk(node.body[0])
+            if isinstance(sub, Var)
+            and sub.name not in bound
+            and sub.name not in m.checked.tables
+            and sub.name not in ("as_of", "locale")
+        }
+    )
+    needs = ec.m.needs_of([node.body[0]])
+    # The body is compiled as the lifted function's own: its parameters are the free
+    # variables, under their plain names.
+    inner = type(ec)(m, ec.traced)
+    inner.env = {n: f"v_{n}" for n in [*free, node.var]}
+    inner.depth = ec.depth
+    body = inner.branch(node.body[0])
+    var = f"v_{node.var}"
+    params = ", ".join(a for a in [ec.hidden(needs), *(f"v_{n}" for n in free), "_items"] if a)
+    decimal = ec.type_of(node) == DECIMAL
+    loop = loop_lines(node.name, decimal, var, "_items", body, "_n")
+    lines = [f"def {{name}}({params}):", *("    " + line for line in loop), "    return _n"]
+    # Inlined helpers repeat the same loop: one function serves every copy.
+    text = "\n".join(lines)
+    name = m.lifted_by_text.get(text)
+    if name is None:
+        m.loop_counter += 1
+        name = f"_loop{m.loop_counter}{'_t' if ec.traced else ''}"
+        m.lifted_by_text[text] = name
+        m.lifted.extend([lines[0].replace("{name}", name), *lines[1:], ""])
+    args = ", ".join(
+        a
+        for a in [
+            ec.hidden(needs),
+            *(ec.var(n) for n in free),
+            ec.collection(node.collection),
+        ]
+        if a
+    )
+    return f"{name}({args})"
+
+
+# Inlining limits: beyond them a call stays a call (code size, compile time).
+INLINE_MAX_NODES = 80  # a helper's size
+INLINE_MAX_RULES = 12  # a rule group's size
+INLINE_MAX_DEPTH = 3  # calls inlined into inlined code
+INLINE_BUDGET = 2000  # expression nodes inlined into one generated function
+
+
+def inline(ec: ExprCompiler, node: Call) -> str | None:
+    """The code of a helper function or rule group call, inlined; None to keep the call."""
+    if ec.traced or ec.depth >= INLINE_MAX_DEPTH:
+        return None
+    fn = ec.m.functions.get(node.name)
+    if fn is not None:
+        return inline_function(ec, node, fn)
+    group = ec.m.checked.groups.get(node.name)
+    if group is None or not ec.can_hoist() or len(group.rules) > INLINE_MAX_RULES:
+        return None
+    if ec.m.plan_of(group) is not None:
+        return None  # an indexed group is a dict lookup: it stays a function
+    size = sum(
+        1
+        for rule in group.rules
+        for part in (rule.when, rule.then)
+        if part is not None
+        for _ in walk(part)
+    )
+    if not spend(ec, size):
+        return None
+    return inline_group(ec, node, group)
+
+
+def spend(ec: ExprCompiler, size: int) -> bool:
+    """Take size from the function's inlining budget; False (nothing taken) if short."""
+    if ec.inlined + size > INLINE_BUDGET:
+        return False
+    ec.inlined += size
+    return True
+
+
+def inline_function(ec: ExprCompiler, node: Call, fn: Any) -> str | None:
+    bodies = [fn.body, *(n for _, n, _ in fn.lets)]
+    size = sum(1 for b in bodies for _ in walk(b))
+    if size > INLINE_MAX_NODES:
+        return None
+    hoist = ec.can_hoist()
+    if fn.lets and not hoist:
+        return None
+    uses = reads_per_name(bodies)
+    simple = [is_path(a) or isinstance(a, Literal) for a in node.args]
+    # A complex argument read more than once is computed once, into a local.
+    if not hoist and any(
+        not ok and uses.get(p, 0) > 1 for ok, (p, _) in zip(simple, fn.params, strict=True)
+    ):
+        return None
+    if not spend(ec, size):
+        return None
+    env: dict[str, str] = {}
+    for arg, ok, (param, want) in zip(node.args, simple, fn.params, strict=True):
+        code = ec.widened(arg, want)
+        env[param] = code if ok or uses.get(param, 0) <= 1 else ec.bind(code)
+    return in_scope(ec, env, fn.lets, fn.body)
+
+
+def in_scope(
+    ec: ExprCompiler, env: dict[str, str], lets: tuple[tuple[str, Expr, Type], ...], body: Expr
+) -> str:
+    """Compile body (after its lets, into locals) with only env's names in scope."""
+    saved = ec.env, ec.depth
+    ec.env, ec.depth = env, ec.depth + 1
+    try:
+        for local, node, _ in lets:
+            env[local] = ec.bind(ec.expr(node))
+        return ec.expr(body)
+    finally:
+        ec.env, ec.depth = saved
+
+
+def inline_group(ec: ExprCompiler, node: Call, group: CheckedGroup) -> str:
+    """A rule group's rules as `if` statements in the sink; its result in a local."""
+    assert ec.sink is not None
+    env = {
+        param: ec.bind(ec.widened(arg, want))
+        for arg, (param, want) in zip(node.args, group.params, strict=True)
+    }
+    saved = ec.env, ec.depth
+    ec.env, ec.depth = env, ec.depth + 1
+    result = ec.m.fresh("_i")
+    sink = ec.sink
+    try:
+        if group.hit == "collect":
+            sink.append(f"{result} = []")
+            for rule in group.rules:
+                cond = ec.expr(rule.when)  # every condition is evaluated: may hoist
+                contribution = ec.contribution_code(group, rule)
+                sink += [f"if {cond}:", f"    {result}.append({contribution})"]
+        else:
+            for i, rule in enumerate(group.rules):
+                cond = ec.expr(rule.when) if i == 0 else ec.branch(rule.when)
+                contribution = ec.contribution_code(group, rule)
+                sink += [
+                    f"{'if' if i == 0 else 'elif'} {cond}:",
+                    f"    {result} = {contribution}",
+                ]
+            default = ec.branch(group.default, group.type) if group.default is not None else "None"
+            if group.rules:
+                sink += ["else:", f"    {result} = {default}"]
+            else:
+                sink.append(f"{result} = {default}")
+    finally:
+        ec.env, ec.depth = saved
+    return result
+
+
+def loop_lines(kind: str, decimal: bool, var: str, coll: str, body: str, result: str) -> list[str]:
+    """A quantifier or fold as statements leaving its value in `result`; any, all and
+    first stop at the first item that decides."""
+    start = {"any": "False", "all": "True", "first": "None"}.get(kind)
+    if start is None:  # count, sum
+        start = "_Decimal(0)" if decimal and kind == "sum" else "0"
+    lines = [f"{result} = {start}", f"for {var} in {coll}:"]
+    if kind == "any":
+        lines += [f"    if {body}:", f"        {result} = True", "        break"]
+    elif kind == "all":
+        lines += [f"    if not ({body}):", f"        {result} = False", "        break"]
+    elif kind == "first":
+        lines += [f"    if {body}:", f"        {result} = {var}", "        break"]
+    elif kind == "count":
+        lines += [f"    if {body}:", f"        {result} += 1"]
+    elif decimal:
+        lines += [f"    {result} = _ctx.add({result}, {body})"]
+    else:
+        lines += [f"    {result} += {body}"]
+    return lines
+
+
+def reads_per_name(nodes: Iterable[Expr]) -> dict[str, int]:
+    """How often each name is read; a read inside a macro body (a loop) counts twice, so
+    an inlined argument read there is computed once, not on every iteration."""
+    counts: dict[str, int] = {}
+
+    def visit(node: Expr, weight: int) -> None:
+        if isinstance(node, Var):
+            counts[node.name] = counts.get(node.name, 0) + weight
+        elif isinstance(node, Macro):
+            visit(node.collection, weight)
+            for body in node.body:
+                visit(body, 2)
+        else:
+            for child in children(node):
+                visit(child, weight)
+
+    for node in nodes:
+        visit(node, 1)
+    return counts
+
+
+def lowered(ec: ExprCompiler, node: Expr, indent: int, want: Type | None = None) -> str:
+    """Code for node as part of one statement: the statements it was lowered to (plain
+    code only) are emitted first, at `indent`."""
+    if ec.traced:
+        return ec.expr(node) if want is None else ec.widened(node, want)
+    ec.sink = []
+    try:
+        code = ec.expr(node) if want is None else ec.widened(node, want)
+    finally:
+        lines, ec.sink = ec.sink, None
+    for line in lines:
+        ec.m.emit(line, indent)
+    return code

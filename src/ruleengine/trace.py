@@ -1,0 +1,108 @@
+"""The events traced code records while deciding, and the readers that record them.
+
+A traced decision (`Engine.decide(..., explain=True)`, `Engine.decide_traced`)
+appends to one list, in order: a `GroupCall` when it enters a rule group, a
+`TraceEntry` for each rule it considers, and a `TableRead` for each table row or
+item it reads. Explanations are built from the `TraceEntry`s; coverage (`qa`)
+counts all three. Plain (untraced) code never touches any of this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .check import InputField, RecordSchema
+from .typesys import ListT, Prim, RecordT, SetT, Type, strip
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEntry:
+    """One rule considered while deciding: which, where, whether it fired, what it read."""
+
+    group: str
+    rule: str
+    location: str
+    fired: bool
+    values: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "rule": self.rule,
+            "location": self.location,
+            "fired": self.fired,
+            "values": self.values,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCall:
+    """Traced code entered rule group `group` (its rules follow, unless an index skipped them)."""
+
+    group: str
+
+
+@dataclass(frozen=True, slots=True)
+class TableRead:
+    """Traced code read the row or item `key` of `table` (for coverage of table rows)."""
+
+    table: str
+    key: Any
+
+
+def validation_reads(
+    fields: tuple[InputField, ...], records: dict[str, RecordSchema], data: Any
+) -> list[TableRead]:
+    """The table items that validated input was checked against (`in_table` fields):
+    validation reads them too, so coverage counts them."""
+    reads: list[TableRead] = []
+
+    def visit(t: Type, field: InputField | None, value: Any) -> None:
+        if value is None:
+            return
+        t = strip(t)
+        if field is not None and field.spec.in_table and isinstance(t, Prim):
+            reads.append(TableRead(field.spec.in_table, value))
+        elif isinstance(t, RecordT) and t.name in records and type(value) is dict:
+            for f in records[t.name].fields:
+                visit(f.type, f, value.get(f.spec.name))
+        elif isinstance(t, (ListT, SetT)) and isinstance(value, (list, frozenset)):
+            for item in value:
+                visit(t.elem, None, item)
+
+    for f in fields:
+        if type(data) is dict:
+            visit(f.type, f, data.get(f.spec.name))
+    return reads
+
+
+# --- readers: traced code reads tables through these -----------------------------
+
+
+def read_key(trace: list[Any], table: str, key: Any, index: dict[Any, Any]) -> Any:
+    found = index.get(key)
+    if found is not None:
+        trace.append(TableRead(table, key))
+    return found
+
+
+def read_member(trace: list[Any], table: str, key: Any, members: Any) -> bool:
+    if key in members:
+        trace.append(TableRead(table, key))
+        return True
+    return False
+
+
+def read_rows(trace: list[Any], table: str, value: tuple[dict[Any, Any], Any]) -> Any:
+    trace.extend(TableRead(table, key) for key in value[0])
+    return value[1]
+
+
+def read_value(thunk: Callable[[], Any]) -> Any:
+    """Evaluate a value for an explanation; a path that is not there reads as null."""
+    try:
+        return thunk()
+    except (KeyError, TypeError, IndexError):
+        return None
