@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import shlex
@@ -27,80 +26,46 @@ import pytest
 
 import ruleengine
 from ruleengine import jsonio
-from ruleengine.errors import RuleFileError
+from ruleengine.errors import Code, InputCode, RuleFileError
 from ruleengine.stdlib import BUILTINS, MACROS
 
 ROOT = Path(__file__).resolve().parent.parent
-SRC = ROOT / "src" / "ruleengine"
 RULES_MD = ROOT / "docs" / "rules.md"
 LANGUAGE_MD = ROOT / "docs" / "language.md"
 EXAMPLE_VERSION = ROOT / "rules" / "example" / "2026-01"
 
-# Calls that report a rule-file problem, and where their code argument may sit.
-_REPORTERS = {"Diagnostic", "err", "at", "error", "diagnostic", "_Problem"}
-_CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*\Z")
+_TABLE_CODE = re.compile(r"^\| `([a-z0-9_]+)` \|", re.MULTILINE)
 
 
-def _call_name(call: ast.Call) -> str | None:
-    if isinstance(call.func, ast.Name):
-        return call.func.id
-    if isinstance(call.func, ast.Attribute):
-        return call.func.attr
-    return None
-
-
-def rule_file_codes() -> dict[str, str]:
-    """Every error code passed to a reporting call (or assigned to `code` in a function)."""
-    found: dict[str, str] = {}
-    for path in sorted(SRC.rglob("*.py")):
-        tree = ast.parse(path.read_text("utf-8"))
-        for node in ast.walk(tree):
-            candidates: list[ast.expr] = []
-            if isinstance(node, ast.Call) and _call_name(node) in _REPORTERS:
-                candidates = [*node.args[:3], *(k.value for k in node.keywords if k.arg == "code")]
-            elif isinstance(node, ast.FunctionDef):
-                for sub in ast.walk(node):
-                    if isinstance(sub, ast.Assign) and any(
-                        isinstance(t, ast.Name) and t.id == "code" for t in sub.targets
-                    ):
-                        candidates.append(sub.value)
-            for arg in candidates:
-                if (
-                    isinstance(arg, ast.Constant)
-                    and isinstance(arg.value, str)
-                    and _CODE.match(arg.value)
-                ):
-                    found.setdefault(arg.value, f"{path.name}:{arg.lineno}")
-    return found
-
-
-def input_problem_codes() -> set[str]:
-    """Codes of decision-input problems (the generated validators and the engine)."""
-    text = "\n".join(p.read_text("utf-8") for p in sorted(SRC.rglob("*.py")))
-    codes = set(re.findall(r"_problem\(\s*'([a-z_]+)'", text))
-    codes |= set(re.findall(r"InputProblem\(\s*\"([a-z_]+)\"", text))
-    codes |= set(re.findall(r"checks\.append\(\([^\n]*?,\s*\"([a-z_]+)\"", text))
-    return codes
-
-
-def test_code_scan_finds_the_known_codes() -> None:
-    # Guards the scanner itself: if it found nothing, the next test would pass vacuously.
-    codes = rule_file_codes()
-    for code in ("yaml_syntax", "schema", "expr_syntax", "type_mismatch", "duplicate_version"):
-        assert code in codes
-    assert {"required", "type", "unknown_field"} <= input_problem_codes()
-
-
-def test_every_error_code_is_documented() -> None:
+def documented_codes() -> set[str]:
+    """The codes in the tables of docs/rules.md's "Error codes" section."""
     text = RULES_MD.read_text("utf-8")
-    missing = {code: where for code, where in rule_file_codes().items() if f"`{code}`" not in text}
-    assert not missing, f"error codes missing from docs/rules.md: {missing}"
+    section = text[text.index("### Error codes") :]
+    section = section[: section.index("\n## ")]
+    return set(_TABLE_CODE.findall(section))
 
 
-def test_every_input_problem_code_is_documented() -> None:
+def documented_input_codes() -> set[str]:
+    """The codes listed after "The input problem codes are:" in docs/rules.md."""
     text = RULES_MD.read_text("utf-8")
-    missing = sorted(code for code in input_problem_codes() if f"`{code}`" not in text)
-    assert not missing, f"input problem codes missing from docs/rules.md: {missing}"
+    start = text.index("The input problem codes are:")
+    paragraph = text[start : text.index("\n\n", start)]
+    return set(re.findall(r"`([a-z0-9_]+)`", paragraph))
+
+
+def test_the_error_code_table_lists_exactly_the_codes() -> None:
+    assert len(documented_codes()) > 30  # the section was found and read
+    assert {str(c) for c in Code} - documented_codes() == set(), "codes missing from the table"
+    assert documented_codes() - {str(c) for c in Code} == set(), "table rows that are no code"
+
+
+def test_the_input_problem_codes_are_exactly_the_documented_ones() -> None:
+    assert {str(c) for c in InputCode} == documented_input_codes()
+
+
+def test_every_code_has_a_one_line_description() -> None:
+    for code in [*Code, *InputCode]:
+        assert code.summary and "\n" not in code.summary, code
 
 
 @pytest.mark.parametrize("name", sorted(set(BUILTINS) | set(MACROS)))

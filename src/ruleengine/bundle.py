@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .engine import display_path, load
-from .errors import Diagnostic, RuleFileError
+from .errors import Code, Diagnostic, RuleFileError
 
 INDEX_NAME = ".bundle.json"
 # The most a bundle may unpack to: the whole uncompressed tar stream (files,
@@ -112,7 +112,7 @@ def build_bundle(rules: Path) -> tuple[bytes, BundleIndex]:
         raise RuleFileError(
             [
                 Diagnostic(
-                    "bad_bundle",
+                    Code.BAD_BUNDLE,
                     "rule files changed while the bundle was being built",
                     display_path(rules),
                     hint="run the command again once the edits are done",
@@ -154,7 +154,7 @@ def build_bundle(rules: Path) -> tuple[bytes, BundleIndex]:
         raise RuleFileError(
             [
                 Diagnostic(
-                    "bad_bundle",
+                    Code.BAD_BUNDLE,
                     f"the bundle would unpack to {len(raw)} bytes in {len(hashes) + 1} files; "
                     f"the limits are {MAX_BUNDLE_BYTES} bytes and {MAX_BUNDLE_FILES} files",
                     display_path(rules),
@@ -308,7 +308,7 @@ def extract_bundle(data: bytes, into: Path, source: str) -> BundleIndex:
         shown = "; ".join(messages[:_SHOWN])
         more = f"; and {len(messages) - _SHOWN} more" if len(messages) > _SHOWN else ""
         return RuleFileError(
-            [Diagnostic("bad_bundle", f"refused bundle: {shown}{more}", source, hint=_HINT)]
+            [Diagnostic(Code.BAD_BUNDLE, f"refused bundle: {shown}{more}", source, hint=_HINT)]
         )
 
     try:

@@ -21,9 +21,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
-from .check import check_version
+from .checker import check_version
 from .compiler import CompiledDecision, CompiledVersion, compile_version
 from .errors import (
+    Code,
     Diagnostic,
     InputError,
     InputProblem,
@@ -374,14 +375,16 @@ def load_versions(path: str | os.PathLike[str]) -> Iterator[Version | RuleFileEr
     """Load every version under path, yielding each version or the error that stopped it."""
     root = Path(path)
     if not root.exists():
-        yield RuleFileError([Diagnostic("no_rules", "no such file or folder", display_path(root))])
+        yield RuleFileError(
+            [Diagnostic(Code.NO_RULES, "no such file or folder", display_path(root))]
+        )
         return
     versions = find_versions(root)
     if not versions:
         yield RuleFileError(
             [
                 Diagnostic(
-                    "no_rules",
+                    Code.NO_RULES,
                     f"no {MANIFEST} found: no rule set version here",
                     display_path(root),
                     hint="a version is a folder holding manifest.yaml and rule files",
@@ -423,7 +426,7 @@ def version_conflicts(by_ruleset: Mapping[str, list[Version]]) -> list[Diagnosti
             if v.version in seen_label:
                 problems.append(
                     Diagnostic(
-                        "duplicate_version",
+                        Code.DUPLICATE_VERSION,
                         f"version {v.version!r} of {name!r} is also defined in "
                         f"{seen_label[v.version].root}",
                         manifest,
@@ -435,7 +438,7 @@ def version_conflicts(by_ruleset: Mapping[str, list[Version]]) -> list[Diagnosti
             elif v.effective_from in seen_date:
                 problems.append(
                     Diagnostic(
-                        "duplicate_version",
+                        Code.DUPLICATE_VERSION,
                         f"versions {seen_date[v.effective_from].version!r} and "
                         f"{v.version!r} of {name!r} both take effect on {v.effective_from}",
                         manifest,

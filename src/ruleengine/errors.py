@@ -11,17 +11,101 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
+from typing import Any, Self
 
 # Cap on diagnostics kept per phase (cel-go caps too): past that, the rest is noise.
 MAX_DIAGNOSTICS = 200
+
+
+class _Described(StrEnum):
+    """A stable code (its value) with a one-line description (`summary`)."""
+
+    summary: str
+
+    def __new__(cls, value: str, summary: str) -> Self:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.summary = summary
+        return member
+
+
+class Code(_Described):
+    """Every code a rule-file `Diagnostic` can carry; docs/rules.md's tables list them all.
+
+    To add one: add a member here, report it with `Diagnostic(Code.NEW, ...)`, add a row
+    to the "Error codes" table of docs/rules.md and a case to tests/ruleengine/broken/.
+    """
+
+    # reading files
+    YAML_SYNTAX = "yaml_syntax", "the file is not valid YAML"
+    DUPLICATE_KEY = "duplicate_key", "a key appears twice in one YAML mapping"
+    YAML_ALIAS_LIMIT = "yaml_alias_limit", "YAML aliases expand to too many nodes"
+    YAML_TAG = "yaml_tag", "a YAML tag is used; rule files hold plain data only"
+    YAML_KEY = "yaml_key", "a mapping key is not a plain value"
+    YAML_MERGE = "yaml_merge", "`<<` is given something other than a mapping"
+    ENCODING = "encoding", "the file is not UTF-8"
+    FILE_TOO_LARGE = "file_too_large", "the file is larger than the size limit"
+    IO_ERROR = "io_error", "the file cannot be read"
+    # the structure of each file
+    SCHEMA = "schema", "the file does not have the documented structure"
+    BAD_VERSION = "bad_version", "the manifest's version is not a valid label"
+    BAD_DATE = "bad_date", "an invalid date"
+    BAD_PATTERN = "bad_pattern", "a field's pattern is not a valid regular expression"
+    # expressions, names and types
+    EXPR_SYNTAX = "expr_syntax", "an expression cannot be read"
+    UNKNOWN_NAME = "unknown_name", "a name that is not declared"
+    UNKNOWN_FUNCTION = "unknown_function", "a call to a function that does not exist"
+    UNKNOWN_FIELD = "unknown_field", "a record has no field of that name"
+    UNKNOWN_TYPE = "unknown_type", "a type name that is not declared"
+    TYPE_MISMATCH = "type_mismatch", "a value of the wrong type"
+    OPTIONAL_VALUE = "optional_value", "a value that may be null is used as if always there"
+    DIVISION_BY_ZERO = "division_by_zero", "a divisor that may be zero"
+    NOT_IN_ENUM = "not_in_enum", "a text compared with an enum field is not one of its values"
+    ARITY = "arity", "the wrong number of arguments or keys"
+    DUPLICATE_RULE_ID = "duplicate_rule_id", "two rules with one id"
+    DUPLICATE_NAME = "duplicate_name", "a name defined twice, or hiding another name"
+    BAD_TABLE = "bad_table", "a table's data does not fit its declaration"
+    MISSING_MESSAGE = "missing_message", "a reason has no message in a declared locale"
+    UNKNOWN_LOCALE = "unknown_locale", "a reason message in an undeclared locale"
+    UNKNOWN_REASON = "unknown_reason", "a rule gives an undeclared reason code"
+    RECURSION = "recursion", "definitions that depend on themselves"
+    BAD_TYPE = "bad_type", "a type or constraint that cannot be used"
+    BAD_RULE_GROUP = "bad_rule_group", "a rule group's default without `hit: first`"
+    # versions and rule sets
+    DUPLICATE_VERSION = "duplicate_version", "two versions with one label or start date"
+    NO_RULES = "no_rules", "the path does not exist or holds no manifest"
+    BAD_BUNDLE = "bad_bundle", "a rule bundle is refused"
+    LOAD_CRASHED = "load_crashed", "loading the rules failed unexpectedly (a bug, logged)"
+    # regression suites
+    DUPLICATE_AS_OF = "duplicate_as_of", "a case puts as_of inside its input"
+    UNKNOWN_RULESET = "unknown_ruleset", "a rule set that does not exist"
+    UNKNOWN_DECISION = "unknown_decision", "a decision the rule set does not have"
+    UNKNOWN_VERSION = "unknown_version", "a version the rule set does not have"
+
+
+class InputCode(_Described):
+    """Every code of an `InputProblem` (decision input); docs/rules.md lists them all."""
+
+    REQUIRED = "required", "a required field is missing or null"
+    TYPE = "type", "a value of the wrong kind"
+    ENUM = "enum", "a text that is not one of the field's values"
+    MINIMUM = "minimum", "a number below the field's minimum"
+    MAXIMUM = "maximum", "a number above the field's maximum"
+    MIN_LENGTH = "min_length", "a text shorter than the field allows"
+    MAX_LENGTH = "max_length", "a text longer than the field allows"
+    PATTERN = "pattern", "a text that does not match the field's pattern"
+    NOT_IN_TABLE = "not_in_table", "a value that is not a key of the field's table"
+    MIN_ITEMS = "min_items", "a list with fewer items than the field allows"
+    MAX_ITEMS = "max_items", "a list with more items than the field allows"
+    UNKNOWN_FIELD = "unknown_field", "a field that is not declared"
 
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     """A positioned problem in a rule file. Line and column are 1-based."""
 
-    code: str
+    code: Code
     message: str
     file: str
     line: int = 0

@@ -28,7 +28,7 @@ from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
-from .errors import Diagnostic, RuleFileError
+from .errors import Code, Diagnostic, RuleFileError
 
 # A path into a document: mapping keys and sequence indexes.
 DataPath = tuple[str | int, ...]
@@ -225,7 +225,7 @@ class _Converter:
         self.seen: set[int] = set()
         self.expanded = 0
 
-    def error(self, node: Node, code: str, message: str, hint: str | None = None) -> None:
+    def error(self, node: Node, code: Code, message: str, hint: str | None = None) -> None:
         mark = node.start_mark
         self.diagnostics.append(
             Diagnostic(code, message, self.file, mark.line + 1, mark.column + 1, hint)
@@ -245,7 +245,7 @@ class _Converter:
         if node.tag not in _TAGS:
             self.error(
                 node,
-                "yaml_tag",
+                Code.YAML_TAG,
                 f"YAML tag {node.tag!r} is not allowed in rule files",
                 "remove the tag; rule files hold plain data only",
             )
@@ -267,7 +267,7 @@ class _Converter:
         first_seen: dict[str, Node | _MergedKey] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
-                self.error(key_node, "yaml_key", "mapping keys must be plain scalars")
+                self.error(key_node, Code.YAML_KEY, "mapping keys must be plain scalars")
                 continue
             key = key_node.value
             if key == "<<" and key_node.tag == _PLAIN:
@@ -277,7 +277,7 @@ class _Converter:
                 prev = first_seen[key].start_mark
                 self.error(
                     key_node,
-                    "duplicate_key",
+                    Code.DUPLICATE_KEY,
                     f"duplicate key {key!r} (first defined at line {prev.line + 1})",
                     "each key may appear once in a mapping; remove or rename one",
                 )
@@ -301,7 +301,7 @@ class _Converter:
         sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
         for source in sources:
             if not isinstance(source, MappingNode):
-                self.error(source, "yaml_merge", "`<<` merges mappings only")
+                self.error(source, Code.YAML_MERGE, "`<<` merges mappings only")
                 continue
             # Convert into scratch position tables (sharing the alias budget and the
             # diagnostics), then keep the positions of the keys actually merged only:
@@ -364,17 +364,17 @@ def load_document(path: Path, display: str | None = None) -> Document:
         raw = path.read_bytes()
     except OSError as exc:
         raise RuleFileError(
-            [Diagnostic("io_error", f"cannot read file: {exc.strerror}", file)]
+            [Diagnostic(Code.IO_ERROR, f"cannot read file: {exc.strerror}", file)]
         ) from None
     if len(raw) > MAX_FILE_BYTES:
         raise RuleFileError(
-            [Diagnostic("file_too_large", f"file is larger than {MAX_FILE_BYTES} bytes", file)]
+            [Diagnostic(Code.FILE_TOO_LARGE, f"file is larger than {MAX_FILE_BYTES} bytes", file)]
         )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RuleFileError(
-            [Diagnostic("encoding", f"file is not UTF-8 (byte {exc.start})", file, 1, 1)]
+            [Diagnostic(Code.ENCODING, f"file is not UTF-8 (byte {exc.start})", file, 1, 1)]
         ) from None
     return parse_document(text, file)
 
@@ -410,7 +410,7 @@ def parse_document(text: str, file: str) -> Document:
         raise RuleFileError(
             [
                 Diagnostic(
-                    "yaml_syntax",
+                    Code.YAML_SYNTAX,
                     message,
                     file,
                     line,
@@ -420,7 +420,7 @@ def parse_document(text: str, file: str) -> Document:
             ]
         ) from None
     except yaml.YAMLError as exc:
-        raise RuleFileError([Diagnostic("yaml_syntax", str(exc), file, 1, 1)]) from None
+        raise RuleFileError([Diagnostic(Code.YAML_SYNTAX, str(exc), file, 1, 1)]) from None
     finally:
         composer.dispose()
     converter = _Converter(file)
@@ -433,7 +433,7 @@ def parse_document(text: str, file: str) -> Document:
             raise RuleFileError(
                 [
                     Diagnostic(
-                        "yaml_alias_limit",
+                        Code.YAML_ALIAS_LIMIT,
                         f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION} nodes",
                         file,
                         mark.line + 1,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Self
 
-from .errors import Diagnostic
+from .errors import Code, Diagnostic
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ class ExprSource:
         return cls(text, Location(file, line, column), locate)
 
     def diagnostic(
-        self, code: str, message: str, start: int, end: int | None = None, hint: str | None = None
+        self, code: Code, message: str, start: int, end: int | None = None, hint: str | None = None
     ) -> Diagnostic:
         line, column = self.locate_offset(start)
         length = max(1, (end if end is not None else start + 1) - start)

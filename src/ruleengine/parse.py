@@ -27,7 +27,7 @@ from lark.exceptions import (
 from lark.lexer import PatternStr
 from lark.tree import Meta
 
-from .errors import RuleFileError
+from .errors import Code, RuleFileError
 from .model import ExprSource
 from .nodes import (
     Binary,
@@ -85,7 +85,12 @@ class _Problem(Exception):
     """A syntax problem found while building the AST, at an offset."""
 
     def __init__(
-        self, message: str, start: int, end: int, hint: str | None = None, code: str = "expr_syntax"
+        self,
+        message: str,
+        start: int,
+        end: int,
+        hint: str | None = None,
+        code: Code = Code.EXPR_SYNTAX,
     ):
         super().__init__(message)
         self.code = code
@@ -188,7 +193,7 @@ class _Builder:
                         args[0].span.start,
                         args[0].span.end,
                         'write dates as date("YYYY-MM-DD"), e.g. date("2026-12-01")',
-                        code="bad_date",
+                        code=Code.BAD_DATE,
                     ) from None
                 return Literal(value, span=span)
             raise _Problem(
@@ -397,12 +402,14 @@ def parse_expression(source: ExprSource) -> Expr:
     """Parse one expression; raise `RuleFileError` with a positioned `expr_syntax` error."""
     text = source.text
     if not text.strip():
-        raise RuleFileError([source.diagnostic("expr_syntax", "empty expression", 0, 1)])
+        raise RuleFileError([source.diagnostic(Code.EXPR_SYNTAX, "empty expression", 0, 1)])
     if len(text) > MAX_EXPRESSION_LENGTH:
         raise RuleFileError(
             [
                 source.diagnostic(
-                    "expr_syntax", f"expression longer than {MAX_EXPRESSION_LENGTH} characters", 0
+                    Code.EXPR_SYNTAX,
+                    f"expression longer than {MAX_EXPRESSION_LENGTH} characters",
+                    0,
                 )
             ]
         )
@@ -410,7 +417,7 @@ def parse_expression(source: ExprSource) -> Expr:
         raise RuleFileError(
             [
                 source.diagnostic(
-                    "expr_syntax",
+                    Code.EXPR_SYNTAX,
                     f"expression nested deeper than {MAX_NESTING} brackets",
                     0,
                     hint="split it into helper bindings under `let`",
@@ -433,10 +440,12 @@ def parse_expression(source: ExprSource) -> Expr:
         ) from None
     except UnexpectedInput as exc:
         message, start, end, hint = _syntax_message(exc, text)
-        raise RuleFileError([source.diagnostic("expr_syntax", message, start, end, hint)]) from None
+        raise RuleFileError(
+            [source.diagnostic(Code.EXPR_SYNTAX, message, start, end, hint)]
+        ) from None
     except RecursionError:
         raise RuleFileError(
-            [source.diagnostic("expr_syntax", "expression nested too deeply", 0)]
+            [source.diagnostic(Code.EXPR_SYNTAX, "expression nested too deeply", 0)]
         ) from None
 
 
@@ -454,7 +463,7 @@ def parse_type(source: ExprSource) -> TypeSyntax:
         raise RuleFileError(
             [
                 source.diagnostic(
-                    "bad_type",
+                    Code.BAD_TYPE,
                     f"invalid type: {message}",
                     start,
                     end,

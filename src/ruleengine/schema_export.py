@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .check import CheckedDecision, InputField
+from .checker import CheckedDecision, InputField
 from .typesys import (
     BOOL,
     DATE,

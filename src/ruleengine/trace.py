@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .check import InputField, RecordSchema
+from .checker import InputField, RecordSchema
 from .typesys import ListT, Prim, RecordT, SetT, Type, strip
 
 

@@ -96,6 +96,12 @@ DATE = Prim("date")
 NULL = Prim("null")
 NEVER = Prim("never")  # the element type of `[]`; fits anywhere
 
+# Stands for the type of an expression that already has an error: it fits
+# everywhere, so one mistake is reported once, not at every use.
+ERROR = Prim("error")
+# The types a set item or a map key may have.
+HASHABLE = (INT, DECIMAL, STRING, BOOL, DATE)
+
 SCALARS = {"int": INT, "decimal": DECIMAL, "string": STRING, "bool": BOOL, "date": DATE}
 
 

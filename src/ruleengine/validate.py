@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from .errors import Diagnostic, RuleFileError, did_you_mean
+from .errors import Code, Diagnostic, RuleFileError, did_you_mean
 from .load import DataPath, Document
 from .model import (
     Binding,
@@ -212,7 +212,7 @@ def _explain(doc: Document, error: ValidationError) -> Diagnostic:
     path: DataPath = tuple(error.absolute_path)
     line, column = doc.pos(path)
     hint = None
-    code = "schema"
+    code = Code.SCHEMA
     message = error.message
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted((_keyword_schema(error).get("properties") or {}).keys())
@@ -251,7 +251,7 @@ def _explain(doc: Document, error: ValidationError) -> Diagnostic:
     elif error.validator == "pattern":
         message = f"{error.instance!r} does not match the pattern {error.validator_value}"
         if path and path[-1] == "version":
-            code = "bad_version"
+            code = Code.BAD_VERSION
             hint = 'versions are labels such as "2026-11" or "v2"'
     elif error.validator == "enum":
         options = cast("list[Any]", error.validator_value)  # an `enum` keyword's value is a list
@@ -308,7 +308,7 @@ class _Builder:
         self,
         doc: Document,
         path: DataPath,
-        code: str,
+        code: Code,
         message: str,
         hint: str | None = None,
         key: bool = False,
@@ -363,7 +363,7 @@ class _Builder:
             kind = _SECTION_KIND[section]
             self.diagnostics.append(
                 Diagnostic(
-                    "duplicate_name",
+                    Code.DUPLICATE_NAME,
                     f"{kind} {name!r} is already defined at {previous}",
                     where.file,
                     where.line,
@@ -418,7 +418,7 @@ class _Builder:
                     self.error(
                         doc,
                         (*fpath, "pattern"),
-                        "bad_pattern",
+                        Code.BAD_PATTERN,
                         f"invalid regular expression: {exc}",
                     )
                     continue
@@ -476,7 +476,7 @@ class _Builder:
                 self.error(
                     doc,
                     (*path, "key"),
-                    "bad_table",
+                    Code.BAD_TABLE,
                     f"key column {k!r} of table {name!r} is not among its columns",
                     _suggest(k, column_names),
                 )
@@ -489,7 +489,7 @@ class _Builder:
                     self.error(
                         doc,
                         rpath,
-                        "bad_table",
+                        Code.BAD_TABLE,
                         f"row {i + 1} of table {name!r} has {len(row)} values; "
                         f"the table has {len(columns)} columns ({', '.join(column_names)})",
                     )
@@ -502,7 +502,7 @@ class _Builder:
                     self.error(
                         doc,
                         (*rpath, k),
-                        "bad_table",
+                        Code.BAD_TABLE,
                         f"table {name!r} has no column {k!r}",
                         _suggest(k, column_names),
                         key=True,
@@ -566,7 +566,7 @@ def validate_manifest(doc: Document) -> Manifest:
         raise RuleFileError(
             [
                 Diagnostic(
-                    "bad_date",
+                    Code.BAD_DATE,
                     f"effective_from {data['effective_from']!r} is not a valid date",
                     doc.file,
                     line,

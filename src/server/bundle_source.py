@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 
 import ruleengine
 from ruleengine.bundle import MAX_BUNDLE_BYTES, extract_bundle
-from ruleengine.errors import Diagnostic, RuleFileError
+from ruleengine.errors import Code, Diagnostic, RuleFileError
 
 from .store import VersionStore
 
@@ -49,7 +49,7 @@ class BundleSource:
         self._current: Path | None = None  # the folder the running rules came from
 
     def _problem(self, message: str, hint: str | None = None) -> RuleFileError:
-        return RuleFileError([Diagnostic("bad_bundle", message, self.url, hint=hint)])
+        return RuleFileError([Diagnostic(Code.BAD_BUNDLE, message, self.url, hint=hint)])
 
     def _download(self) -> tuple[int, bytes, str | None]:
         """(status, body, etag) of a conditional GET; a plain path is read as a file."""

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import ruleengine
-from ruleengine.errors import Diagnostic, RuleFileError
+from ruleengine.errors import Code, Diagnostic, RuleFileError
 
 log = logging.getLogger("server.store")
 
@@ -119,7 +119,7 @@ class VersionStore:
                     _now(),
                     False,
                     time.perf_counter() - start,
-                    (Diagnostic("load_crashed", f"{type(exc).__name__}: {exc}", ""),),
+                    (Diagnostic(Code.LOAD_CRASHED, f"{type(exc).__name__}: {exc}", ""),),
                 )
             else:
                 versions = tuple(

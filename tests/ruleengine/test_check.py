@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ruleengine.check import CheckedVersion, check_version
+from ruleengine.checker import CheckedVersion, check_version
 from ruleengine.errors import RuleFileError
 from ruleengine.load import parse_document
 from ruleengine.validate import validate_version

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ..check import CheckedDecision, CheckedVersion
+from ..checker import CheckedDecision, CheckedVersion
 from ..runtime.namespace import NAMESPACE
 from .execute import TracedModule, execute
 from .generate import Generator

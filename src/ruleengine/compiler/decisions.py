@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..check import CheckedDecision
+from ..checker import CheckedDecision
 from ..nodes import Call, Expr, Var, children
 from ..typesys import ListT, OptT, Prim, SetT, Type, strip
 from .expressions import ExprCompiler

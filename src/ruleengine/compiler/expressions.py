@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..check import CheckedGroup, CheckedRule
+from ..checker import CheckedGroup, CheckedRule
 from ..nodes import (
     Binary,
     Call,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..check import CheckedDecision, InputField
+from ..checker import CheckedDecision, InputField
 from ..runtime.inputs import MAX_DECIMAL_DIGITS, MAX_INT, MAX_INT_DECIMAL, PatternMemo
 from ..typesys import (
     BOOL,

@@ -8,7 +8,7 @@ copy (`traced_source`) is written on first use, into its own module.
 
 from __future__ import annotations
 
-from ..check import CheckedVersion
+from ..checker import CheckedVersion
 from .decisions import DecisionWriter
 from .fastpath import FastPath
 from .rules import RuleWriter

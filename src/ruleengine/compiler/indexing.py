@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..check import CheckedGroup
+from ..checker import CheckedGroup
 from ..nodes import Binary, Expr, ListLit, Literal, Member, SetLit, Var, unparse
 from ..typesys import Type
 

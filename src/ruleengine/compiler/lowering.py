@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..check import CheckedGroup
+from ..checker import CheckedGroup
 from ..nodes import Call, Expr, Literal, Macro, Var, children, walk
 from ..typesys import DECIMAL, Type
 from .indexing import is_path

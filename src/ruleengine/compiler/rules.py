@@ -9,7 +9,7 @@ rule considered, with the facts its condition read.
 
 from __future__ import annotations
 
-from ..check import CheckedGroup, CheckedRule, fact_reads
+from ..checker import CheckedGroup, CheckedRule, fact_reads
 from ..nodes import Expr, unparse
 from ..typesys import Type
 from .expressions import ExprCompiler

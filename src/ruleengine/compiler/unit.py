@@ -14,7 +14,7 @@ from collections import ChainMap
 from collections.abc import Iterable
 from typing import Any
 
-from ..check import CheckedFunction, CheckedGroup, CheckedVersion
+from ..checker import CheckedFunction, CheckedGroup, CheckedVersion
 from ..nodes import Call, Expr, Var, walk
 from ..typesys import Type
 from .emit import ModuleWriter

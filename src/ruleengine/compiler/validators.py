@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..check import CheckedDecision, InputField, RecordSchema
+from ..checker import CheckedDecision, InputField, RecordSchema
 from ..runtime.inputs import MAX_INT
 from ..typesys import BOOL, DATE, DECIMAL, INT, ListT, MapT, OptT, Prim, RecordT, SetT, Type, strip
 from .unit import CompileUnit

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from ..engine import Version, display_path
-from ..errors import Diagnostic, RuleFileError, did_you_mean
+from ..errors import Code, Diagnostic, RuleFileError, did_you_mean
 from ..load import Document, load_document
 from ..validate import parse_date, schema_diagnostics, schema_validator
 
@@ -215,7 +215,7 @@ class _SuiteReader:
     def error(
         self,
         path: tuple[str | int, ...],
-        code: str,
+        code: Code,
         message: str,
         hint: str | None = None,
         key: bool = False,
@@ -233,7 +233,7 @@ class _SuiteReader:
             if ruleset is not None and ruleset not in self.catalog:
                 self.error(
                     ("ruleset",),
-                    "unknown_ruleset",
+                    Code.UNKNOWN_RULESET,
                     f"unknown rule set {ruleset!r}",
                     _suggest(ruleset, self.catalog),
                 )
@@ -253,7 +253,7 @@ class _SuiteReader:
             if name in seen:
                 self.error(
                     (*path, "name"),
-                    "duplicate_name",
+                    Code.DUPLICATE_NAME,
                     f"duplicate case name {name!r} (first at line {seen[name]})",
                     "case names are unique within a file: they name the test in reports",
                 )
@@ -276,14 +276,14 @@ class _SuiteReader:
         if owned:
             self.error(
                 (),
-                "unknown_ruleset",
+                Code.UNKNOWN_RULESET,
                 f"cannot tell which rule set this suite tests: {', '.join(owned)}",
                 "write the suite as a mapping with `ruleset:` and `cases:`",
             )
         elif self.catalog or not self.problems:
             self.error(
                 (),
-                "unknown_ruleset",
+                Code.UNKNOWN_RULESET,
                 f"no rule set found in {display_path(self.owner)} for this suite",
                 "suites live in rules/<ruleset>/tests/, next to the rule set's versions",
             )
@@ -297,14 +297,14 @@ class _SuiteReader:
         if as_of is None:
             self.error(
                 (*path, "as_of"),
-                "bad_date",
+                Code.BAD_DATE,
                 f"as_of {raw['as_of']!r} is not a date",
                 "write dates as YYYY-MM-DD, e.g. 2026-03-15",
             )
         if "as_of" in raw["input"]:
             self.error(
                 (*path, "input", "as_of"),
-                "duplicate_as_of",
+                Code.DUPLICATE_AS_OF,
                 "as_of belongs to the case, not to its input",
                 "move it up: `as_of:` next to `decision:`",
                 key=True,
@@ -317,7 +317,7 @@ class _SuiteReader:
             if decision not in info.decisions:
                 self.error(
                     (*path, "decision"),
-                    "unknown_decision",
+                    Code.UNKNOWN_DECISION,
                     f"rule set {ruleset!r} has no decision {decision!r}",
                     _suggest(decision, info.decisions),
                 )
@@ -326,7 +326,7 @@ class _SuiteReader:
                     at = (*path, "version") if where == "version" else (*path, "expect", "version")
                     self.error(
                         at,
-                        "unknown_version",
+                        Code.UNKNOWN_VERSION,
                         f"rule set {ruleset!r} has no version {label!r}",
                         _suggest(label, info.versions),
                     )

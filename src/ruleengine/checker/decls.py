@@ -1,0 +1,330 @@
+"""Declarations: types written in rule files, record types, input fields, tables.
+
+Tables come first (an input field may name one with `in_table`), then the
+record types; decisions' inputs and rule tables' columns are input fields too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from ..errors import Code, RuleFileError
+from ..model import ExprSource, FieldSpec, Location, TableDef
+from ..parse import TypeSyntax, parse_type
+from ..typesys import (
+    DECIMAL,
+    ERROR,
+    HASHABLE,
+    INT,
+    NEVER,
+    SCALARS,
+    STRING,
+    ListT,
+    MapT,
+    OptT,
+    Prim,
+    RecordT,
+    SetT,
+    TableT,
+    Type,
+    is_optional,
+    strip,
+    unify,
+)
+from .program import CheckedTable, InputField, RecordSchema
+from .state import CheckState, hint
+from .tables import convert_value, infer
+
+
+class Declarations:
+    """Resolves declared types and checks tables, adding what it finds to the state."""
+
+    def __init__(self, state: CheckState):
+        self.state = state
+        self.at = state.at
+
+    # -- types written in rule files
+
+    def resolve_type(self, text: str, location: Location, stack: tuple[str, ...] = ()) -> Type:
+        source = ExprSource.from_text(text, location.file, location.line, location.column)
+        try:
+            syntax = parse_type(source)
+        except RuleFileError as exc:
+            self.state.diagnostics.extend(exc.diagnostics)
+            return ERROR
+        return self._type_from_syntax(syntax, location, stack)
+
+    def _type_from_syntax(
+        self, syntax: TypeSyntax, location: Location, stack: tuple[str, ...]
+    ) -> Type:
+        name, args, is_opt = syntax
+        arity = {"list": 1, "set": 1, "map": 2}
+        if name in arity:
+            if len(args) != arity[name]:
+                self.at(
+                    location,
+                    Code.BAD_TYPE,
+                    f"{name}<...> takes {arity[name]} type argument(s), got {len(args)}",
+                )
+                return ERROR
+            inner = [self._type_from_syntax(a, location, stack) for a in args]
+            if name == "list":
+                result: Type = ListT(inner[0])
+            elif name == "set":
+                result = SetT(inner[0])
+            else:
+                result = MapT(inner[0], inner[1])
+        elif args:
+            self.at(location, Code.BAD_TYPE, f"{name} takes no type arguments")
+            return ERROR
+        elif name in SCALARS:
+            result = SCALARS[name]
+        elif name in self.state.record_types:
+            result = self.state.record_types[name]
+        elif name in {t.name for t in self.state.model.types}:
+            if name in stack:
+                self.at(
+                    location,
+                    Code.BAD_TYPE,
+                    f"type {name!r} refers to itself ({' -> '.join((*stack, name))})",
+                    "record types cannot be recursive",
+                )
+                return ERROR
+            result = self.build_record(name, (*stack, name))
+        else:
+            known = [*SCALARS, "list", "set", "map", *(t.name for t in self.state.model.types)]
+            self.at(location, Code.UNKNOWN_TYPE, f"unknown type {name!r}", hint(name, known))
+            return ERROR
+        return OptT(result) if is_opt else result
+
+    def build_records(self) -> None:
+        for typedef in self.state.model.types:
+            self.build_record(typedef.name, (typedef.name,))
+
+    def build_record(self, name: str, stack: tuple[str, ...] = ()) -> Type:
+        if name in self.state.record_types:
+            return self.state.record_types[name]
+        definition = next(t for t in self.state.model.types if t.name == name)
+        fields = self.input_fields(definition.fields, stack or (name,))
+        record = RecordT(tuple((f.spec.name, f.type) for f in fields), name)
+        self.state.record_types[name] = record
+        self.state.records[name] = RecordSchema(name, fields)
+        return record
+
+    # -- input fields and their constraints
+
+    def input_fields(
+        self, specs: Sequence[FieldSpec], stack: tuple[str, ...] = ()
+    ) -> tuple[InputField, ...]:
+        fields = []
+        for spec in specs:
+            base = self.resolve_type(spec.type_text, spec.type_location, stack)
+            loc = spec.location or spec.type_location
+            base = self._constrained(spec, base, loc)
+            allowed = self._allowed(spec, base, loc) if spec.in_table is not None else None
+            fields.append(
+                InputField(spec, OptT(base) if spec.optional and base != ERROR else base, allowed)
+            )
+        return tuple(fields)
+
+    def _constrained(self, spec: FieldSpec, base: Type, loc: Location) -> Type:
+        """The field's type with its enum; each constraint on the wrong type is reported."""
+        name = spec.name
+        if spec.enum is not None:
+            if base != STRING:
+                self.at(loc, Code.BAD_TYPE, f"field {name!r}: enum needs type string, not {base}")
+            else:
+                base = Prim("string", frozenset(spec.enum))
+        if (spec.minimum is not None or spec.maximum is not None) and strip(base) not in (
+            INT,
+            DECIMAL,
+            ERROR,
+        ):
+            self.at(
+                loc,
+                Code.BAD_TYPE,
+                f"field {name!r}: minimum/maximum need int or decimal, not {base}",
+            )
+        for bound in (spec.minimum, spec.maximum):
+            if bound is not None and (
+                isinstance(bound, bool) or not isinstance(bound, (int, Decimal))
+            ):
+                self.at(loc, Code.BAD_TYPE, f"field {name!r}: bound {bound!r} is not a number")
+        if spec.pattern and base not in (STRING, ERROR):
+            self.at(loc, Code.BAD_TYPE, f"field {name!r}: a pattern needs a string, not {base}")
+        elif (
+            (spec.min_length is not None or spec.max_length is not None)
+            and base not in (STRING, ERROR)
+            and not isinstance(base, (ListT, SetT))
+        ):
+            self.at(
+                loc,
+                Code.BAD_TYPE,
+                f"field {name!r}: length constraints need a string or a list, not {base}",
+            )
+        return base
+
+    def _allowed(self, spec: FieldSpec, base: Type, loc: Location) -> frozenset[Any] | None:
+        """The keys of the field's `in_table`, if the table and the field fit together."""
+        assert spec.in_table is not None
+        if base not in (STRING, INT, ERROR):
+            self.at(
+                loc,
+                Code.BAD_TYPE,
+                f"field {spec.name!r}: in_table needs a string or int field, not {base}",
+            )
+            return None
+        allowed = self.table_keys(spec.in_table, loc)
+        if (
+            allowed is not None
+            and base != ERROR
+            and any(type(k) is not (str if base == STRING else int) for k in allowed)
+        ):
+            self.at(
+                loc,
+                Code.BAD_TYPE,
+                f"field {spec.name!r} is {base}, but table {spec.in_table!r} "
+                "holds keys of another type",
+            )
+            return None
+        return allowed
+
+    def table_keys(self, name: str, location: Location) -> frozenset[Any] | None:
+        table = self.state.tables.get(name)
+        if table is None:
+            self.at(
+                location,
+                Code.UNKNOWN_NAME,
+                f"unknown table {name!r}",
+                hint(name, list(self.state.tables)),
+            )
+            return None
+        value = table.value
+        if isinstance(value, frozenset):
+            return value
+        if isinstance(value, dict):
+            return frozenset(value)
+        if isinstance(table.type, TableT) and len(table.type.keys) == 1:
+            return frozenset(value[0])
+        self.at(
+            location,
+            Code.BAD_TYPE,
+            f"in_table needs a set, a map or a table with one key column; {name!r} is not",
+        )
+        return None
+
+    # -- tables
+
+    def check_tables(self) -> None:
+        for table in self.state.model.tables:
+            self.check_table(table)
+
+    def check_table(self, table: TableDef) -> None:
+        if table.kind == "rows":
+            self._rows_table(table)
+            return
+        declared = self.resolve_type(table.type_text, table.location) if table.type_text else None
+        if table.kind == "value":
+            self._value_table(table, declared)
+        else:
+            self._collection_table(table, declared)
+
+    def _rows_table(self, table: TableDef) -> None:
+        loc = table.location
+        columns = self.input_fields(table.columns)
+        row_type = RecordT(tuple((c.spec.name, c.type) for c in columns), None)
+        key_types = []
+        for key in table.key:
+            col = next(c for c in columns if c.spec.name == key)
+            if is_optional(col.type):
+                self.at(
+                    loc,
+                    Code.BAD_TABLE,
+                    f"key column {key!r} of table {table.name!r} cannot be optional",
+                )
+            key_types.append(strip(col.type))
+        index: dict[Any, Any] = {}
+        rows = []
+        for row, row_loc in table.rows:
+            converted = {}
+            for col in columns:
+                converted[col.spec.name] = self.cell(
+                    row.get(col.spec.name),
+                    col.type,
+                    row_loc,
+                    f"column {col.spec.name!r} of table {table.name!r}",
+                )
+            row_key = tuple(converted[k] for k in table.key)
+            key_value = row_key[0] if len(row_key) == 1 else row_key
+            if key_value in index:
+                self.at(
+                    row_loc,
+                    Code.BAD_TABLE,
+                    f"table {table.name!r} has two rows with key "
+                    f"{', '.join(str(k) for k in row_key)}",
+                    "each key may appear in one row",
+                )
+            index[key_value] = converted
+            rows.append(converted)
+        self.state.tables[table.name] = CheckedTable(
+            table.name,
+            TableT(table.name, tuple(key_types), row_type),
+            (index, tuple(rows)),
+            table,
+        )
+
+    def _value_table(self, table: TableDef, declared: Type | None) -> None:
+        t = declared or infer(table.value)
+        if t is None:
+            self.at(
+                table.location,
+                Code.BAD_TABLE,
+                f"cannot tell the type of table {table.name!r}; add `type:`",
+            )
+            return
+        value = self.cell(table.value, t, table.location, f"table {table.name!r}")
+        self.state.tables[table.name] = CheckedTable(table.name, t, value, table)
+
+    def _collection_table(self, table: TableDef, declared: Type | None) -> None:
+        items = table.value if table.kind == "set" else list(table.value.values())
+        elem = declared
+        if elem is None:
+            inferred: Type | None = NEVER
+            for item in items:
+                it = infer(item)
+                inferred = unify(inferred, it) if inferred is not None and it is not None else None
+            elem = inferred
+        if elem is None or (table.kind == "set" and strip(elem) not in HASHABLE and elem != NEVER):
+            self.at(
+                table.location,
+                Code.BAD_TABLE,
+                f"the items of table {table.name!r} are not all of one scalar type",
+                "declare `type:` (int, decimal, string, date) or make the items alike",
+            )
+            return
+        locs = table.item_locations
+        if table.kind == "set":
+            values = [
+                self.cell(v, elem, locs[i], f"item {i + 1} of table {table.name!r}")
+                for i, v in enumerate(items)
+            ]
+            self.state.tables[table.name] = CheckedTable(
+                table.name, SetT(elem), frozenset(values), table
+            )
+        else:
+            mapping = {
+                k: self.cell(v, elem, locs[i], f"entry {k!r} of table {table.name!r}")
+                for i, (k, v) in enumerate(table.value.items())
+            }
+            self.state.tables[table.name] = CheckedTable(
+                table.name, MapT(STRING, elem), mapping, table
+            )
+
+    def cell(self, value: Any, t: Type, location: Location, what: str) -> Any:
+        """Convert a value from a rule file to type t (exact decimals, dates), or report it."""
+        converted, problem = convert_value(value, t)
+        if problem:
+            self.at(location, Code.BAD_TABLE, f"{what}: {problem}")
+        return converted
