@@ -26,6 +26,7 @@ from .compiler import CompiledDecision, CompiledVersion, compile_version
 from .errors import (
     Code,
     Diagnostic,
+    InputCode,
     InputError,
     InputProblem,
     NotFoundError,
@@ -258,7 +259,11 @@ class Engine:
         """A bad as_of picks no version; still list every other problem, per today's version."""
         problems = [
             InputProblem(
-                "type", "input.as_of", "expected a date (YYYY-MM-DD)", "date", describe_value(raw)
+                InputCode.TYPE,
+                "input.as_of",
+                "expected a date (YYYY-MM-DD)",
+                "date",
+                describe_value(raw),
             )
         ]
         try:
