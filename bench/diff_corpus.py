@@ -1,8 +1,14 @@
-"""Generate a JSON-lines corpus for `ruleengine diff` on rules/example (and `ruleengine test --log`).
+"""Generate a JSON-lines corpus for `ruleengine diff` and `ruleengine test --log`.
 
-    .venv/bin/python bench/diff_corpus.py /tmp/corpus.jsonl --lines 1000000
-    /usr/bin/time -v .venv/bin/ruleengine diff example --from 2026-01 --to 2026-07 \\
-        --inputs /tmp/corpus.jsonl
+    .venv/bin/python bench/diff_corpus.py /tmp/ss.jsonl --ruleset self-service --lines 1000000
+    /usr/bin/time -v .venv/bin/ruleengine diff self-service --from 2026-11 --to 2026-12 \\
+        --inputs /tmp/ss.jsonl
+
+`--ruleset self-service` (the figure of bench/README.md) writes decision-log
+lines of the options, add_seats and change_term decisions (half, three tenths,
+one fifth) on the facts of `bench/cases.py`, decided by the version in effect
+on their as_of (November 2026 to February 2027). `--ruleset example` (default)
+writes the web shop below.
 
 `--format log` (default) writes decision-log lines (`../shared/DESIGN.md`):
 checkout and quote decisions of a web shop, decided by the version in effect
@@ -26,6 +32,9 @@ from typing import Any
 
 import ruleengine
 from ruleengine import jsonio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cases import options_case  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTRIES = ["US"] * 8 + ["CA", "GB", "GB", "FR", "DE", "DE", "NO", "ES", "ES", "IT", "JP"]
@@ -68,6 +77,39 @@ def spoil(facts: dict[str, Any], rng: random.Random) -> None:
         facts["customer"]["country"] = "us"
 
 
+def self_service_line(engine: Any, rng: random.Random, n: int, bad: bool) -> dict[str, Any]:
+    """One decision-log line of rules/self-service (an options, add_seats or change_term request)."""
+    facts = options_case(rng, n)
+    as_of = facts.pop("as_of")
+    pick = rng.random()
+    decision = "options" if pick < 0.5 else "add_seats" if pick < 0.8 else "change_term"
+    if decision == "add_seats":
+        facts["quantity"] = rng.choice((1, 1, 2, 5, 10))
+    elif decision == "change_term":
+        facts["new_term"] = rng.choice(("monthly", "annual", "three_year"))
+    if bad:
+        facts["subscription"]["status"] = "paused"
+    result, version, content_hash = None, None, None
+    try:
+        made = engine.decide("self-service", decision, {**facts, "as_of": as_of})
+        result = jsonio.to_plain(made.result)
+        version, content_hash = made.version, made.content_hash
+    except ruleengine.InputError:
+        version = engine.select("self-service", date.fromisoformat(as_of)).version
+    return {
+        "decision_id": str(uuid.UUID(int=rng.getrandbits(128))),
+        "time": f"{as_of}T{n % 24:02d}:{n % 60:02d}:00Z",
+        "ruleset": "self-service",
+        "decision": decision,
+        "version": version,
+        "content_hash": content_hash,
+        "as_of": as_of,
+        "locale": "en",
+        "input": facts,
+        "result": result,
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("output", type=Path)
@@ -75,10 +117,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--format", choices=["log", "inputs"], default="log")
     parser.add_argument("--invalid", type=float, default=0.01, help="share of invalid inputs")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--ruleset", choices=["example", "self-service"], default="example")
     args = parser.parse_args(argv)
     if ROOT in args.output.resolve().parents:
         sys.exit("write corpora outside the repository (e.g. /tmp)")
     rng = random.Random(args.seed)
+    if args.ruleset == "self-service":
+        engine = ruleengine.load(ROOT / "rules" / "self-service")
+        with args.output.open("w", encoding="utf-8") as out:
+            for n in range(args.lines):
+                line = self_service_line(engine, rng, n, rng.random() < args.invalid)
+                out.write(json.dumps(line) + "\n")
+        return
     engine = ruleengine.load(ROOT / "rules" / "example")
     first = date(2026, 1, 1)
     with args.output.open("w", encoding="utf-8") as out:

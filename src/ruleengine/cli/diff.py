@@ -1,9 +1,12 @@
 """`ruleengine diff RULESET --from V1 --to V2 --inputs FILE.jsonl`: what a new version would change.
 
-Decides every input of the corpus (inputs, or decision-log lines) under both
-versions on every core and reports how many decisions change, per field and
-per old -> new value, with example inputs; invalid inputs are counted, not
-fatal. Exit status: 0 (changes are findings, not failures), 2 usage errors.
+Decides every input of the corpus (inputs, or decision-log lines; many files,
+globs, folders, .gz) under both versions on every core, or on Dask, and
+reports how many decisions change, per field and per old -> new value, with
+example inputs; invalid inputs are counted, not fatal. `--summary` gives the
+per-decision view, `--format markdown` a report for a pull request. The
+report goes to stdout (the same bytes however it ran), the timing to stderr.
+Exit status: 0 (changes are findings, not failures), 2 usage errors.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +25,9 @@ from ..bundle import extract_bundle
 from ..engine import RuleSet, display_path, load
 from ..errors import NotFoundError, RuleFileError, render_diagnostics
 from ..qa.diff import DiffRequest, run_diff
+from ..qa.distribute import JobError, Runner, check_dask
+from ..qa.sources import PARTITION_BYTES, InputFile, InputsError, find_inputs
+from .progress import RunProgress
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -46,18 +53,66 @@ def _version(found: RuleSet, label: str, decision: str | None) -> RuleSet:
     return found
 
 
+def parse_as_of(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _fail(f"--as-of {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def runner_for(workers: int | None, dask: str | None) -> Runner:
+    """How to run: --dask ADDRESS, else --workers N (default: one per core)."""
+    if dask is not None:
+        try:
+            check_dask(dask)
+        except JobError as exc:
+            raise _fail(str(exc)) from None
+        return Runner(dask=dask)
+    return Runner(workers=workers or os.cpu_count() or 1)
+
+
+def inputs_for(specs: list[str]) -> list[InputFile]:
+    try:
+        return find_inputs(specs)
+    except InputsError as exc:
+        raise _fail(str(exc)) from None
+
+
 def command(
     ruleset: Annotated[str, typer.Argument(help="Rule set name, e.g. example.")],
     old: Annotated[str, typer.Option("--from", help="The version in production.")],
     new: Annotated[str, typer.Option("--to", help="The version to compare with it.")],
     inputs: Annotated[
-        Path, typer.Option("--inputs", help="JSON lines: inputs, or decision-log lines.")
+        list[str],
+        typer.Option(
+            "--inputs",
+            help="JSON lines: inputs, or decision-log lines. Repeat it; files, folders, "
+            "glob patterns ('logs/*.jsonl.gz'), gzip files.",
+        ),
     ],
     decision: Annotated[
         str | None,
         typer.Option("--decision", help="Decision to ask; default: each log line's own."),
     ] = None,
-    output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Decide every input as of this date (YYYY-MM-DD), under both versions; "
+            "default: each input's own as_of.",
+        ),
+    ] = None,
+    summary: Annotated[
+        bool,
+        typer.Option(
+            "--summary", help="Per decision: inputs, changed, changed fields with examples."
+        ),
+    ] = False,
+    output_format: Annotated[
+        str, typer.Option("--format", help="text, json or markdown (a pull-request report).")
+    ] = "text",
     rules: Annotated[Path, typer.Option("--rules", help="Rules folder.")] = Path("rules"),
     from_rules: Annotated[
         Path | None,
@@ -71,15 +126,32 @@ def command(
         int | None,
         typer.Option("--workers", min=1, help="Worker processes; default: one per core."),
     ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Run on Dask: local, local:N (N worker processes here) or a scheduler "
+            "address tcp://HOST:8786. Needs the [dask] extra.",
+        ),
+    ] = None,
     examples: Annotated[
         int, typer.Option("--examples", min=0, help="Example inputs shown per changed field.")
     ] = 3,
+    partition_bytes: Annotated[
+        int,
+        typer.Option(
+            "--partition-bytes",
+            min=1,
+            help="Bytes of input per task handed to a worker (a .gz file is one task).",
+        ),
+    ] = PARTITION_BYTES,
 ) -> None:
     """Decide every input under two versions and report the decisions that change."""
-    if output_format not in ("text", "json"):
-        raise _fail(f"--format {output_format!r}: expected text or json")
-    if not inputs.is_file():
-        raise _fail(f"{display_path(inputs)}: no such file")
+    if output_format not in ("text", "json", "markdown"):
+        raise _fail(f"--format {output_format!r}: expected text, json or markdown")
+    day = parse_as_of(as_of)
+    runner = runner_for(workers, dask)
+    files = inputs_for(inputs)
     with tempfile.TemporaryDirectory(prefix="ruleengine-diff-") as scratch:
         try:
             engine = load(rules)
@@ -95,10 +167,10 @@ def command(
             found = [_version(e.ruleset(ruleset), label, decision) for e, label in sides]
         except NotFoundError as exc:
             raise _fail(str(exc)) from None
-        # Workers load only this rule set's folder: the other rule sets are not needed.
+        # Workers get only this rule set's folder: the other rule sets are not needed.
         folders = [os.path.commonpath([v.root for v in f.versions]) for f in found]
         request = DiffRequest(
-            folders[1],
+            display_path(rules),
             ruleset,
             old,
             new,
@@ -106,9 +178,24 @@ def command(
             examples,
             old_rules=folders[0] if from_rules is not None else None,
             old_source=display_path(from_rules) if from_rules is not None else None,
+            as_of=day,
         )
-        report = run_diff(request, inputs, workers, engine=engine, old_engine=old_engine)
+        with RunProgress("diff", files) as progress:
+            report = run_diff(
+                request,
+                files,
+                runner,
+                (folders[1], folders[0] if from_rules is not None else None),
+                (engine, old_engine),
+                on_done=progress,
+                partition_bytes=partition_bytes,
+            )
     if output_format == "json":
-        print(jsonio.dumps(report.to_json(), indent=2))
+        print(jsonio.dumps(report.to_json(summary=summary), indent=2))
+    elif output_format == "markdown":
+        print(report.render_markdown(summary=summary))
+    elif summary:
+        print(report.render_summary())
     else:
         print(report.render())
+    print(report.timing(), file=sys.stderr)

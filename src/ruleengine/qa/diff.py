@@ -1,31 +1,31 @@
 """Impact analysis: decide a corpus of inputs under two versions and count what changes.
 
-The corpus is JSON lines: each line an input, or a decision-log line whose
-`input` (and, unless a decision is given, `decision`; and its `as_of` and
-`locale` when the input lacks them) is used. Every input is decided pinned to
-the old and to the new version; results are compared as JSON shows them
-(decimals by their exact text), field by field (`lines[0].amount`; lists of
-scalars as a whole).
+The corpus is JSON lines, in any number of files (`sources.py`): each line an
+input, or a decision-log line whose `input` (and, unless a decision is given,
+`decision`; and its `as_of` and `locale` when the input lacks them) is used.
+Every input is decided pinned to the old and to the new version, at its own
+`as_of` or, with `as_of` in the request, at that date for both; results are
+compared as JSON shows them (decimals by their exact text), field by field
+(`lines[0].amount`; lists of scalars as a whole).
 
-It streams: the parent reads the file line by line and hands chunks of lines
-to a `multiprocessing.Pool` (each worker loads the rules once, in its
-initializer); at most a few chunks per worker are in flight, and workers send
-back counters, not results, so memory stays flat whatever the corpus size.
-Distinct old -> new value pairs are kept per field up to `MAX_PAIRS`; beyond
-that they are counted together as "other values".
+It streams: the files are cut into partitions that workers read themselves
+(`distribute.py`: this process, a process pool, or Dask), each returning a
+`Tally` of counters and a few examples; tallies merge in partition order, so
+every way of running gives the same report. Distinct old -> new value pairs are
+kept per field up to `MAX_PAIRS`; beyond that they are counted together as
+"other values".
 
-Public entry: `run_diff(request, inputs, workers)` -> `DiffReport`.
+Public entries: `run_diff(request, files, runner)` -> `DiffReport`, and
+`impact_summary(...)`, the per-decision summary that `publish --impact` prints.
 """
 
 from __future__ import annotations
 
-import json
-import multiprocessing
+import hashlib
 import os
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -35,19 +35,23 @@ from typing import Any
 from .. import jsonio
 from ..engine import Engine, load
 from ..errors import InputError, NotFoundError, NoVersionInEffectError
+from .diff_report import ABSENT, DiffReport, clip, show
+from .distribute import PartDone, RuleFiles, Runner, run_job
+from .sources import PARTITION_BYTES, InputFile, Partition, find_inputs, plan
 
-MAX_PAIRS = 1000  # distinct old -> new pairs kept per field
-CHUNK_LINES = 1000
-IN_FLIGHT_PER_WORKER = 4
-EXAMPLE_CHARS = 400
-ABSENT = "(absent)"
+MAX_PAIRS = 1000  # distinct old -> new pairs kept per field in the report
+# Distinct pairs a partition keeps per field before counting the rest as other values:
+# far above a partition's usual line count, so the merged report is exact.
+PARTITION_PAIRS = 100_000
 
 FieldKey = tuple[str, str]  # (decision, field path)
+Example = tuple[int, int, str, str, str]  # (file index, line, old JSON, new JSON, input)
+Problem = tuple[int, int, str, str]  # (file index, line, reason or problems, text)
 
 
 @dataclass(frozen=True, slots=True)
 class DiffRequest:
-    rules: str
+    rules: str  # the --to side's rules, as the user named them
     ruleset: str
     old: str
     new: str
@@ -57,11 +61,12 @@ class DiffRequest:
     # unpacked bundle): the same version label edited in place can be compared.
     old_rules: str | None = None
     old_source: str | None = None  # how the user named it (a folder, a bundle file)
+    as_of: date | None = None  # decide every input as of this date (both versions)
 
 
 @dataclass(slots=True)
 class Tally:
-    """Counters for a part of the corpus (a chunk in a worker, or everything in the parent)."""
+    """Counters for a part of the corpus (a partition in a worker, or everything merged)."""
 
     inputs: int = 0
     decided: int = 0
@@ -72,11 +77,14 @@ class Tally:
     fields: Counter[FieldKey] = field(default_factory=Counter)
     pairs: dict[FieldKey, Counter[tuple[str, str]]] = field(default_factory=dict)
     other_pairs: Counter[FieldKey] = field(default_factory=Counter)
-    examples: dict[FieldKey, list[tuple[int, str, str, str]]] = field(default_factory=dict)
-    invalid_examples: list[tuple[int, str, str]] = field(default_factory=list)
-    unusable_examples: list[tuple[int, str, str]] = field(default_factory=list)
+    examples: dict[FieldKey, list[Example]] = field(default_factory=dict)
+    invalid_examples: list[Problem] = field(default_factory=list)
+    unusable_examples: list[Problem] = field(default_factory=list)
+    # decision -> [inputs, decided, changed, invalid]
+    decisions: dict[str, list[int]] = field(default_factory=dict)
 
-    def merge(self, other: Tally, keep: int) -> None:
+    def merge(self, other: Tally, keep: int, offset: int = 0) -> None:
+        """Add a later part's counts; `offset`: lines of its file before that part."""
         self.inputs += other.inputs
         self.decided += other.decided
         self.changed += other.changed
@@ -85,109 +93,148 @@ class Tally:
         self.problems.update(other.problems)
         self.fields.update(other.fields)
         self.other_pairs.update(other.other_pairs)
-        for key, counts in other.pairs.items():
-            mine = self.pairs.setdefault(key, Counter())
-            for pair, n in counts.items():
-                if pair in mine or len(mine) < MAX_PAIRS:
-                    mine[pair] += n
+        for name, counts in other.decisions.items():
+            mine = self.decisions.setdefault(name, [0, 0, 0, 0])
+            for i, n in enumerate(counts):
+                mine[i] += n
+        for key, pairs in other.pairs.items():  # in order of first appearance
+            kept = self.pairs.setdefault(key, Counter())
+            for pair, n in pairs.items():
+                if pair in kept or len(kept) < MAX_PAIRS:
+                    kept[pair] += n
                 else:
                     self.other_pairs[key] += n
         for key, found in other.examples.items():
-            self.examples[key] = sorted([*self.examples.get(key, []), *found])[:keep]
-        self.invalid_examples = sorted([*self.invalid_examples, *other.invalid_examples])[:keep]
-        self.unusable_examples = sorted([*self.unusable_examples, *other.unusable_examples])[:keep]
+            shown = self.examples.setdefault(key, [])
+            for f, line, a, b, text in found[: keep - len(shown)]:
+                shown.append((f, line + offset, a, b, text))
+        for kept_problems, theirs in (
+            (self.invalid_examples, other.invalid_examples),
+            (self.unusable_examples, other.unusable_examples),
+        ):
+            for f, line, what, text in theirs[: keep - len(kept_problems)]:
+                kept_problems.append((f, line + offset, what, text))
 
 
-# --- deciding one chunk (in a worker, or in-process) --------------------------------------
+# --- deciding one partition (in a worker, or in this process) ------------------------------
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as JSON shows them: types kept apart (true is not 1), decimals by their digits."""
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is dict:
+        return len(a) == len(b) and all(k in b and _same(v, b[k]) for k, v in a.items())
+    if kind is list or kind is tuple:
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if kind is Decimal:
+        return str(a) == str(b)
+    return bool(a == b)
 
 
 class _Decider:
-    def __init__(
-        self, request: DiffRequest, engine: Engine | None = None, old_engine: Engine | None = None
-    ):
+    def __init__(self, request: DiffRequest, engine: Engine, old_engine: Engine):
         self.request = request
-        self.engine = engine if engine is not None else load(request.rules)
-        self.old_engine = self.engine
-        if request.old_rules is not None:
-            self.old_engine = old_engine if old_engine is not None else load(request.old_rules)
+        self.engine = engine
+        self.old_engine = old_engine
+        self.as_of = request.as_of.isoformat() if request.as_of else None
 
-    def chunk(self, lines: list[tuple[int, str]]) -> Tally:
+    def run(self, part: Partition, lines: Iterator[tuple[int, bytes]]) -> Tally:
         tally = Tally()
+        index = part.file.index
         for number, text in lines:
-            self.line(tally, number, text)
+            self.line(tally, index, number, text)
         return tally
 
-    def _unusable(self, tally: Tally, number: int, reason: str, text: str) -> None:
+    def _unusable(self, tally: Tally, where: tuple[int, int], reason: str, text: Any) -> None:
         tally.unusable[reason] += 1
         if len(tally.unusable_examples) < self.request.examples:
-            tally.unusable_examples.append((number, reason, _clip(text)))
+            if isinstance(text, bytes):
+                text = text.decode("utf-8", "replace")
+            tally.unusable_examples.append((*where, reason, clip(text)))
 
-    def line(self, tally: Tally, number: int, text: str) -> None:
+    def line(self, tally: Tally, index: int, number: int, text: bytes) -> None:
         request = self.request
         tally.inputs += 1
+        where = (index, number)
         try:
             data = jsonio.loads(text)
-        except jsonio.JSONInputError as exc:
-            self._unusable(tally, number, "malformed JSON", f"{exc}: {text.strip()}")
+        except (jsonio.JSONInputError, UnicodeDecodeError) as exc:
+            shown = text.decode("utf-8", "replace").strip()
+            self._unusable(tally, where, "malformed JSON", f"{exc}: {shown}")
             return
         decision = request.decision
         facts = data
         if (
-            isinstance(data, dict)
-            and isinstance(data.get("input"), dict)
+            type(data) is dict
+            and type(data.get("input")) is dict
             and ("decision" in data or "result" in data or "decision_id" in data)
         ):
             if data.get("ruleset") not in (None, request.ruleset):
-                self._unusable(tally, number, f"logged for rule set {data.get('ruleset')!r}", text)
+                reason = f"logged for rule set {data.get('ruleset')!r}"
+                self._unusable(tally, where, reason, text)
                 return
-            facts = dict(data["input"])
+            facts = data["input"]
             decision = decision or data.get("decision")
             for reserved in ("as_of", "locale"):
                 if reserved not in facts and data.get(reserved) is not None:
                     facts[reserved] = data[reserved]
         if not isinstance(decision, str):
-            self._unusable(tally, number, "no decision (pass --decision)", text)
+            self._unusable(tally, where, "no decision (pass --decision)", text)
             return
+        if self.as_of is not None and type(facts) is dict:
+            facts["as_of"] = self.as_of
         old = self.decide(self.old_engine, decision, facts, request.old)
         new = self.decide(self.engine, decision, facts, request.new)
-        if isinstance(old, str) and isinstance(new, str):
-            self._unusable(
-                tally,
-                number,
-                old if old.startswith("unknown decision") else old.partition(":")[0],
-                text,
-            )
+        if type(old) is str and type(new) is str:
+            reason = old if old.startswith("unknown decision") else old.partition(":")[0]
+            self._unusable(tally, where, reason, text)
             return
-        if isinstance(old, list) and isinstance(new, list):
+        counts = tally.decisions.get(decision)
+        if counts is None:
+            counts = tally.decisions[decision] = [0, 0, 0, 0]
+        counts[0] += 1
+        if type(old) is list and type(new) is list:
             tally.invalid += 1
+            counts[3] += 1
             tally.problems.update(old)
             if len(tally.invalid_examples) < request.examples:
-                tally.invalid_examples.append((number, "; ".join(old), _clip(jsonio.dumps(facts))))
+                shown = clip(jsonio.dumps(facts))
+                tally.invalid_examples.append((*where, "; ".join(old), shown))
             return
         tally.decided += 1
-        if isinstance(old, dict) and isinstance(new, dict):
-            if _encode(old) == _encode(new):  # the common case, decided by the C encoder
+        counts[1] += 1
+        if type(old) is dict and type(new) is dict:
+            if _same(old, new):  # the common case
                 return
             changes = list(_changes(jsonio.to_plain(old), jsonio.to_plain(new), ""))
         else:  # accepted by one version only (an input schema changed)
-            changes = [("(request)", _show(_status(old)), _show(_status(new)))]
+            changes = [("(request)", show(_status(old)), show(_status(new)))]
         if not changes:
             return
         tally.changed += 1
+        counts[2] += 1
+        shown = ""
         for path, before, after in changes:
             key = (decision, path)
             tally.fields[key] += 1
-            counts = tally.pairs.setdefault(key, Counter())
-            if (before, after) in counts or len(counts) < MAX_PAIRS:
-                counts[(before, after)] += 1
+            pairs = tally.pairs.get(key)
+            if pairs is None:
+                pairs = tally.pairs[key] = Counter()
+            if (before, after) in pairs or len(pairs) < PARTITION_PAIRS:
+                pairs[(before, after)] += 1
             else:
                 tally.other_pairs[key] += 1
             found = tally.examples.setdefault(key, [])
             if len(found) < request.examples:
-                found.append((number, before, after, _clip(jsonio.dumps(facts))))
+                shown = shown or clip(jsonio.dumps(facts))
+                found.append((*where, before, after, shown))
 
     def decide(self, engine: Engine, decision: str, facts: Any, version: str) -> Any:
-        """The plain result, a list of problems (`code at path`) if rejected, or an error text."""
+        """The result, a list of problems (`code at path`) if rejected, or an error text."""
         try:
             made = engine.decide(self.request.ruleset, decision, facts, version=version)
         except InputError as exc:
@@ -199,28 +246,6 @@ class _Decider:
         except Exception as exc:  # an engine bug: counted and shown, the run goes on
             return f"engine crashed: {type(exc).__name__}: {exc}"
         return made.result
-
-
-def _exact(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return str(value)  # exact digits: "675.00" is not "675"
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, (set, frozenset)):
-        return str(sorted(value))
-    raise TypeError(f"cannot compare {type(value).__name__}")
-
-
-_encode = json.JSONEncoder(default=_exact, ensure_ascii=False, check_circular=False).encode
-
-
-def _clip(text: str) -> str:
-    text = text.strip()
-    return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 3] + "..."
-
-
-def _show(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 def _status(answer: Any) -> str:
@@ -237,9 +262,9 @@ def _changes(old: Any, new: Any, path: str) -> Iterator[tuple[str, str, str]]:
         for key in [*old, *(k for k in new if k not in old)]:
             sub = f"{path}.{key}" if path else str(key)
             if key not in new:
-                yield sub, _show(old[key]), ABSENT
+                yield sub, show(old[key]), ABSENT
             elif key not in old:
-                yield sub, ABSENT, _show(new[key])
+                yield sub, ABSENT, show(new[key])
             else:
                 yield from _changes(old[key], new[key], sub)
         return
@@ -253,206 +278,92 @@ def _changes(old: Any, new: Any, path: str) -> Iterator[tuple[str, str, str]]:
             yield from _changes(a, b, f"{path}[{i}]")
         return
     if type(old) is not type(new) or old != new:
-        yield path or "(result)", _show(old), _show(new)
+        yield path or "(result)", show(old), show(new)
 
 
-_WORKER: dict[str, _Decider] = {}
+@dataclass(frozen=True, slots=True)
+class DiffJob:
+    """What a worker needs: the request and both sides' rule files (picklable)."""
 
+    request: DiffRequest
+    new_rules: RuleFiles
+    old_rules: RuleFiles | None  # None: the same rules as new_rules
 
-def _init_worker(request: DiffRequest) -> None:
-    _WORKER["decider"] = _Decider(request)
+    @property
+    def key(self) -> str:
+        old = self.old_rules.digest if self.old_rules else ""
+        request = hashlib.sha256(repr(self.request).encode()).hexdigest()
+        return f"diff:{self.new_rules.digest}:{old}:{request}"
 
-
-def _work(lines: list[tuple[int, str]]) -> Tally:
-    return _WORKER["decider"].chunk(lines)
+    def start(self) -> _Decider:
+        engine = load(self.new_rules.materialize())
+        old = load(self.old_rules.materialize()) if self.old_rules else engine
+        return _Decider(self.request, engine, old)
 
 
 # --- the driver ----------------------------------------------------------------------------
 
 
-def _chunks(path: Path, size: int) -> Iterator[list[tuple[int, str]]]:
-    chunk: list[tuple[int, str]] = []
-    with path.open("r", encoding="utf-8", errors="replace") as handle:
-        for number, text in enumerate(handle, start=1):
-            if text.strip():
-                chunk.append((number, text))
-                if len(chunk) >= size:
-                    yield chunk
-                    chunk = []
-    if chunk:
-        yield chunk
-
-
-@dataclass(frozen=True, slots=True)
-class DiffReport:
-    request: DiffRequest
-    inputs_file: str
-    tally: Tally
-    seconds: float
-    workers: int
-
-    @property
-    def rate(self) -> float:
-        return self.tally.inputs / self.seconds if self.seconds > 0 else 0.0
-
-    def changes(self) -> list[tuple[FieldKey, int]]:
-        return sorted(self.tally.fields.items(), key=lambda kv: (-kv[1], kv[0]))
-
-    def to_json(self) -> dict[str, Any]:
-        t = self.tally
-        return {
-            "ruleset": self.request.ruleset,
-            "from": self.request.old,
-            "to": self.request.new,
-            "from_rules": self.request.old_source or self.request.rules,
-            "to_rules": self.request.rules,
-            "decision": self.request.decision,
-            "inputs_file": self.inputs_file,
-            "inputs": t.inputs,
-            "decided": t.decided,
-            "changed": t.changed,
-            "unchanged": t.decided - t.changed,
-            "invalid": t.invalid,
-            "unusable": t.inputs - t.decided - t.invalid,
-            "unusable_reasons": dict(t.unusable.most_common()),
-            "changes": [
-                {
-                    "decision": decision,
-                    "field": path,
-                    "inputs": count,
-                    "values": [
-                        {"from": _parse(a), "to": _parse(b), "inputs": n}
-                        for (a, b), n in t.pairs.get((decision, path), Counter()).most_common()
-                    ],
-                    "other_values_inputs": t.other_pairs.get((decision, path), 0),
-                    "examples": [
-                        {
-                            "line": line,
-                            "from": _parse(a),
-                            "to": _parse(b),
-                            "input": _maybe_json(text),
-                        }
-                        for line, a, b, text in t.examples.get((decision, path), [])
-                    ],
-                }
-                for (decision, path), count in self.changes()
-            ],
-            "invalid_problems": dict(t.problems.most_common()),
-            "invalid_examples": [
-                {"line": n, "problems": p, "input": _maybe_json(s)}
-                for n, p, s in t.invalid_examples
-            ],
-            "unusable_examples": [
-                {"line": n, "reason": r, "text": s} for n, r, s in t.unusable_examples
-            ],
-            "seconds": round(self.seconds, 3),
-            "inputs_per_second": round(self.rate),
-            "workers": self.workers,
-        }
-
-    def render(self, top: int = 5) -> str:
-        t = self.tally
-        r = self.request
-        unusable = t.inputs - t.decided - t.invalid
-        share = f"  ({100 * t.changed / t.decided:.2f}% of decided)" if t.decided else ""
-        sides = (
-            f"{r.old} ({r.old_source}) -> {r.new} ({r.rules})"
-            if r.old_rules
-            else f"{r.old} -> {r.new}"
-        )
-        lines = [
-            f"{r.ruleset}: {sides}"
-            + (f", decision {r.decision}" if r.decision else "")
-            + f", inputs from {self.inputs_file}",
-            f"  inputs:            {t.inputs}",
-            f"  decided:           {t.decided}",
-            f"  changed decisions: {t.changed}{share}",
-            f"  unchanged:         {t.decided - t.changed}",
-            f"  invalid input:     {t.invalid}  (rejected by both versions)",
-            f"  unusable lines:    {unusable}",
-        ]
-        if t.changed:
-            lines += ["", "Changes by field:"]
-            multi = len({d for d, _ in t.fields}) > 1 or r.decision is None
-            for (decision, path), _count in self.changes():
-                label = f"{decision}: {path}" if multi else path
-                pairs = t.pairs.get((decision, path), Counter()).most_common()
-                for (a, b), n in pairs[:top]:
-                    lines.append(f"  {label}: {a} -> {b}  {n} input{'s' if n != 1 else ''}")
-                rest = sum(n for _, n in pairs[top:]) + t.other_pairs.get((decision, path), 0)
-                if rest:
-                    lines.append(f"  {label}: ... other values  {rest} inputs")
-                for line, a, b, text in t.examples.get((decision, path), []):
-                    lines.append(f"      e.g. line {line} ({a} -> {b}): {text}")
-        if t.invalid:
-            lines += ["", "Invalid input (problems reported by the old version):"]
-            lines += [
-                f"  {problem}  {n} input{'s' if n != 1 else ''}"
-                for problem, n in t.problems.most_common(top)
-            ]
-            lines += [f"      e.g. line {n}: {text}" for n, _, text in t.invalid_examples]
-        if unusable:
-            lines += ["", "Unusable lines:"]
-            lines += [
-                f"  {reason}  {n} line{'s' if n != 1 else ''}"
-                for reason, n in t.unusable.most_common()
-            ]
-            lines += [f"      e.g. line {n}: {text}" for n, _, text in t.unusable_examples]
-        lines += [
-            "",
-            f"{t.inputs} inputs in {self.seconds:.2f} s: {self.rate:,.0f} inputs/s "
-            f"on {self.workers} worker{'s' if self.workers != 1 else ''}",
-        ]
-        return "\n".join(lines)
-
-
-def _maybe_json(text: str) -> Any:
-    """An example input as JSON, or as text when it was clipped."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _parse(text: str) -> Any:
-    return text if text == ABSENT else json.loads(text)
-
-
 def run_diff(
     request: DiffRequest,
-    inputs: Path,
-    workers: int | None = None,
-    chunk_lines: int = CHUNK_LINES,
-    on_chunk: Callable[[int], None] | None = None,
-    engine: Engine | None = None,
-    old_engine: Engine | None = None,
+    files: Sequence[InputFile],
+    runner: Runner,
+    rules: tuple[str | os.PathLike[str], str | os.PathLike[str] | None],
+    engines: tuple[Engine, Engine] | None = None,
+    on_done: Callable[[PartDone], None] | None = None,
+    partition_bytes: int = PARTITION_BYTES,
 ) -> DiffReport:
-    """Decide every input of `inputs` under both versions; `workers` 1 runs in this process.
+    """Decide every input of `files` under both versions.
 
-    The caller has checked the request (rule set, versions and decision exist).
-    `on_chunk(lines)` is called as chunks complete (for a progress display).
+    `rules`: the rule set folders of the --to and (if different) --from side,
+    shipped to the workers. `engines`: (new, old) already loaded here, reused by
+    an in-process run and by forked workers. The caller has checked the request
+    (rule set, versions and decision exist).
     """
-    workers = workers or os.cpu_count() or 1
+    new_folder, old_folder = rules
+    job = DiffJob(
+        request,
+        RuleFiles.of(new_folder),
+        RuleFiles.of(old_folder) if old_folder is not None else None,
+    )
+    state = _Decider(request, *engines) if engines is not None else None
     total = Tally()
     start = time.perf_counter()
-    if workers == 1:
-        decider = _Decider(request, engine, old_engine)
-        for chunk in _chunks(inputs, chunk_lines):
-            total.merge(decider.chunk(chunk), request.examples)
-            if on_chunk:
-                on_chunk(len(chunk))
-    else:
-        slots = threading.BoundedSemaphore(workers * IN_FLIGHT_PER_WORKER)
+    offsets: dict[int, int] = {}
+    for done in run_job(job, plan(files, partition_bytes), runner, on_done, state):
+        offset = offsets.get(done.part.file.index, 0)
+        total.merge(done.tally, request.examples, offset)
+        offsets[done.part.file.index] = offset + done.lines
+    return DiffReport(request, tuple(files), total, time.perf_counter() - start, runner)
 
-        def feed() -> Iterator[list[tuple[int, str]]]:
-            for chunk in _chunks(inputs, chunk_lines):
-                slots.acquire()  # back-pressure: the pool's feeder thread waits here
-                yield chunk
 
-        with multiprocessing.Pool(workers, initializer=_init_worker, initargs=(request,)) as pool:
-            for part in pool.imap_unordered(_work, feed()):
-                slots.release()
-                total.merge(part, request.examples)
-                if on_chunk:
-                    on_chunk(part.inputs)
-    return DiffReport(request, str(inputs), total, time.perf_counter() - start, workers)
+def impact_summary(
+    rules: str | os.PathLike[str],
+    ruleset: str,
+    old: str,
+    new: str,
+    inputs: Sequence[str | os.PathLike[str]],
+    as_of: date | None = None,
+    markdown: bool = False,
+    workers: int = 1,
+) -> str:
+    """The per-decision impact of `new` against `old` on a decision log or corpus, as text
+    (or markdown): what `ruleengine diff --summary` prints. For `publish --impact LOG`.
+
+    Raises `sources.InputsError` for inputs that do not exist, the engine's errors
+    for rules that do not load or a version the rule set lacks.
+    """
+    engine = load(rules)
+    found = engine.ruleset(ruleset)
+    for label in (old, new):
+        if found.get(label) is None:
+            raise NotFoundError("version", label, [v.version for v in found.versions])
+    folder = os.path.commonpath([v.root for v in found.versions])
+    request = DiffRequest(str(rules), ruleset, old, new, as_of=as_of)
+    report = run_diff(
+        request, find_inputs(inputs), Runner(workers), (folder, None), (engine, engine)
+    )
+    return report.render_summary(markdown=markdown)
+
+
+__all__ = ["DiffReport", "DiffRequest", "Path", "Tally", "impact_summary", "run_diff"]
