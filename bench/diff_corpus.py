@@ -138,8 +138,7 @@ def main(argv: list[str] | None = None) -> None:
             decision = "checkout" if rng.random() < 0.6 else "quote"
             if decision == "quote" and rng.random() < 0.2:
                 facts["shipping"] = "express"
-            bad = rng.random() < args.invalid
-            if bad:
+            if rng.random() < args.invalid:
                 spoil(facts, rng)
             if args.format == "inputs":
                 facts.pop("shipping", None)
@@ -147,10 +146,12 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             result = None
             version, content_hash, locale = "2026-01", None, "en"
-            if not bad:
+            try:  # a spoiled input is logged as rejected only if the rules reject it
                 made = engine.decide("example", decision, {**facts, "as_of": as_of})
                 result = jsonio.to_plain(made.result)
                 version, content_hash, locale = made.version, made.content_hash, made.locale
+            except ruleengine.InputError:
+                pass
             line = {
                 "decision_id": str(uuid.UUID(int=rng.getrandbits(128))),
                 "time": f"{as_of}T{n % 24:02d}:{n % 60:02d}:00Z",

@@ -6,6 +6,11 @@ failed, `s` skipped; a progress bar instead on a terminal), then one
 then the closing line `N passed, N failed` (`, N skipped` ... only if any).
 Exit status: 0 all passed, 1 a failure, an unreadable suite or too little
 coverage, 2 a usage error, 5 no case to run.
+
+With `--log`, decision logs are replayed instead (`qa/replay.py`): every line
+sorted per rule set, decision and version (same, changed, rejected then and
+now, rejected now, answered now, unknown version), a section per change with
+example lines, and a closing line of counts; exit 1 only for changes.
 """
 
 from __future__ import annotations
@@ -22,10 +27,14 @@ import typer
 from ..engine import Engine, display_path, load
 from ..errors import RuleFileError, render_diagnostics
 from ..qa.coverage import Coverage, format_percent
+from ..qa.distribute import Runner
 from ..qa.junit import write_junit
-from ..qa.replay import replay_log
+from ..qa.replay import render_replay, replay_outcomes, run_replay
 from ..qa.runner import Outcome, run_case
+from ..qa.sources import PARTITION_BYTES, InputFile
 from ..qa.suite import Case, find_suites, load_suites
+from .diff import inputs_for, runner_for
+from .progress import RunProgress
 
 EXIT_NO_CASES = 5
 _MARK = {"passed": ".", "failed": "F", "skipped": "s"}
@@ -184,11 +193,30 @@ def command(
         bool, typer.Option("-x", "--exitfirst", help="Stop at the first failure.")
     ] = False,
     log: Annotated[
-        Path | None,
+        list[str] | None,
         typer.Option(
-            "--log", help="Replay this decision log (JSON lines) instead of running suites."
+            "--log",
+            help="Replay decision logs (JSON lines) instead of running suites. Repeat it; "
+            "files, folders, glob patterns, gzip files.",
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="With --log: worker processes (default: one per core)."
+        ),
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="With --log: replay on Dask (local, local:N or tcp://HOST:8786; the [dask] extra).",
+        ),
+    ] = None,
+    partition_bytes: Annotated[
+        int,
+        typer.Option("--partition-bytes", min=1, help="With --log: bytes of log per worker task."),
+    ] = PARTITION_BYTES,
 ) -> None:
     """Run regression suites (or replay a decision log) and report every difference."""
     minimum = _parse_min(coverage_min)
@@ -196,8 +224,9 @@ def command(
     if not path.exists():
         raise _fail(f"{display_path(path)}: no such file or folder")
     terminal = sys.stdout.isatty()
-    if log is not None:
-        _replay(path, log, junit, exitfirst, terminal)
+    if log:
+        runner = runner_for(workers, dask)
+        _replay(path, inputs_for(log), junit, exitfirst, runner, partition_bytes)
         return
     search = find_suites(path)
     engine = _load_engine(search.rules_root)
@@ -249,21 +278,24 @@ def command(
         raise typer.Exit(1)
 
 
-def _replay(rules: Path, log: Path, junit: Path | None, exitfirst: bool, terminal: bool) -> None:
-    if not log.is_file():
-        raise _fail(f"{display_path(log)}: no such file")
+def _replay(
+    rules: Path,
+    files: list[InputFile],
+    junit: Path | None,
+    exitfirst: bool,
+    runner: Runner,
+    partition_bytes: int,
+) -> None:
     engine = _load_engine(rules)
-    total = None
-    if terminal:
-        with log.open("rb") as handle:
-            total = sum(1 for line in handle if line.strip())
-    done = _run(replay_log(engine, log), _Progress(total, terminal), exitfirst, lambda _: None)
-    _report_failures(done)
+    with RunProgress("replay", files) as progress:
+        report = run_replay(
+            rules, files, runner, engine, exitfirst, progress, partition_bytes=partition_bytes
+        )
+    print(render_replay(report))
+    print(report.timing(), file=sys.stderr)
     if junit is not None:
-        write_junit(junit, done, (), name="ruleengine replay")
-    print()
-    print(_closing(done, 0, 0))
-    if not done:
+        write_junit(junit, replay_outcomes(report), (), name="ruleengine replay")
+    if not report.tally.lines:
         raise typer.Exit(EXIT_NO_CASES)
-    if any(o.failed for o in done):
+    if report.tally.changes:
         raise typer.Exit(1)

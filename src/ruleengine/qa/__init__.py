@@ -6,8 +6,11 @@ One module per concern, one public entry each:
 - `runner`: run cases against an engine and compare (`run_case`);
 - `coverage`: which rule conditions were seen true and false (`Coverage`);
 - `junit`: JUnit XML for CI (`write_junit`);
-- `replay`: re-decide a decision log (`replay_log`);
-- `diff`: decide a corpus under two versions and count what changes (`run_diff`).
+- `replay`: re-decide decision logs and sort what changed (`run_replay`);
+- `diff`: decide a corpus under two versions and count what changes (`run_diff`;
+  `diff_report` renders it);
+- `sources`: input files (globs, folders, .gz) cut into partitions (`plan`, `read`);
+- `distribute`: run a job's partitions here, on a process pool or on Dask (`run_job`).
 
 The command line (`ruleengine test`, `ruleengine diff`) sits on top; the engine
 knows nothing of this package.

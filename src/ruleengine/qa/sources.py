@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from ..engine import display_path
+
 PARTITION_BYTES = 4 << 20  # about 10,000 decision-log lines
 # Files a folder contributes: decision logs and corpora, compressed or not.
 SUFFIXES = (".jsonl", ".ndjson", ".json", ".log")
@@ -42,6 +44,11 @@ class InputFile:
     @property
     def gz(self) -> bool:
         return self.path.endswith(".gz")
+
+    @property
+    def shown(self) -> str:
+        """The path as reports show it (relative to the working directory when below it)."""
+        return display_path(Path(self.path))
 
 
 @dataclass(frozen=True, slots=True)
