@@ -172,6 +172,7 @@ class Manifest:
     locales: tuple[str, ...]
     location: Location
     description: str | None = None
+    effective_from_location: Location | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,3 +189,8 @@ class VersionModel:
     functions: tuple[FunctionDef, ...]
     groups: tuple[RuleGroupDef, ...]
     decisions: tuple[DecisionDef, ...]
+    # Problems found while reading the files; `check_version` reports them with its own.
+    problems: tuple[Diagnostic, ...] = ()
+    # (namespace, name) of definitions set aside or only partly read because of a
+    # problem already reported: their uses are not reported again.
+    broken: frozenset[tuple[str, str]] = frozenset()

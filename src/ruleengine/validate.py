@@ -2,7 +2,8 @@
 
 Each document is checked against its JSON Schema (`schemas/`), then the
 sections of every file are merged into one `VersionModel`; names must be
-unique across the version's files. All problems are collected and raised once.
+unique across the version's files. Problems travel in the model (`problems`,
+`broken`) so that the checker reports them with its own, in one run.
 
 Public entry: `validate_version(manifest, documents)`.
 """
@@ -10,14 +11,10 @@ Public entry: `validate_version(manifest, documents)`.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
-from decimal import Decimal
-from functools import cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from .errors import Code, Diagnostic, RuleFileError, did_you_mean
 from .load import DataPath, Document
@@ -37,15 +34,18 @@ from .model import (
     TypeDef,
     VersionModel,
 )
+from .schema_check import schema_diagnostics, schema_problems, schema_validator
 
-if TYPE_CHECKING:
-    import jsonschema
-    from jsonschema.exceptions import ValidationError
+__all__ = [
+    "content_hash",
+    "parse_date",
+    "schema_diagnostics",
+    "schema_problems",
+    "schema_validator",
+    "validate_manifest",
+    "validate_version",
+]
 
-# jsonschema itself is imported only to explain a document that jsonschema-rs
-# refused: it costs a tenth of a second to import, on every start, for nothing.
-
-SCHEMA_DIR = Path(__file__).parent / "schemas"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 # Sections whose names share one namespace in expressions.
 _SECTION_KIND = {
@@ -58,47 +58,6 @@ _SECTION_KIND = {
 }
 
 
-def _is_integer(checker: Any, instance: Any) -> bool:
-    # JSON Schema: a number with a zero fractional part is an integer; YAML's
-    # exact decimals (2.0) count like JSON's floats do.
-    if isinstance(instance, Decimal):
-        return instance.is_finite() and instance == instance.to_integral_value()
-    import jsonschema
-
-    return jsonschema.Draft202012Validator.TYPE_CHECKER.is_type(instance, "integer")
-
-
-@cache
-def _schema(name: str) -> dict[str, Any]:
-    return json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text("utf-8"))
-
-
-@cache
-def schema_validator(name: str) -> jsonschema.protocols.Validator:
-    """The compiled validator of `schemas/<name>.schema.json` (built once per process)."""
-    import jsonschema
-
-    schema = _schema(name)
-    base = jsonschema.validators.validator_for(schema)
-    base.check_schema(schema)
-    cls = jsonschema.validators.extend(
-        base, type_checker=base.TYPE_CHECKER.redefine("integer", _is_integer)
-    )
-    return cls(schema)
-
-
-@cache
-def _fast_validator(name: str) -> Any:
-    """jsonschema-rs, when installed: a fast yes/no first; jsonschema explains failures."""
-    try:
-        import jsonschema_rs
-    except (
-        ImportError
-    ):  # pragma: no cover - it is a dependency; this keeps the engine working without
-        return None
-    return jsonschema_rs.validator_for(_schema(name))
-
-
 def parse_date(text: Any) -> date | None:
     """A strict `YYYY-MM-DD` date, or None."""
     if isinstance(text, date):
@@ -109,178 +68,6 @@ def parse_date(text: Any) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         return None
-
-
-def schema_diagnostics(doc: Document, schema: str) -> list[Diagnostic]:
-    """Every JSON Schema violation of a document, positioned and explained."""
-    fast = _fast_validator(schema)
-    if fast is not None and fast.is_valid(doc.data):
-        return []
-    validator = schema_validator(schema)
-    found = []
-    for error in validator.iter_errors(doc.data):
-        found.append(_explain(doc, _most_specific(error)))
-    return found
-
-
-def _most_specific(error: ValidationError) -> ValidationError:
-    """The error that says what is really wrong, descending into oneOf/anyOf branches."""
-    while error.context and error.validator in ("oneOf", "anyOf"):
-        branches: dict[Any, list[ValidationError]] = {}
-        for sub in error.context:
-            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
-        failures = list(branches.values())
-        if all(_only_missing_keys(errors, error) for errors in failures):
-            return error  # e.g. a rule with neither `reason` nor `then`: explained by _explain
-        # The branch the author meant is the one that fits the instance best.
-        best = min(failures, key=lambda errors: _misfit(errors, error))
-        deeper = sorted(best, key=lambda e: (_misfit([e], error), len(e.absolute_path)))[0]
-        if len(deeper.absolute_path) < len(error.absolute_path):
-            break
-        error = deeper
-    return error
-
-
-def _keyword_schema(error: ValidationError) -> Mapping[str, Any]:
-    """The (sub)schema holding the keyword that failed.
-
-    Only a boolean schema is not a mapping, and its errors name no keyword; every
-    error this module inspects is keyword-produced, so the schema is a mapping.
-    """
-    return cast("Mapping[str, Any]", error.schema)
-
-
-def _only_missing_keys(errors: list[ValidationError], parent: ValidationError) -> bool:
-    return all(
-        e.validator == "required" and e.absolute_path == parent.absolute_path for e in errors
-    )
-
-
-def _misfit(errors: list[ValidationError], parent: ValidationError) -> tuple[float, int]:
-    """How badly a oneOf/anyOf branch misses the instance (lower fits better)."""
-    score = 0.0
-    near_miss = 0
-    for e in errors:
-        if e.absolute_path != parent.absolute_path:
-            score += 0.5  # the shape fits; something inside does not
-        elif e.validator == "type":
-            score += 100  # not even the right kind of value
-        elif e.validator == "required":
-            score += len(re.findall(r"'([^']+)' is a required property", e.message)) or 1
-        elif e.validator == "additionalProperties" and isinstance(e.instance, dict):
-            allowed = list((_keyword_schema(e).get("properties") or {}).keys())
-            extra = [k for k in e.instance if k not in allowed]
-            score += len(extra)
-            # An unknown key close to an allowed one (`vale` for `value`) marks the branch meant.
-            near_miss -= sum(1 for k in extra if did_you_mean(k, allowed))
-        else:
-            score += 1
-    return score, near_miss
-
-
-# JSON Schema's type names, in the words of YAML authors (as `_describe` writes them).
-_JSON_TYPES = {
-    "array": "a list",
-    "object": "a mapping",
-    "string": "a string",
-    "integer": "an integer",
-    "number": "a number",
-    "boolean": "a boolean",
-    "null": "null",
-}
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, (float,)) or type(value).__name__ == "Decimal":
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
-
-
-def _explain(doc: Document, error: ValidationError) -> Diagnostic:
-    path: DataPath = tuple(error.absolute_path)
-    line, column = doc.pos(path)
-    hint = None
-    code = Code.SCHEMA
-    message = error.message
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted((_keyword_schema(error).get("properties") or {}).keys())
-        extra = [k for k in error.instance if k not in allowed]
-        if extra:
-            key = extra[0]
-            line, column = doc.key_pos((*path, key))
-            message = f"unknown key {key!r}"
-            suggestion = did_you_mean(key, allowed)
-            if suggestion:
-                hint = f"did you mean {suggestion!r}?"
-            elif allowed:
-                hint = "allowed keys: " + ", ".join(allowed)
-    elif error.validator == "required":
-        missing = re.findall(r"'([^']+)' is a required property", error.message)
-        if missing:
-            message = f"missing required key {missing[0]!r}"
-    elif error.validator in ("oneOf", "anyOf") and _required_choices(error.validator_value):
-        choices = " or ".join(repr(k) for k in _required_choices(error.validator_value))
-        if error.context:
-            message = f"missing required key: one of {choices}"
-        else:
-            message = f"only one of {choices} may be given"
-    elif error.validator == "type":
-        # The value of a `type` keyword: a type name or a list of them (the schemas are checked).
-        wanted = cast("str | list[str]", error.validator_value)
-        wanted_text = " or ".join(
-            _JSON_TYPES.get(w, w) for w in (wanted if isinstance(wanted, list) else [wanted])
-        )
-        message = f"expected {wanted_text}, got {_describe(error.instance)}"
-        if "string" in str(wanted) and not isinstance(error.instance, (dict, list)):
-            hint = "quote the value to make it a string"
-    elif error.validator == "pattern" and "propertyNames" in error.absolute_schema_path:
-        message = f"invalid name {error.instance!r}"
-        hint = "names are lower_snake_case (type names: CamelCase)"
-    elif error.validator == "pattern":
-        message = f"{error.instance!r} does not match the pattern {error.validator_value}"
-        if path and path[-1] == "version":
-            code = Code.BAD_VERSION
-            hint = 'versions are labels such as "2026-11" or "v2"'
-    elif error.validator == "enum":
-        options = cast("list[Any]", error.validator_value)  # an `enum` keyword's value is a list
-        message = f"{error.instance!r} is not one of {', '.join(map(repr, options))}"
-        suggestion = did_you_mean(str(error.instance), [str(v) for v in options])
-        if suggestion:
-            hint = f"did you mean {suggestion!r}?"
-    elif error.validator == "propertyNames":
-        message = f"invalid name {error.instance!r}"
-        hint = "names are lower_snake_case (type names: CamelCase)"
-    if path and isinstance(path[-1], str) and error.validator == "propertyNames":
-        line, column = doc.key_pos(path)
-    return Diagnostic(code, message, doc.file, line, column, hint)
-
-
-def _required_choices(branches: Any) -> list[str]:
-    """The keys of a oneOf/anyOf whose branches each only require one key, else []."""
-    if not isinstance(branches, list):
-        return []
-    keys = []
-    for branch in branches:
-        if not (
-            isinstance(branch, dict)
-            and set(branch) == {"required"}
-            and len(branch["required"]) == 1
-        ):
-            return []
-        keys.append(branch["required"][0])
-    return keys
 
 
 def content_hash(documents: Iterable[Document], root_prefix: str) -> str:
@@ -303,6 +90,62 @@ class _Builder:
     def __init__(self) -> None:
         self.diagnostics: list[Diagnostic] = []
         self.defined: dict[tuple[str, str], Location] = {}
+        self.out: dict[str, list[Any]] = {section: [] for section in _SECTIONS}
+        # (namespace, name) of definitions set aside or built from what could be read.
+        self.broken: set[tuple[str, str]] = set()
+
+    def definition(
+        self,
+        doc: Document,
+        section: str,
+        name: str,
+        spec: Any,
+        damage: list[DataPath] | None,
+    ) -> None:
+        """Build one definition; with schema problems, build what is independent of them."""
+        path: DataPath = (section, name)
+        if damage is not None:
+            self.broken.add((namespace(section), name))
+            spec = _salvage(section, spec, damage)
+            if spec is None:
+                return
+        location = self.loc(doc, path, key=True)
+        built: Any
+        if section == "types":
+            built = TypeDef(
+                name,
+                self.fields(doc, (*path, "fields"), spec["fields"]),
+                location,
+                spec.get("description"),
+            )
+        elif section == "tables":
+            built = self.table(doc, path, name, spec)
+            if built is None:
+                self.broken.add(("value", name))
+                return
+        elif section == "reasons":
+            built = ReasonDef(name, spec.get("remedy"), tuple(spec["messages"].items()), location)
+        elif section == "functions":
+            built = FunctionDef(
+                name,
+                self.params(doc, (*path, "params"), spec.get("params")),
+                self.expr(doc, (*path, "expr"), spec["expr"]),
+                location,
+                spec.get("description"),
+                self.bindings(doc, (*path, "let"), spec.get("let")),
+            )
+        elif section == "rules":
+            built = self.group(doc, path, name, spec)
+        else:
+            built = DecisionDef(
+                name=name,
+                input=self.fields(doc, (*path, "input"), spec["input"]),
+                let=self.bindings(doc, (*path, "let"), spec.get("let")),
+                output=self.bindings(doc, (*path, "output"), spec["output"]),
+                location=location,
+                description=spec.get("description"),
+            )
+        self.out[section].append(built)
 
     def error(
         self,
@@ -421,7 +264,7 @@ class _Builder:
                         Code.BAD_PATTERN,
                         f"invalid regular expression: {exc}",
                     )
-                    continue
+                    spec = {k: v for k, v in spec.items() if k != "pattern"}
             out.append(self.field(doc, fpath, name, spec))
         return tuple(out)
 
@@ -525,6 +368,8 @@ class _Builder:
     def group(self, doc: Document, path: DataPath, name: str, spec: dict[str, Any]) -> RuleGroupDef:
         rules = []
         for i, rule in enumerate(spec["rules"]):
+            if rule is None:
+                continue  # set aside by _salvage: it has a schema problem of its own
             rpath = (*path, "rules", i)
             rules.append(
                 RuleDef(
@@ -549,6 +394,41 @@ class _Builder:
         )
 
 
+def _salvage(section: str, spec: Any, damage: list[DataPath]) -> dict[str, Any] | None:
+    """The part of a definition with schema problems that can still be checked, or None.
+
+    A rule group keeps its rules that have no problem of their own (its `hit` or
+    `default` may be the broken part); a decision keeps its outputs that have none.
+    Other definitions are set aside whole. What is kept is schema-valid.
+    """
+    if not isinstance(spec, dict):
+        return None
+    if section == "rules":
+        rules = spec.get("rules")
+        if not isinstance(rules, list):
+            return None
+        kept: dict[str, Any] = dict(spec, rules=list(rules), hit="first")
+        for where in damage:
+            if where[:1] == ("rules",) and len(where) >= 2 and isinstance(where[1], int):
+                kept["rules"][where[1]] = None
+            elif where[:1] == ("default",):
+                kept.pop("default", None)
+            elif where[:1] not in ((), ("hit",), ("description",)):
+                return None
+        return kept
+    if section == "decisions":
+        if not isinstance(spec.get("input"), dict) or not isinstance(spec.get("output"), dict):
+            return None
+        output = dict(spec["output"])
+        for where in damage:
+            if where[:1] == ("output",) and len(where) >= 2:
+                output.pop(str(where[1]), None)
+            elif where[:1] not in ((), ("description",)):
+                return None
+        return dict(spec, output=output)
+    return None
+
+
 def _suggest(name: str, known: Sequence[str]) -> str | None:
     suggestion = did_you_mean(name, known)
     return f"did you mean {suggestion!r}?" if suggestion else None
@@ -561,8 +441,8 @@ def validate_manifest(doc: Document) -> Manifest:
         raise RuleFileError(problems)
     data = doc.data
     effective = parse_date(data["effective_from"])
+    line, column = doc.pos(("effective_from",))
     if effective is None:
-        line, column = doc.pos(("effective_from",))
         raise RuleFileError(
             [
                 Diagnostic(
@@ -582,109 +462,86 @@ def validate_manifest(doc: Document) -> Manifest:
         locales=tuple(data.get("locales") or ["en"]),
         location=Location(doc.file, 1, 1),
         description=data.get("description"),
+        effective_from_location=Location(doc.file, line, column),
     )
+
+
+def _manifest_or_stand_in(
+    doc: Document, diagnostics: list[Diagnostic], broken: set[tuple[str, str]]
+) -> Manifest:
+    """The manifest; if it is broken, one that lets the rule files be checked anyway."""
+    try:
+        return validate_manifest(doc)
+    except RuleFileError as exc:
+        diagnostics.extend(exc.diagnostics)
+    data = doc.data if isinstance(doc.data, dict) else {}
+    locales = data.get("locales", ["en"])
+    if not (isinstance(locales, list) and locales and all(isinstance(x, str) for x in locales)):
+        broken.add(("manifest", "locales"))  # reasons' messages cannot be checked
+        locales = ["en"]
+    return Manifest("?", "?", date.min, tuple(locales), Location(doc.file, 1, 1))
+
+
+# Which definitions a name belongs to: tables, functions and rule groups share one.
+_NAMESPACE = {"types": "type", "reasons": "reason", "decisions": "decision"}
+_SECTIONS = ("types", "tables", "reasons", "functions", "rules", "decisions")
+
+
+def namespace(section: str) -> str:
+    return _NAMESPACE.get(section, "value")
+
+
+def _damage(problems: Iterable[tuple[DataPath, Diagnostic]]) -> dict[DataPath, list[DataPath]]:
+    """(section, name) -> the paths, inside that definition, of its schema problems."""
+    damage: dict[DataPath, list[DataPath]] = {}
+    for path, _ in problems:
+        if len(path) >= 2:
+            damage.setdefault(path[:2], []).append(path[2:])
+    return damage
 
 
 def validate_version(
     manifest_doc: Document, documents: Sequence[Document], root: str
 ) -> VersionModel:
-    """Validate a version's manifest and rule files; merge them into one model."""
+    """Validate a version's manifest and rule files; merge them into one model.
+
+    A problem in one definition does not hide the others: the model holds every
+    definition that could be read, names the ones set aside in `broken` (so that
+    their uses are not reported again), and carries the problems in `problems`,
+    which `check_version` reports together with its own.
+    """
     diagnostics: list[Diagnostic] = []
-    manifest: Manifest | None = None
-    try:
-        manifest = validate_manifest(manifest_doc)
-    except RuleFileError as exc:
-        diagnostics.extend(exc.diagnostics)
     builder = _Builder()
-    types: list[TypeDef] = []
-    tables: list[TableDef] = []
-    reasons: list[ReasonDef] = []
-    functions: list[FunctionDef] = []
-    groups: list[RuleGroupDef] = []
-    decisions: list[DecisionDef] = []
+    manifest = _manifest_or_stand_in(manifest_doc, diagnostics, builder.broken)
     for doc in documents:
         if doc.data is None:
             continue
-        problems = schema_diagnostics(doc, "rulefile")
-        if problems:
-            diagnostics.extend(problems)
+        problems = schema_problems(doc, "rulefile")
+        diagnostics.extend(d for _, d in problems)
+        if not isinstance(doc.data, dict):
             continue
-        data: dict[str, Any] = doc.data
-        for section in ("types", "tables", "reasons", "functions", "rules", "decisions"):
-            for name, spec in (data.get(section) or {}).items():
+        damage = _damage(problems)
+        for section in _SECTIONS:
+            specs = doc.data.get(section)
+            if not isinstance(specs, dict):
+                continue
+            for name, spec in specs.items():
                 path: DataPath = (section, name)
-                if not builder.claim(doc, section, name, path):
-                    continue
-                location = builder.loc(doc, path, key=True)
-                if section == "types":
-                    types.append(
-                        TypeDef(
-                            name,
-                            builder.fields(doc, (*path, "fields"), spec["fields"]),
-                            location,
-                            spec.get("description"),
-                        )
-                    )
-                elif section == "tables":
-                    table = builder.table(doc, path, name, spec)
-                    if table is not None:
-                        tables.append(table)
-                elif section == "reasons":
-                    reasons.append(
-                        ReasonDef(
-                            name, spec.get("remedy"), tuple(spec["messages"].items()), location
-                        )
-                    )
-                elif section == "functions":
-                    functions.append(
-                        FunctionDef(
-                            name,
-                            builder.params(doc, (*path, "params"), spec.get("params")),
-                            builder.expr(doc, (*path, "expr"), spec["expr"]),
-                            location,
-                            spec.get("description"),
-                            builder.bindings(doc, (*path, "let"), spec.get("let")),
-                        )
-                    )
-                elif section == "rules":
-                    groups.append(builder.group(doc, path, name, spec))
-                else:
-                    decisions.append(
-                        DecisionDef(
-                            name=name,
-                            input=builder.fields(doc, (*path, "input"), spec["input"]),
-                            let=tuple(
-                                Binding(
-                                    k,
-                                    builder.expr(doc, (*path, "let", k), v),
-                                    builder.loc(doc, (*path, "let", k), key=True),
-                                )
-                                for k, v in (spec.get("let") or {}).items()
-                            ),
-                            output=tuple(
-                                Binding(
-                                    k,
-                                    builder.expr(doc, (*path, "output", k), v),
-                                    builder.loc(doc, (*path, "output", k), key=True),
-                                )
-                                for k, v in spec["output"].items()
-                            ),
-                            location=location,
-                            description=spec.get("description"),
-                        )
-                    )
+                if builder.claim(doc, section, name, path):
+                    builder.definition(doc, section, name, spec, damage.get(path))
     diagnostics.extend(builder.diagnostics)
-    if diagnostics or manifest is None:
-        raise RuleFileError(diagnostics)
+    out = builder.out
     return VersionModel(
         manifest=manifest,
         root=root,
         files=tuple(sorted(d.file for d in [manifest_doc, *documents])),
         content_hash=content_hash([manifest_doc, *documents], root),
-        types=tuple(types),
-        tables=tuple(tables),
-        reasons=tuple(reasons),
-        functions=tuple(functions),
-        groups=tuple(groups),
-        decisions=tuple(decisions),
+        types=tuple(out["types"]),
+        tables=tuple(out["tables"]),
+        reasons=tuple(out["reasons"]),
+        functions=tuple(out["functions"]),
+        groups=tuple(out["rules"]),
+        decisions=tuple(out["decisions"]),
+        problems=tuple(diagnostics),
+        broken=frozenset(builder.broken),
     )

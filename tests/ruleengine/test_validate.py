@@ -26,9 +26,10 @@ def _validate(manifest: str = MANIFEST, **files: str) -> VersionModel:
 def _problems(
     manifest: str = MANIFEST, **files: str
 ) -> list[tuple[str, str, int, int, str, str | None]]:
-    with pytest.raises(RuleFileError) as caught:
-        _validate(manifest, **files)
-    return [(d.code, d.file, d.line, d.column, d.message, d.hint) for d in caught.value.diagnostics]
+    # Problems travel in the model (check_version raises them with its own).
+    found = RuleFileError(_validate(manifest, **files).problems).diagnostics
+    assert found, "expected problems"
+    return [(d.code, d.file, d.line, d.column, d.message, d.hint) for d in found]
 
 
 def _schema(text: str) -> list[tuple[int, int, str, str | None]]:
@@ -75,6 +76,8 @@ def test_unknown_key_with_did_you_mean() -> None:
         "rules:\n  g:\n    rules:\n      - id: a\n        wehn: x\n        reason: r\n"
     ) == [
         (5, 9, "unknown key 'wehn'", "did you mean 'when'?"),
+    ]  # one mistake, one error: not also "missing required key 'when'"
+    assert _schema("rules:\n  g:\n    rules:\n      - id: a\n        reason: r\n") == [
         (4, 9, "missing required key 'when'", None),
     ]
 

@@ -2,7 +2,9 @@
 
 Parses every expression (phase 3), resolves the types of decision inputs,
 tables and helper parameters, and type-checks every expression. Every
-problem is collected, sorted by position and raised once.
+problem is collected, sorted by position and raised once, together with the
+problems `validate` found (a definition it set aside is `broken`: its uses are
+not reported again).
 
 Modules, one concern each:
 
@@ -55,7 +57,7 @@ __all__ = [
 
 def check_version(model: VersionModel) -> CheckedVersion:
     """Type-check one version; raise `RuleFileError` listing every problem."""
-    state = CheckState(model, reasons={r.code: r for r in model.reasons})
+    state = CheckState(model, reasons={r.code: r for r in model.reasons}, broken=set(model.broken))
     decls = Declarations(state)
     decls.check_tables()  # before record types: a field may name a table (`in_table`)
     decls.build_records()
@@ -65,8 +67,8 @@ def check_version(model: VersionModel) -> CheckedVersion:
     order = bodies.call_order()
     functions, groups = bodies.check_callables(order)
     decisions = bodies.check_decisions()
-    if state.diagnostics:
-        raise RuleFileError(state.diagnostics)
+    if model.problems or state.diagnostics:
+        raise RuleFileError([*model.problems, *state.diagnostics])
     return CheckedVersion(
         model=model,
         records=state.records,

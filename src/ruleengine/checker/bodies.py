@@ -83,6 +83,8 @@ class Bodies:
     def check_reasons(self) -> None:
         """Every reason has a message in every declared locale, and in no other."""
         locales = self.state.model.manifest.locales
+        if self.state.is_broken("manifest", "locales"):
+            return  # reported in the manifest
         for reason in self.state.model.reasons:
             have = dict(reason.messages)
             for locale in locales:
@@ -282,6 +284,8 @@ class Bodies:
                 item_type = ERROR
             checked_rules.append(checked[0])
         default, result = self.group_result(d, scope, item_type)
+        if self.state.is_broken("value", d.name):
+            result = ERROR  # partly read: its type is not known
         if d.name not in self.in_cycle:
             self.state.callables[d.name] = (params, result)
         return CheckedGroup(
@@ -312,7 +316,9 @@ class Bodies:
                 "compare it: `x != null`" if is_optional(wt) else None,
             )
         if rule.reason is not None:
-            if rule.reason not in self.state.reasons:
+            if rule.reason not in self.state.reasons and not self.state.is_broken(
+                "reason", rule.reason
+            ):
                 self.at(
                     rule.reason_location or rule.location,
                     Code.UNKNOWN_REASON,

@@ -81,6 +81,8 @@ class Declarations:
             return ERROR
         elif name in SCALARS:
             result = SCALARS[name]
+        elif self.state.is_broken("type", name):
+            return ERROR  # its problem is reported where it is declared
         elif name in self.state.record_types:
             result = self.state.record_types[name]
         elif name in {t.name for t in self.state.model.types}:
@@ -193,6 +195,8 @@ class Declarations:
 
     def table_keys(self, name: str, location: Location) -> frozenset[Any] | None:
         table = self.state.tables.get(name)
+        if table is None and self.state.is_broken("value", name):
+            return None
         if table is None:
             self.at(
                 location,
@@ -283,6 +287,7 @@ class Declarations:
                 Code.BAD_TABLE,
                 f"cannot tell the type of table {table.name!r}; add `type:`",
             )
+            self.state.broken.add(("value", table.name))
             return
         value = self.cell(table.value, t, table.location, f"table {table.name!r}")
         self.state.tables[table.name] = CheckedTable(table.name, t, value, table)
@@ -303,6 +308,7 @@ class Declarations:
                 f"the items of table {table.name!r} are not all of one scalar type",
                 "declare `type:` (int, decimal, string, date) or make the items alike",
             )
+            self.state.broken.add(("value", table.name))
             return
         locs = table.item_locations
         if table.kind == "set":

@@ -234,6 +234,8 @@ class ExprChecker(OperatorTyping):
             return scope.names[name]
         if name in self.state.tables:
             return self.state.tables[name].type
+        if self.state.is_broken("value", name):
+            return ERROR  # reported where it is defined
         if name in self.state.callables or name in BUILTINS:
             return self.err(
                 node, Code.TYPE_MISMATCH, f"{name!r} is a function; call it: {name}(...)"
@@ -311,6 +313,8 @@ class ExprChecker(OperatorTyping):
             # would only give follow-on errors (`x` is unknown).
             return self.err(node, Code.ARITY, f"{name}() binds a variable: {MACROS[name][1]}")
         arg_types = [self.check(a, scope, facts) for a in node.args]
+        if name not in self.state.callables and self.state.is_broken("value", name):
+            return ERROR  # reported where it is defined
         if name in self.state.callables:
             params, result = self.state.callables[name]
             if len(node.args) != len(params):

@@ -25,6 +25,12 @@ class CheckState:
     tables: dict[str, CheckedTable] = field(default_factory=dict)
     callables: dict[str, Signature] = field(default_factory=dict)
     reasons: dict[str, ReasonDef] = field(default_factory=dict)
+    # (namespace, name) of definitions that have a problem already reported: a use of
+    # one is not reported again (no `unknown name` for a table that is malformed).
+    broken: set[tuple[str, str]] = field(default_factory=set)
+
+    def is_broken(self, namespace: str, name: str) -> bool:
+        return (namespace, name) in self.broken
 
     def at(self, location: Location, code: Code, message: str, hint: str | None = None) -> None:
         self.diagnostics.append(
