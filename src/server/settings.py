@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     playground: bool = Field(
         default=True, description="Serve the playground page at / and /playground."
     )
+    drafts_dir: Path | None = Field(
+        default=None,
+        description="Where the playground saves drafts (admin token); never the rules folder.",
+    )
+    corpus: Path | None = Field(
+        default=None,
+        description="JSON lines of inputs the playground shows a draft's impact on "
+        "(default: the decision log).",
+    )
     access_log: bool = Field(default=True, description="Log one JSON line per request.")
     log_level: str = Field(default="info", description="Level of the server's JSON log lines.")
 

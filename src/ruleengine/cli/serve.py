@@ -61,6 +61,14 @@ def command(
     decision_log: Annotated[
         Path | None, typer.Option("--decision-log", help="Append one JSON line per decision.")
     ] = None,
+    drafts_dir: Annotated[
+        Path | None,
+        typer.Option("--drafts-dir", help="Where the playground saves drafts (admin token)."),
+    ] = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option("--corpus", help="JSON lines the playground shows a draft's impact on."),
+    ] = None,
     watch: Annotated[
         bool, typer.Option("--watch/--no-watch", help="Reload when a rule file changes.")
     ] = True,
@@ -80,6 +88,10 @@ def command(
     os.environ["RULEENGINE_LOG_LEVEL"] = log_level
     if decision_log is not None:
         os.environ["RULEENGINE_DECISION_LOG"] = str(decision_log.resolve())
+    if drafts_dir is not None:
+        os.environ["RULEENGINE_DRAFTS_DIR"] = str(drafts_dir.resolve())
+    if corpus is not None:
+        os.environ["RULEENGINE_CORPUS"] = str(corpus.resolve())
     scratch: list[str] = []
     if workers > 1:
         signal = tempfile.mkdtemp(prefix="ruleengine-reload-")

@@ -1,0 +1,141 @@
+// The explanation of an answer as a collapsible tree (native <details>, no script needed
+// to fold). Two shapes are shown:
+//
+// - a derivation (a tree, or a DAG whose nodes are listed once with ids): each node
+//   { id?, label | name | field | expr, value, location | file+line+col, inputs, children,
+//     cut }, where `inputs` is an object (name -> value) or a list of nodes, `children`
+//   a list of nodes or of { ref: id }, and `cut` (true, or a text) marks where the
+//   engine stopped following; it is looked for in `answer.derivation`, or in
+//   `answer.explanation` when that is an object ({ derivation | root | nodes, rules });
+// - the rules considered (the list `answer.explanation` is today): one branch per rule
+//   group, one node per rule, whether it fired and the facts it read.
+import { el } from "./util.js";
+
+const OPEN_DEPTH = 2;
+const MAX_DEPTH = 60;
+
+function text(value) {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function locationOf(node) {
+  if (typeof node.location === "string") return node.location;
+  if (node.file) return [node.file, node.line, node.col ?? node.column].filter((x) => x !== undefined && x !== null).join(":");
+  return "";
+}
+
+function labelOf(node) {
+  return node.label ?? node.name ?? node.field ?? node.expr ?? node.kind ?? node.id ?? "";
+}
+
+// A node as { label, value, location, inputs: [[name, value|node]], children: [node], cut }.
+function normalize(node, nodes) {
+  if (node && node.ref !== undefined && nodes.has(node.ref)) node = nodes.get(node.ref);
+  if (typeof node === "string" && nodes.has(node)) node = nodes.get(node);
+  if (node === null || typeof node !== "object") return { label: text(node), inputs: [], children: [] };
+  let inputs = [];
+  if (Array.isArray(node.inputs)) inputs = node.inputs.map((i) => [labelOf(i), i]);
+  else if (node.inputs && typeof node.inputs === "object") inputs = Object.entries(node.inputs);
+  const children = Array.isArray(node.children) ? node.children : [];
+  const cut = node.cut ?? node.cut_off ?? node.truncated ?? false;
+  return { label: labelOf(node), value: node.value, location: locationOf(node), inputs, children, cut, fired: node.fired };
+}
+
+function locLink(location, onLocation) {
+  const link = el("a", "loc", location);
+  link.href = "#";
+  link.dataset.loc = location;
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    onLocation(location);
+  });
+  return link;
+}
+
+function head(node, onLocation) {
+  const parts = [el("span", "label", node.label)];
+  if (node.fired !== undefined) parts.push(el("span", node.fired ? "fired" : "not-fired", node.fired ? " fired" : " did not fire"));
+  if (node.value !== undefined) parts.push(document.createTextNode(" = "), el("span", "value", text(node.value)));
+  if (node.location) parts.push(locLink(node.location, onLocation));
+  if (node.cut) parts.push(el("span", "cut", typeof node.cut === "string" ? ` (${node.cut})` : " (cut off here)"));
+  return parts;
+}
+
+function render(raw, nodes, depth, onLocation) {
+  const node = normalize(raw, nodes);
+  const scalarInputs = node.inputs.filter(([, v]) => v === null || typeof v !== "object" || Array.isArray(v) || !("value" in v || "children" in v || "inputs" in v));
+  const nodeInputs = node.inputs.filter((entry) => !scalarInputs.includes(entry)).map(([, v]) => v);
+  const kids = [...nodeInputs, ...node.children];
+  if (!kids.length && !scalarInputs.length) {
+    const leaf = el("div", "leaf node");
+    leaf.append(...head(node, onLocation));
+    return leaf;
+  }
+  const details = el("details", "node");
+  if (depth < OPEN_DEPTH) details.open = true;
+  const summary = el("summary");
+  summary.append(...head(node, onLocation));
+  details.appendChild(summary);
+  for (const [name, value] of scalarInputs) details.appendChild(el("div", "inputs", `${name} = ${text(value)}`));
+  if (depth >= MAX_DEPTH) {
+    details.appendChild(el("div", "leaf cut", "(deeper nodes not shown)"));
+    return details;
+  }
+  for (const child of kids) details.appendChild(render(child, nodes, depth + 1, onLocation));
+  return details;
+}
+
+// The rules considered (today's explanation) as a tree: answer -> group -> rule.
+function rulesTree(answer, entries) {
+  const groups = new Map();
+  for (const entry of entries) {
+    if (!groups.has(entry.group)) groups.set(entry.group, []);
+    groups.get(entry.group).push({ label: entry.rule, fired: entry.fired, location: entry.location, inputs: entry.values || {} });
+  }
+  const fired = entries.filter((e) => e.fired).length;
+  return {
+    label: `${answer.decision || "answer"}`,
+    value: `${fired} of ${entries.length} rules fired`,
+    children: [...groups].map(([group, rules]) => ({
+      label: group,
+      value: `${rules.filter((r) => r.fired).length} fired`,
+      children: rules,
+    })),
+  };
+}
+
+function derivationOf(answer) {
+  const explanation = answer.explanation;
+  if (answer.derivation) return answer.derivation;
+  if (explanation && !Array.isArray(explanation) && typeof explanation === "object") {
+    return explanation.derivation ?? explanation.root ?? (explanation.nodes ? explanation : null);
+  }
+  return null;
+}
+
+function rulesOf(answer) {
+  const explanation = answer.explanation;
+  if (Array.isArray(explanation)) return explanation;
+  if (explanation && Array.isArray(explanation.rules)) return explanation.rules;
+  return [];
+}
+
+export function renderExplanation(container, answer, onLocation) {
+  container.replaceChildren();
+  const derivation = derivationOf(answer);
+  const nodes = new Map();
+  let roots = [];
+  if (derivation) {
+    const listed = Array.isArray(derivation.nodes) ? derivation.nodes : [];
+    for (const node of listed) if (node && node.id !== undefined) nodes.set(node.id, node);
+    if (Array.isArray(derivation)) roots = derivation;
+    else if (derivation.roots) roots = derivation.roots;
+    else if (derivation.root !== undefined) roots = [derivation.root];
+    else if (listed.length) roots = [listed[0]];
+    else roots = [derivation];
+  }
+  for (const root of roots) container.appendChild(render(root, nodes, 0, onLocation));
+  const rules = rulesOf(answer);
+  if (rules.length) container.appendChild(render(rulesTree(answer, rules), nodes, derivation ? 1 : 0, onLocation));
+  if (!container.childElementCount) container.appendChild(el("p", "meta", "No explanation was returned."));
+}
