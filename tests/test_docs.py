@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -216,3 +217,71 @@ def test_language_error_examples_fail_check(tmp_path: Path, expr: str, expected:
     with pytest.raises(RuleFileError) as caught:
         ruleengine.load(_version(tmp_path, {"x": expr}))
     assert [d.code for d in caught.value.diagnostics] == [code.group(1)]
+
+
+# --- the server command of docs/playground.md ---------------------------------
+
+
+def test_the_playground_serve_command_runs_as_documented(tmp_path: Path) -> None:
+    """The `ruleengine serve` of docs/playground.md starts, logs decisions, and saves a
+    draft into its drafts folder (not into the rules) with the admin token."""
+    import os
+    import socket
+    import time
+
+    import httpx
+
+    text = (ROOT / "docs" / "playground.md").read_text("utf-8")
+    (command,) = re.findall(r"```sh\n(ruleengine serve [^\n]+)\n```", text)
+    args = shlex.split(command)[1:]
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "RULEENGINE_ADMIN_TOKEN": "docs-token", "RULEENGINE_WATCH": "false"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from ruleengine.cli import main; main()",
+            *args,
+            "--port",
+            str(port),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert (
+            "CodeMirror"
+            in httpx.get(f"{base}/playground/static/vendor/codemirror/codemirror.js").text
+        )
+        files = httpx.get(f"{base}/playground/api/rulesets/example/versions/2026-07/files").json()
+        draft = {
+            "ruleset": "example",
+            "base": "2026-07",
+            "files": {f["name"]: f["text"] for f in files["files"]},
+        }
+        saved = httpx.put(
+            f"{base}/playground/api/drafts/saved/docs",
+            json=draft,
+            headers={"Authorization": "Bearer docs-token"},
+        )
+        assert saved.status_code == 200, saved.text
+        assert (tmp_path / "drafts" / "docs.json").exists()
+        impact = httpx.post(f"{base}/playground/api/drafts/impact", json={"draft": draft})
+        assert impact.json()["source"] == "decision log decisions.jsonl", impact.text
+    finally:
+        process.terminate()
+        process.wait(timeout=15)

@@ -276,7 +276,9 @@ def test_the_regression_suites_on_a_draft(page: Page, shots: Shots) -> None:
 def test_the_impact_of_a_draft_on_recent_decisions(page: Page, shots: Shots) -> None:
     case = _edited_draft(page)
     page.js("document.getElementById('run-impact').click()")
-    wait_for(lambda: "decided differently" in page.text("#impact-summary"), seconds=30, what="the impact")
+    wait_for(
+        lambda: "decided differently" in page.text("#impact-summary"), seconds=30, what="the impact"
+    )
     summary = page.text("#impact-summary")
     assert "corpus file" in summary and "inputs decided differently" in summary, summary
     fields = page.texts("#impact-fields tbody tr td:first-child")
