@@ -38,6 +38,30 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*\.ya?ml$")
 
 
 @dataclass(frozen=True, slots=True)
+class DraftProblem:
+    """A positioned problem of a draft: the engine's diagnostics (codes of `ruleengine.errors.
+    Code`), and the draft's own (unknown_file, draft_too_large, missing_file, draft_ruleset).
+    Its file is named as in the draft; line and column are 1-based (0: the whole file)."""
+
+    code: str
+    message: str
+    file: str
+    line: int = 0
+    column: int = 0
+    hint: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "hint": self.hint or "",
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Draft:
     ruleset: str
     base: str  # the published version it was made from
@@ -59,7 +83,7 @@ class Draft:
 @dataclass(frozen=True, slots=True)
 class LoadedDraft:
     draft: Draft
-    diagnostics: tuple[Diagnostic, ...]
+    diagnostics: tuple[DraftProblem, ...]
     version: ruleengine.Version | None = None  # the compiled draft, when it loads
     engine: ruleengine.Engine | None = None  # published versions, the draft in base's place
     published: ruleengine.Engine | None = None  # what the draft is compared with
@@ -79,7 +103,7 @@ def published_files(version: ruleengine.Version) -> dict[str, str]:
     return out
 
 
-def _size_problem(name: str, text: str, limit: int, code: str, what: str) -> Diagnostic:
+def _size_problem(name: str, text: str, limit: int, code: str, what: str) -> DraftProblem:
     """Where the text passes `limit` bytes: the line and column of the first byte over."""
     used = 0
     for number, line in enumerate(text.splitlines(keepends=True), start=1):
@@ -88,7 +112,7 @@ def _size_problem(name: str, text: str, limit: int, code: str, what: str) -> Dia
             column = len(
                 line.encode("utf-8", "surrogatepass")[: limit - used].decode("utf-8", "ignore")
             )
-            return Diagnostic(
+            return DraftProblem(
                 code,
                 f"{what} is larger than {limit // 1024} KiB",
                 name,
@@ -97,15 +121,15 @@ def _size_problem(name: str, text: str, limit: int, code: str, what: str) -> Dia
                 "paste a smaller file; drafts are for trying edits, not for new rule sets",
             )
         used += size
-    return Diagnostic(code, f"{what} is larger than {limit // 1024} KiB", name, 1, 1)
+    return DraftProblem(code, f"{what} is larger than {limit // 1024} KiB", name, 1, 1)
 
 
-def draft_problems(draft: Draft, known: frozenset[str]) -> list[Diagnostic]:
+def draft_problems(draft: Draft, known: frozenset[str]) -> list[DraftProblem]:
     """Names and sizes: every problem found before anything is loaded."""
-    problems: list[Diagnostic] = []
+    problems: list[DraftProblem] = []
     if len(draft.files) > MAX_FILES:
         problems.append(
-            Diagnostic("draft_too_large", f"a draft has at most {MAX_FILES} files", MANIFEST)
+            DraftProblem("draft_too_large", f"a draft has at most {MAX_FILES} files", MANIFEST)
         )
     total = 0
     for name, text in draft.files:
@@ -114,7 +138,7 @@ def draft_problems(draft: Draft, known: frozenset[str]) -> list[Diagnostic]:
             if not _NAME.match(name) or ".." in name.split("/"):
                 hint = "file names are relative paths ending in .yaml or .yml"
             problems.append(
-                Diagnostic(
+                DraftProblem(
                     "unknown_file", f"{name!r} is not a file of this version", name, hint=hint
                 )
             )
@@ -129,12 +153,12 @@ def draft_problems(draft: Draft, known: frozenset[str]) -> list[Diagnostic]:
         total += size
     if MANIFEST not in dict(draft.files):
         problems.append(
-            Diagnostic("missing_file", "a draft needs its manifest.yaml", MANIFEST, hint="")
+            DraftProblem("missing_file", "a draft needs its manifest.yaml", MANIFEST, hint="")
         )
     return problems
 
 
-def _relocate(diag: Diagnostic, root: Path) -> Diagnostic:
+def _relocate(diag: Diagnostic, root: Path) -> DraftProblem:
     """A diagnostic from the temporary folder, its file named as in the draft."""
     try:
         name = Path(diag.file).resolve().relative_to(root).as_posix()
@@ -142,7 +166,7 @@ def _relocate(diag: Diagnostic, root: Path) -> Diagnostic:
         name = diag.file
     if name == ".":
         name = MANIFEST
-    return Diagnostic(diag.code, diag.message, name, diag.line, diag.column, diag.hint, diag.length)
+    return DraftProblem(str(diag.code), diag.message, name, diag.line, diag.column, diag.hint)
 
 
 def relocate_text(value: Any, prefix: str) -> Any:
@@ -167,12 +191,12 @@ def _key_line(draft: Draft, key: str) -> int:
 
 def _conflicts(
     draft: Draft, version: ruleengine.Version, published: ruleengine.RuleSet
-) -> list[Diagnostic]:
+) -> list[DraftProblem]:
     """A draft stays in its rule set, and takes no other published version's label or date."""
     problems = []
     if version.ruleset != draft.ruleset:
         problems.append(
-            Diagnostic(
+            DraftProblem(
                 "draft_ruleset",
                 f"this draft is of rule set {draft.ruleset!r}; its manifest says "
                 f"{version.ruleset!r}",
@@ -191,7 +215,7 @@ def _conflicts(
         ):
             if same:
                 problems.append(
-                    Diagnostic(
+                    DraftProblem(
                         "duplicate_version",
                         f"published version {other.version!r} (from {other.effective_from}) "
                         f"has the same {key}",

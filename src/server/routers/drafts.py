@@ -73,7 +73,7 @@ def _load(draft: Draft, engine: ruleengine.Engine) -> LoadedDraft:
 
 
 def _diagnostics(loaded: LoadedDraft) -> list[dict[str, Any]]:
-    return [{**d.to_json(), "hint": d.hint or ""} for d in loaded.diagnostics]
+    return [d.to_json() for d in loaded.diagnostics]
 
 
 def _not_loaded(loaded: LoadedDraft) -> JSONResponse:
