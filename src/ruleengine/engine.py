@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
 from .checker import check_version
-from .compiler import CompiledDecision, CompiledVersion, compile_version
+from .compiler import CompiledDecision, CompiledVersion, as_internal, compile_version
 from .errors import (
     Code,
     Diagnostic,
@@ -31,6 +31,7 @@ from .errors import (
     InputProblem,
     NotFoundError,
     NoVersionInEffectError,
+    RuleEngineError,
     RuleFileError,
 )
 from .load import Document, load_documents
@@ -193,23 +194,35 @@ class Engine:
         if route is None:
             route = self._route(ruleset, decision, as_of, version)
         compiled, chosen = route
-        if explain:
-            checked = compiled.check_fast(input)
-            data, locale = compiled.validate(input) if checked is FAIL else checked
-            trace: list[Any] = []
-            result = compiled.run_traced(data, as_of, locale, trace)
-            rules = tuple(entry for entry in trace if type(entry) is TraceEntry)
-            return Decision(
-                result, ruleset, decision, chosen.version, chosen.content_hash, as_of, locale, rules
-            )
-        # Plainly valid input: checked and decided by one generated function. Else the
-        # collecting validator lists every problem (or vouches for the input).
-        decided = compiled.decide_fast(input, as_of)
-        if decided is FAIL:
-            data, locale = compiled.validate(input)
-            result = compiled.run(data, as_of, locale)
-        else:
-            result, locale = decided
+        try:
+            if explain:
+                checked = compiled.check_fast(input)
+                data, locale = compiled.validate(input) if checked is FAIL else checked
+                trace: list[Any] = []
+                result = compiled.run_traced(data, as_of, locale, trace)
+                rules = tuple(entry for entry in trace if type(entry) is TraceEntry)
+                return Decision(
+                    result,
+                    ruleset,
+                    decision,
+                    chosen.version,
+                    chosen.content_hash,
+                    as_of,
+                    locale,
+                    rules,
+                )
+            # Plainly valid input: checked and decided by one generated function. Else the
+            # collecting validator lists every problem (or vouches for the input).
+            decided = compiled.decide_fast(input, as_of)
+            if decided is FAIL:
+                data, locale = compiled.validate(input)
+                result = compiled.run(data, as_of, locale)
+            else:
+                result, locale = decided
+        except RuleEngineError:
+            raise
+        except Exception as exc:  # a bug: say which rule's code raised it
+            raise as_internal(exc) from exc
         return _new_tuple(
             Decision,
             (result, ruleset, decision, chosen.version, chosen.content_hash, as_of, locale, None),
@@ -246,7 +259,12 @@ class Engine:
         data, locale = compiled.validate(input)
         checked = chosen.compiled.checked
         trace: list[Any] = validation_reads(compiled.checked.inputs, checked.records, data)
-        result = compiled.run_traced(data, as_of, locale, trace)
+        try:
+            result = compiled.run_traced(data, as_of, locale, trace)
+        except RuleEngineError:
+            raise
+        except Exception as exc:  # a bug: say which rule's code raised it
+            raise as_internal(exc) from exc
         rules = tuple(entry for entry in trace if type(entry) is TraceEntry)
         made = Decision(
             result, ruleset, decision, chosen.version, chosen.content_hash, as_of, locale, rules

@@ -269,6 +269,19 @@ class NoVersionInEffectError(RuleEngineError):
         )
 
 
+class InternalError(RuntimeError):
+    """A bug, not a user error (so not a `RuleEngineError`: the server answers 500): an
+    unexpected exception inside a compiled decision, naming the rule file and line of
+    the rule, function or decision whose generated code raised it."""
+
+    code = "internal_error"
+
+    def __init__(self, message: str, location: str | None = None, what: str | None = None):
+        self.location = location  # file:line of the YAML definition, when known
+        self.what = what  # `rule gate/maintenance_plan`, `decision options`...
+        super().__init__(message)
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """The closest candidate to a misspelt name, if one is close enough."""
     import difflib

@@ -41,6 +41,7 @@ class Builtin:
     example: str
     typer: Typer
     emit: Emitter
+    reads: frozenset[str] = frozenset()  # generated names its code reads (`_messages`)
 
 
 def _need(t: Type, want: Type, what: str) -> str | None:
@@ -344,6 +345,7 @@ BUILTINS: dict[str, Builtin] = {
             "map(c in reasons, message(c))",
             _fixed([("code", STRING)], STRING, "message"),
             lambda a, t: f"_messages.get({a[0]}, {a[0]})",
+            reads=frozenset({"_messages"}),
         ),
         Builtin(
             "remedy",

@@ -56,10 +56,11 @@ from typing import Any
 
 from ..checker import CheckedDecision, CheckedVersion
 from ..runtime.namespace import NAMESPACE
+from .debug import as_internal, module_filename
 from .execute import TracedModule, execute
 from .generate import Generator
 
-__all__ = ["CompiledDecision", "CompiledVersion", "compile_version"]
+__all__ = ["CompiledDecision", "CompiledVersion", "as_internal", "compile_version"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +91,11 @@ def compile_version(checked: CheckedVersion) -> CompiledVersion:
     module = generator.generate()
     source = "\n".join(module.lines) + "\n"
     namespace: dict[str, Any] = {**NAMESPACE, **module.constants}
-    filename = f"<ruleengine {checked.model.manifest.ruleset}@{checked.model.manifest.version}>"
-    execute(source, filename, namespace, module)
-    traced = TracedModule(generator, filename + " (traced)", namespace)
+    manifest = checked.model.manifest
+    filename = module_filename(manifest.ruleset, manifest.version)
+    execute(source, filename, namespace, module, module.origins)
+    traced_name = module_filename(manifest.ruleset, manifest.version, traced=True)
+    traced = TracedModule(generator, traced_name, namespace)
     decisions = {
         name: CompiledDecision(
             name=name,

@@ -3,15 +3,16 @@ and `p_<decision>`, the fused hot path (fast input check, then the decision)."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 
 from ..checker import CheckedDecision
 from ..nodes import Call, Expr, Var, children
 from ..typesys import ListT, OptT, Prim, SetT, Type, strip
+from .emit import NAME, Code, Origin, ident, lit
 from .expressions import ExprCompiler
-from .fastpath import FastPath
+from .fastpath import RESERVED, FastPath, decision_rules
 from .lowering import lowered
-from .unit import CompileUnit
+from .unit import CompileUnit, origin
 
 
 class DecisionWriter:
@@ -25,32 +26,48 @@ class DecisionWriter:
     def decision(self, decision: CheckedDecision, traced: bool) -> None:
         m = self.m
         ec = ExprCompiler(m, traced)
-        suffix = "_t" if traced else ""
-        extra = ", _trace" if traced else ""
-        m.emit(f"def d_{decision.name}{suffix}(_inp, _as_of, _locale{extra}):")
+        m.mark(decision_origin(decision), 0)
+        name = ident("d_", decision.name, "_t" if traced else "")
+        m.emit(f"def {name}(_inp, _as_of, _locale{', _trace' if traced else ''}):")
         m.emit("_messages = _MESSAGES[_locale]", 1)
         for f in decision.inputs:
-            if f.spec.name not in ("as_of", "locale"):
-                m.emit(f"v_{f.spec.name} = _inp[{f.spec.name!r}]", 1)
+            if f.spec.name not in RESERVED:
+                m.emit(f"{ident('v_', f.spec.name)} = _inp[{lit(f.spec.name)}]", 1)
         self.decision_body(decision, ec)
         m.emit("")
+        m.mark(None, 0)
 
-    def decision_body(self, decision: CheckedDecision, ec: ExprCompiler, tail: str = "") -> None:
-        """The lets and the result of a decision, its inputs bound to v_<name>."""
+    def decision_body(
+        self, decision: CheckedDecision, ec: ExprCompiler, tail: str = ""
+    ) -> frozenset[str]:
+        """The lets and the result of a decision, its inputs bound to v_<name>; return the
+        names the body reads."""
         m = self.m
+        here = m.origin
+        places = {
+            b.name: b.location for b in (*decision.definition.let, *decision.definition.output)
+        }
+        reads: set[str] = set()
         for name, node, _ in decision.lets:
-            m.emit(f"v_{name} = {lowered(ec, node, 1)}", 1)
+            m.mark(origin(f"decision {decision.name} let {name}", places[name]), 1, comment=False)
+            code = lowered(ec, node, 1)
+            reads |= code.reads
+            m.emit(f"{ident('v_', name)} = {code.text}", 1)
         # A result must never share a list or record with the version's tables (a
         # caller mutating it would change them): outputs that may hold table data are
         # copied on the way out. Everything else is built fresh by each decision.
         lets = {name: node for name, node, _ in decision.lets}
         outputs = []
         for name, node, t in decision.outputs:
+            where = f"decision {decision.name} output {name}"
+            m.mark(origin(where, places[name]), 1, comment=False)
             code = lowered(ec, node, 1)
-            outputs.append(
-                f"{name!r}: {copied_output(code, t) if self.may_share(node, lets) else code}"
-            )
+            reads |= code.reads
+            value = copied_output(code.text, t) if self.may_share(node, lets) else code.text
+            outputs.append(f"{lit(name)}: {value}")
+        m.mark(here, 1, comment=False)
         m.emit(f"return {{{', '.join(outputs)}}}{tail}", 1)
+        return frozenset(reads)
 
     def fused_decision(self, decision: CheckedDecision) -> None:
         """`p_<name>(x, as_of)`: the fast input check and the decision in one function,
@@ -59,47 +76,56 @@ class DecisionWriter:
         built only if the decision uses the record as a whole."""
         m = self.m
         locales = self.checked.model.manifest.locales
-        m.emit(f"def p_{decision.name}(x, _as_of):")
-        inputs = tuple(f for f in decision.inputs if f.spec.name not in ("as_of", "locale"))
-        self.fast.record_values = {}
-        display = self.fast.fast_record(inputs, "x", 1, extra_known=("as_of", "locale"))
-        values = self.fast.record_values[display]
+        m.mark(decision_origin(decision), 0)
+        m.emit(f"def {ident('p_', decision.name)}(x, _as_of):")
+        rules = decision_rules(decision)
+        values = self.fast.fast_record(rules, "x", 1, extra_known=RESERVED).fields
+        assert values is not None
         m.emit("_locale = x.get('locale')", 1)
         m.emit("if _locale is None:", 1)
-        m.emit(f"_locale = {locales[0]!r}", 2)
-        m.emit(
-            f"elif type(_locale) is not str or _locale not in {m.constant(frozenset(locales))}:", 1
-        )
+        m.emit(f"_locale = {lit(locales[0])}", 2)
+        known = m.constant(frozenset(locales))
+        m.emit(f"elif type(_locale) is not str or _locale not in {known}:", 1)
         m.emit("return _FAIL", 2)
         ec = ExprCompiler(m, traced=False)
         binds: list[tuple[str, str]] = []
-        for f in inputs:
-            value = values[f.spec.name]
-            fields = self.fast.record_values.get(value)
-            if fields is not None and not isinstance(f.type, OptT):
-                locals_ = {}
-                for name, code in fields.items():
-                    if not code.isidentifier():
-                        local = self.m.fresh("_t")
-                        m.emit(f"{local} = {code}", 1)
-                        code = local
-                    locals_[name] = code
-                ec.fields[f"v_{f.spec.name}"] = locals_
-                value = "{" + ", ".join(f"{k!r}: {v}" for k, v in locals_.items()) + "}"
-            binds.append((f"v_{f.spec.name}", value))
-        saved, m.lines = m.lines, []
+        for rule in rules:
+            assert rule.name is not None
+            value = values[rule.name]
+            if value.fields is not None and not rule.optional:
+                ec.fields[rule.name] = self.field_locals(value.fields)
+                pairs = (f"{lit(k)}: {v.text}" for k, v in ec.fields[rule.name].items())
+                value = Code("{" + ", ".join(pairs) + "}")
+            binds.append((ident("v_", rule.name), value.text))
+        here = m.origin
+        saved = m.take_lines()
         try:
-            self.decision_body(decision, ec, tail=", _locale")
+            reads = self.decision_body(decision, ec, tail=", _locale")
         finally:
-            body, m.lines = m.lines, saved
-        text = "\n".join(body)
-        if "_messages" in text:
+            body = m.take_lines()
+            m.put_lines(*saved)
+        m.origin = here
+        # Only what the body reads is bound: the messages, and each input (a record's
+        # dict is built only when the record is used whole, not just its fields).
+        if "_messages" in reads:
             m.emit("_messages = _MESSAGES[_locale]", 1)
-        for name, value in binds:
-            if re.search(rf"\b{name}\b", text):
-                m.emit(f"{name} = {value}", 1)
-        m.lines.extend(body)
+        for name, value_text in binds:
+            if name in reads:
+                m.emit(f"{name} = {value_text}", 1)
+        m.put_lines(*body)
         m.emit("")
+        m.mark(None, 0)
+
+    def field_locals(self, fields: Mapping[str, Code]) -> dict[str, Code]:
+        """Each field's value in a local (computed here, once)."""
+        locals_ = {}
+        for name, code in fields.items():
+            if not code.is_name:
+                local = self.m.fresh("_t")
+                self.m.emit(f"{local} = {code.text}", 1)
+                code = Code(local, cost=NAME)
+            locals_[name] = Code(code.text, frozenset({code.text}), NAME)
+        return locals_
 
     def may_share(self, node: Expr, lets: dict[str, Expr], seen: set[str] | None = None) -> bool:
         """Whether a value may contain a mutable container from a table (lists, maps, rows)."""
@@ -145,3 +171,7 @@ def copied_output(code: str, t: Type) -> str:
     if isinstance(t, ListT) and isinstance(strip(t.elem), Prim):
         return f"_list({code})"
     return f"_copy_plain({code})"
+
+
+def decision_origin(decision: CheckedDecision) -> Origin:
+    return origin(f"decision {decision.name}", decision.definition.location)

@@ -9,11 +9,20 @@ from datetime import date
 from types import FunctionType
 from typing import Any
 
+from .debug import register
+from .emit import Origin
 from .generate import Generator
 from .unit import CompileUnit
 
 
-def execute(source: str, filename: str, namespace: dict[str, Any], module: CompileUnit) -> None:
+def execute(
+    source: str,
+    filename: str,
+    namespace: dict[str, Any],
+    module: CompileUnit,
+    origins: list[Origin | None],
+) -> None:
+    register(filename, source, origins, namespace)
     code = compile(source, filename, "exec")
     exec(code, namespace)  # our own generated source, built from checked nodes only
     for name, (shape, literals) in module.instances.items():
@@ -47,10 +56,10 @@ class TracedModule:
             with self._lock:
                 if not self._ready:
                     module = self._generator.m
-                    source = self._generator.traced_source()
+                    source, origins = self._generator.traced_source()
                     for key, value in module.constants.items():
                         self._namespace.setdefault(key, value)  # constants the traced code added
-                    execute(source, self._filename, self._namespace, module)
+                    execute(source, self._filename, self._namespace, module, origins)
                     self._ready = True
         return self._namespace[name]
 

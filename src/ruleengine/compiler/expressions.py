@@ -1,14 +1,15 @@
-"""`ExprCompiler`: Python source for the typed expressions of one generated function.
+"""`ExprCompiler`: Python code for the typed expressions of one generated function.
 
-Expressions compile to Python expressions; the standard library's calls come from
-`stdlib.BUILTINS`, decimal arithmetic goes through `_ctx` (`DECIMAL_CONTEXT`).
-In plain code with a statement sink, calls and quantifiers may be lowered to
-statements (see `lowering`).
+Each expression compiles to a `Code` value: the Python expression's text plus what
+the generator needs to know about it (the names it reads, its cost), so nothing
+is ever decided by reading generated text back. Calls of the standard library
+come from `stdlib.BUILTINS`; decimal arithmetic goes through `_ctx`
+(`DECIMAL_CONTEXT`). In plain code with a statement sink, calls and quantifiers
+may be lowered to statements (see `lowering`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -33,12 +34,16 @@ from ..nodes import (
 from ..stdlib import BUILTINS
 from ..typesys import DECIMAL, INT, STRING, ListT, MapT, SetT, TableT, Type, strip
 from . import lowering
+from .emit import NAME, PATH, Code, Mark, Origin, ident, lit, name_code, reads_of
 from .indexing import indexable
 from .unit import HIDDEN, CompileUnit
 
+_COMPARISONS = ("and", "or", "==", "!=", "<", "<=", ">", ">=")
+_DECIMAL_METHODS = {"+": "add", "-": "subtract", "*": "multiply"}
+
 
 class ExprCompiler:
-    """Python source for typed expressions of one generated function.
+    """Python code for typed expressions of one generated function.
 
     In plain (untraced) code with a statement `sink`, it also lowers: calls of
     small helper functions and rule groups are inlined (their parameters bound
@@ -50,33 +55,43 @@ class ExprCompiler:
     nothing but the cost.
     """
 
-    def __init__(self, module: CompileUnit, traced: bool, sink: list[str] | None = None):
+    def __init__(self, module: CompileUnit, traced: bool, sink: list[Code | Mark] | None = None):
         self.m = module
         self.types = module.types
         self.traced = traced
-        self.sink = sink  # statements that must run before the expression being compiled
+        # Statements (one Code a line) that must run before the expression being compiled,
+        # and marks of where the lines after them come from (inlined rules).
+        self.sink = sink
         self.conditional = 0  # > 0: inside a branch, lambda or loop body (no statements)
-        self.env: dict[str, str] = {}  # variable -> code: inlined parameters, lets, loop vars
-        # code of an input record -> its fields' locals (the record's dict is never read)
-        self.fields: dict[str, dict[str, str]] = {}
+        self.env: dict[str, Code] = {}  # variable -> code: inlined parameters, lets, loop vars
+        # input variable -> its fields' locals (set by the fused decision: the record's
+        # dict is never built unless the record is used as a whole)
+        self.fields: dict[str, Mapping[str, Code]] = {}
         self.depth = 0  # inlining depth
         # When a list: literals are compiled as parameters _c0, _c1... and their values
         # collected here (code shared by rules that differ only in literals).
         self.literals: list[Any] | None = None
         self.inlined = 0  # expression nodes inlined so far (see lowering.INLINE_BUDGET)
 
-    def constant(self, value: Any) -> str:
+    # -- names, constants, scope
+
+    def constant(self, value: Any) -> Code:
         """A constant computed at compile time: a module constant, or, when literals are
         parameters (shared rule code), one more of them."""
         if self.literals is not None:
             self.literals.append(value)
-            return f"_c{len(self.literals) - 1}"
-        return self.m.constant(value)
+            return Code(ident("_c", str(len(self.literals) - 1)), cost=NAME)
+        return Code(self.m.constant(value), cost=NAME)
+
+    def literal(self, value: Any) -> Code:
+        if self.literals is not None and value is not None and type(value) is not bool:
+            return self.constant(value)
+        return Code(self.m.literal(value), cost=NAME)
 
     def can_hoist(self) -> bool:
         return self.sink is not None and self.conditional == 0 and not self.traced
 
-    def branch(self, node: Expr, want: Type | None = None) -> str:
+    def branch(self, node: Expr, want: Type | None = None) -> Code:
         """Code for a sub-expression that is evaluated only sometimes (or many times)."""
         self.conditional += 1
         try:
@@ -84,119 +99,176 @@ class ExprCompiler:
         finally:
             self.conditional -= 1
 
-    def bind(self, code: str) -> str:
-        """A local holding code's value, computed once by a statement in the sink."""
+    def statement(self, text: str, reads: frozenset[str] = frozenset()) -> None:
+        """Add one line to the sink (indented relative to the statement being built)."""
         assert self.sink is not None
-        if code.isidentifier():
+        self.sink.append(Code(text, reads))
+
+    def mark(self, origin: Origin | None, comment: bool = True) -> None:
+        """The sink's lines from here on come from origin (see `ModuleWriter.mark`)."""
+        assert self.sink is not None
+        self.sink.append(Mark(origin, comment))
+
+    def bind(self, code: Code) -> Code:
+        """A local holding code's value, computed once by a statement in the sink."""
+        if code.is_name:
             return code
         local = self.m.fresh("_i")
-        self.sink.append(f"{local} = {code}")
-        return local
+        self.statement(f"{local} = {code.text}", code.reads)
+        return name_code(local)
 
-    def var(self, name: str) -> str:
+    def var(self, name: str) -> Code:
         if name == "as_of":
-            return "_as_of"
+            return name_code("_as_of")
         if name == "locale":
-            return "_locale"
+            return name_code("_locale")
         if name in self.m.checked.tables:
-            return f"t_{name}"
-        return self.env.get(name) or f"v_{name}"
+            return Code(ident("t_", name), cost=NAME)
+        found = self.env.get(name)
+        if found is not None:
+            return found
+        local = ident("v_", name)
+        return Code(local, frozenset({local}), NAME, self.fields.get(name))
 
-    def hidden(self, needs: tuple[str, ...] = HIDDEN) -> str:
+    def restore(self, name: str, saved: Code | None) -> None:
+        if saved is None:
+            self.env.pop(name, None)
+        else:
+            self.env[name] = saved
+
+    def hidden(self, needs: tuple[str, ...] = HIDDEN) -> list[str]:
         """The hidden arguments a callable takes: only the context it (transitively) uses."""
-        return ", ".join([*needs, "_trace"] if self.traced else needs)
+        return [*needs, "_trace"] if self.traced else list(needs)
 
-    def hidden_of(self, name: str) -> str:
+    def hidden_of(self, name: str) -> list[str]:
         return self.hidden(self.m.needs[name])
+
+    def call(self, function: str, args: list[Code], hidden: list[str] | None = None) -> Code:
+        """`function(hidden..., args...)`."""
+        names = hidden or []
+        text = ", ".join([*names, *(a.text for a in args)])
+        return Code(f"{function}({text})", reads_of(args) | frozenset(names))
 
     def type_of(self, node: Expr) -> Type:
         return self.types[id(node)]
 
-    def expr(self, node: Expr) -> str:
+    # -- expressions
+
+    def expr(self, node: Expr) -> Code:
         match node:
             case Literal(value=value):
-                if self.literals is not None and value is not None and type(value) is not bool:
-                    self.literals.append(value)
-                    return f"_c{len(self.literals) - 1}"
-                if value is None or isinstance(value, (bool, int, str)):
-                    return repr(value)
-                return self.m.constant(value)
+                return self.literal(value)
             case Var(name=name):
                 return self.var(name)
             case Member(obj=obj, name=name, safe=True):
-                return f"_safe_get({self.expr(obj)}, {name!r})"
+                target = self.expr(obj)
+                return Code(f"_safe_get({target.text}, {lit(name)})", target.reads)
             case Member(obj=obj, name=name):
                 target = self.expr(obj)
-                local = self.fields.get(target, {}).get(name)
-                return local if local is not None else f"{target}[{name!r}]"
-            case Index(obj=obj, keys=keys):
-                ot = strip(self.type_of(obj))
-                target = self.expr(obj)
-                parts = [self.expr(k) for k in keys]
-                table = self.table_name(obj)
-                if isinstance(ot, TableT):
-                    key = parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ",)"
-                    if table is not None:
-                        return f"_read_key(_trace, {table!r}, {key}, {target}[0])"
-                    return f"{target}[0].get({key})"
-                if isinstance(ot, MapT):
-                    if table is not None:
-                        return f"_read_key(_trace, {table!r}, {parts[0]}, {target})"
-                    return f"{target}.get({parts[0]})"
-                return f"_at({target}, {parts[0]})"
-            case Call(name=name, args=args):
-                if name in self.m.checked.groups or name in self.m.functions:
-                    inlined = lowering.inline(self, node)
-                    if inlined is not None:
-                        return inlined
-                    prefix = "g_" if name in self.m.checked.groups else "f_"
-                    suffix = "_t" if self.traced else ""
-                    params = self.m.checked_params(name)
-                    code_args = [self.widened(a, t) for a, (_, t) in zip(args, params, strict=True)]
-                    return f"{prefix}{name}{suffix}({', '.join(a for a in [self.hidden_of(name), *code_args] if a)})"
-                code_args = [self.expr(a) for a in args]
-                builtin = BUILTINS[name]
-                if name in ("min", "max") and len(args) > 1:
-                    code_args = [self.widened(a, self.type_of(node)) for a in args]
-                return builtin.emit(code_args, [self.type_of(a) for a in args])
+                if target.fields is not None and name in target.fields:
+                    return target.fields[name]
+                cost = PATH if target.cheap else target.cost
+                return Code(f"{target.text}[{lit(name)}]", target.reads, cost)
+            case Index():
+                return self.index(node)
+            case Call():
+                return self.call_of(node)
             case Macro():
                 return self.macro(node)
             case Unary(op=op, operand=operand):
                 inner = self.expr(operand)
                 if op == "not":
-                    return f"(not {inner})"
+                    return Code(f"(not {inner.text})", inner.reads)
                 if self.type_of(node) == DECIMAL:
-                    return f"_ctx.minus({inner})"
-                return f"(-{inner})"
+                    return Code(f"_ctx.minus({inner.text})", inner.reads)
+                return Code(f"(-{inner.text})", inner.reads)
             case Binary():
                 return self.binary(node)
             case IfElse(cond=cond, then=then, otherwise=otherwise):
                 want = self.type_of(node)
-                test = self.expr(cond)
-                return f"({self.branch(then, want)} if {test} else {self.branch(otherwise, want)})"
+                parts = [self.expr(cond), self.branch(then, want), self.branch(otherwise, want)]
+                text = f"({parts[1].text} if {parts[0].text} else {parts[2].text})"
+                return Code(text, reads_of(parts))
+            case ListLit() | SetLit() | RecordLit() | MapLit():
+                return self.display(node)
+        raise AssertionError(f"unhandled node {node!r}")  # pragma: no cover
+
+    def display(self, node: ListLit | SetLit | RecordLit | MapLit) -> Code:
+        """A list, set, record or map written out."""
+        match node:
             case ListLit(items=items):
                 elem = self.type_of(node).elem  # type: ignore[union-attr]
-                return "[" + ", ".join(self.widened(i, elem) for i in items) + "]"
+                parts = [self.widened(i, elem) for i in items]
+                return Code("[" + ", ".join(p.text for p in parts) + "]", reads_of(parts))
             case SetLit(items=items):
                 if all(isinstance(i, Literal) for i in items):
                     return self.constant(
                         frozenset(i.value for i in items if isinstance(i, Literal))
                     )
-                return "_frozenset((" + "".join(self.expr(i) + ", " for i in items) + "))"
+                parts = [self.expr(i) for i in items]
+                text = "_frozenset((" + "".join(p.text + ", " for p in parts) + "))"
+                return Code(text, reads_of(parts))
             case RecordLit(fields=fields):
-                return "{" + ", ".join(f"{k!r}: {self.expr(v)}" for k, v in fields) + "}"
+                values = [self.expr(v) for _, v in fields]
+                pairs = [f"{lit(k)}: {v.text}" for (k, _), v in zip(fields, values, strict=True)]
+                return Code("{" + ", ".join(pairs) + "}", reads_of(values))
             case MapLit(entries=entries):
-                return "{" + ", ".join(f"{self.expr(k)}: {self.expr(v)}" for k, v in entries) + "}"
+                keys = [self.expr(k) for k, _ in entries]
+                values = [self.expr(v) for _, v in entries]
+                pairs = [f"{k.text}: {v.text}" for k, v in zip(keys, values, strict=True)]
+                return Code("{" + ", ".join(pairs) + "}", reads_of([*keys, *values]))
         raise AssertionError(f"unhandled node {node!r}")  # pragma: no cover
 
-    def widened(self, node: Expr, want: Type) -> str:
+    def index(self, node: Index) -> Code:
+        """`x[k]`: a table row or map entry (null when absent), or a list item."""
+        ot = strip(self.type_of(node.obj))
+        target = self.expr(node.obj)
+        parts = [self.expr(k) for k in node.keys]
+        reads = reads_of([target, *parts])
+        table = self.table_name(node.obj)
+        if isinstance(ot, TableT):
+            key = (
+                parts[0].text if len(parts) == 1 else "(" + ", ".join(p.text for p in parts) + ",)"
+            )
+            if table is not None:
+                return Code(f"_read_key(_trace, {lit(table)}, {key}, {target.text}[0])", reads)
+            return Code(f"{target.text}[0].get({key})", reads)
+        if isinstance(ot, MapT):
+            if table is not None:
+                text = f"_read_key(_trace, {lit(table)}, {parts[0].text}, {target.text})"
+                return Code(text, reads)
+            return Code(f"{target.text}.get({parts[0].text})", reads)
+        return Code(f"_at({target.text}, {parts[0].text})", reads)
+
+    def call_of(self, node: Call) -> Code:
+        """A call of a helper function, a rule group or a builtin."""
+        name, args = node.name, node.args
+        if name in self.m.checked.groups or name in self.m.functions:
+            inlined = lowering.inline(self, node)
+            if inlined is not None:
+                return inlined
+            prefix = "g_" if name in self.m.checked.groups else "f_"
+            params = self.m.checked_params(name)
+            code_args = [self.widened(a, t) for a, (_, t) in zip(args, params, strict=True)]
+            callee = ident(prefix, name, "_t" if self.traced else "")
+            return self.call(callee, code_args, self.hidden_of(name))
+        builtin = BUILTINS[name]
+        if name in ("min", "max") and len(args) > 1:
+            code_args = [self.widened(a, self.type_of(node)) for a in args]
+        else:
+            code_args = [self.expr(a) for a in args]
+        text = builtin.emit([a.text for a in code_args], [self.type_of(a) for a in args])
+        return Code(text, reads_of(code_args) | builtin.reads)
+
+    def widened(self, node: Expr, want: Type) -> Code:
         """Code for node, converting an int to Decimal where a decimal is expected
         (the checker widens int to decimal; at run time the value must follow)."""
         have = self.type_of(node)
         if needs_widening(have, want):
             if isinstance(node, Literal) and type(node.value) is int:
                 return self.constant(Decimal(node.value))  # widened once, at compile time
-            return f"_widen({self.expr(node)})"
+            inner = self.expr(node)
+            return Code(f"_widen({inner.text})", inner.reads)
         return self.expr(node)
 
     def table_name(self, node: Expr) -> str | None:
@@ -205,55 +277,58 @@ class ExprCompiler:
             return node.name
         return None
 
-    def collection(self, node: Expr) -> str:
+    def collection(self, node: Expr) -> Code:
         code = self.expr(node)
         if not isinstance(strip(self.type_of(node)), TableT):
             return code
         table = self.table_name(node)
         if table is not None:
-            return f"_read_rows(_trace, {table!r}, {code})"
-        return f"{code}[1]"
+            return Code(f"_read_rows(_trace, {lit(table)}, {code.text})", code.reads)
+        return Code(f"{code.text}[1]", code.reads)
 
-    def macro(self, node: Macro) -> str:
+    def macro(self, node: Macro) -> Code:
         members = self.member_set(node) if node.name in ("any", "all") else None
         if members is not None:
             # any(c in xs, c in S) is "xs meets S", all(...) "S holds all of xs": one C call.
             coll = self.collection(node.collection)
             if node.name == "any":
-                return f"(not {members}.isdisjoint({coll}))"
-            return f"{members}.issuperset({coll})"
+                return Code(f"(not {members.text}.isdisjoint({coll.text}))", coll.reads)
+            return Code(f"{members.text}.issuperset({coll.text})", coll.reads)
         if node.name in ("any", "all", "first", "count", "sum"):
             if self.can_hoist():
                 return lowering.loop_statement(self, node)
             return lowering.lifted_loop(self, node)
+        return self.comprehension(node)
+
+    def comprehension(self, node: Macro) -> Code:
+        """map, filter and to_map as comprehensions."""
         coll = self.collection(node.collection)
         # A comprehension has its own scope, but the body may read locals of inlined
         # code: inside inlined code the variable gets a fresh name (no capture).
-        var = self.m.fresh("_b") if self.depth else f"v_{node.var}"
+        var = self.m.fresh("_b") if self.depth else ident("v_", node.var)
         saved = self.env.get(node.var)
-        self.env[node.var] = var
+        self.env[node.var] = Code(var, cost=NAME)
         try:
             body = [self.branch(b) for b in node.body]
         finally:
             self.restore(node.var, saved)
-        loop = f"for {var} in {coll}"
+        reads = reads_of([coll, *body])
+        loop = f"for {var} in {coll.text}"
         # An empty list skips the comprehension (a function call in CPython 3.11): lists
         # of reasons and messages are mostly empty. Only for paths, cheap to read twice.
-        empty = f" if {coll} else []" if cheap(coll) else ""
+        empty = f" if {coll.text} else []" if coll.cheap else ""
         match node.name:
             case "map":
-                return f"([{body[0]} {loop}]{empty})" if empty else f"[{body[0]} {loop}]"
+                text = f"[{body[0].text} {loop}]"
             case "filter":
-                return (
-                    f"([{var} {loop} if {body[0]}]{empty})"
-                    if empty
-                    else f"[{var} {loop} if {body[0]}]"
-                )
+                text = f"[{var} {loop} if {body[0].text}]"
             case "to_map":
-                return f"_to_map(({body[0]}, {body[1]}) {loop})"
-        raise AssertionError(node.name)  # pragma: no cover
+                return Code(f"_to_map(({body[0].text}, {body[1].text}) {loop})", reads)
+            case _:  # pragma: no cover
+                raise AssertionError(node.name)
+        return Code(f"({text}{empty})" if empty else text, reads)
 
-    def member_set(self, node: Macro) -> str | None:
+    def member_set(self, node: Macro) -> Code | None:
         """The constant set a quantifier's body tests its variable against (`c in S` with
         S a set table or literal items, `remedy(c) == "r"`), or None. Plain code only:
         traced code records the table read."""
@@ -273,58 +348,43 @@ class ExprCompiler:
                 return self.constant(values)
             table = self.m.checked.tables.get(right.name) if isinstance(right, Var) else None
             if table is not None and isinstance(strip(table.type), SetT):
-                return f"t_{table.name}"
+                return Code(ident("t_", table.name), cost=NAME)
             return None
         if body.op == "==":
-            for call, lit in ((body.left, body.right), (body.right, body.left)):
+            for call, other in ((body.left, body.right), (body.right, body.left)):
                 if (
                     isinstance(call, Call)
                     and call.name == "remedy"
                     and is_var(call.args[0])
-                    and isinstance(lit, Literal)
-                    and isinstance(lit.value, str)
+                    and isinstance(other, Literal)
+                    and isinstance(other.value, str)
                 ):
-                    codes = frozenset(
-                        code for code, r in self.m.checked.reasons.items() if r.remedy == lit.value
+                    reasons = self.m.checked.reasons.items()
+                    return self.constant(
+                        frozenset(code for code, r in reasons if r.remedy == other.value)
                     )
-                    return self.constant(codes)
         return None
 
-    def restore(self, name: str, saved: str | None) -> None:
-        if saved is None:
-            self.env.pop(name, None)
-        else:
-            self.env[name] = saved
-
-    def contribution_code(self, group: CheckedGroup, rule: CheckedRule) -> str:
+    def contribution_code(self, group: CheckedGroup, rule: CheckedRule) -> Code:
         """What a fired rule adds: its reason code, or its `then` value (evaluated only
         when the rule fires)."""
         if rule.then is None:
-            if self.literals is not None:
-                self.literals.append(rule.definition.reason)
-                return f"_c{len(self.literals) - 1}"
-            return repr(rule.definition.reason)
+            return self.literal(rule.definition.reason)
         return self.branch(rule.then, group.item_type)
 
-    def binary(self, node: Binary) -> str:
+    # -- operators
+
+    def binary(self, node: Binary) -> Code:
         op = node.op
         if op in ("==", "!=") and is_empty_test(node, self.types):
             # len(x) == 0 -> not x: same meaning for lists, sets, maps and strings, and faster.
             subject = node.left if isinstance(node.left, Call) else node.right
             assert isinstance(subject, Call)
             inner = self.expr(subject.args[0])
-            return f"(not {inner})" if op == "==" else f"(not not {inner})"
+            text = f"(not {inner.text})" if op == "==" else f"(not not {inner.text})"
+            return Code(text, inner.reads)
         if op == "??":
-            # Lazy like `or`: the default is only evaluated (and traced) when needed.
-            want = self.type_of(node)
-            first, default = self.widened(node.left, want), self.branch(node.right, want)
-            if not cheap(first) and self.can_hoist():
-                first = self.bind(first)  # computed once, into a local
-            if cheap(first):
-                return f"({first} if {first} is not None else {default})"
-            if isinstance(node.right, Literal) or cheap(default):
-                return f"_or({first}, {default})"  # a default that costs nothing to compute
-            return f"_coalesce({first}, lambda: {default})"
+            return self.coalesce(node)
         items = node.right.items if isinstance(node.right, ListLit) else None
         if (
             op in ("in", "not in")
@@ -334,30 +394,49 @@ class ExprCompiler:
         ):
             # Shared rule code: the whole literal list is one parameter (a tuple), not
             # a list built on every call from one parameter per item.
-            values = tuple(i.value for i in items if isinstance(i, Literal))
-            return f"({self.expr(node.left)} {op} {self.constant(values)})"
+            left = self.expr(node.left)
+            values = self.constant(tuple(i.value for i in items if isinstance(i, Literal)))
+            return Code(f"({left.text} {op} {values.text})", left.reads)
         left = self.expr(node.left)
         right = self.branch(node.right) if op in ("and", "or") else self.expr(node.right)
+        reads = left.reads | right.reads
         if op in ("==", "!=") and (is_null(node.left) or is_null(node.right)):
-            return f"({left} {'is' if op == '==' else 'is not'} {right})"
-        if op in ("and", "or", "==", "!=", "<", "<=", ">", ">="):
-            return f"({left} {op} {right})"
+            return Code(f"({left.text} {'is' if op == '==' else 'is not'} {right.text})", reads)
+        if op in _COMPARISONS:
+            return Code(f"({left.text} {op} {right.text})", reads)
         if op in ("in", "not in"):
-            rt = strip(self.type_of(node.right))
-            if isinstance(rt, TableT):
-                right = f"{right}[0]"
-            table = self.table_name(node.right)
-            if table is not None:
-                test = f"_read_member(_trace, {table!r}, {left}, {right})"
-                return test if op == "in" else f"(not {test})"
-            return f"({left} {op} {right})"
-        result = self.type_of(node)
+            return self.membership(node, left, right)
         if op == "/":
-            return f"_divide({left}, {right})"
-        if result == DECIMAL:
-            method = {"+": "add", "-": "subtract", "*": "multiply"}[op]
-            return f"_ctx.{method}({left}, {right})"
-        return f"({left} {op} {right})"
+            return Code(f"_divide({left.text}, {right.text})", reads)
+        if self.type_of(node) == DECIMAL:
+            method = _DECIMAL_METHODS[op]
+            return Code(f"_ctx.{method}({left.text}, {right.text})", reads)
+        return Code(f"({left.text} {op} {right.text})", reads)
+
+    def coalesce(self, node: Binary) -> Code:
+        """`a ?? b`: lazy like `or`, the default is only evaluated (and traced) when needed."""
+        want = self.type_of(node)
+        first, default = self.widened(node.left, want), self.branch(node.right, want)
+        if not first.cheap and self.can_hoist():
+            first = self.bind(first)  # computed once, into a local
+        reads = first.reads | default.reads
+        if first.cheap:
+            return Code(f"({first.text} if {first.text} is not None else {default.text})", reads)
+        if isinstance(node.right, Literal) or default.cheap:
+            return Code(f"_or({first.text}, {default.text})", reads)  # costs nothing to compute
+        return Code(f"_coalesce({first.text}, lambda: {default.text})", reads)
+
+    def membership(self, node: Binary, left: Code, right: Code) -> Code:
+        """`x in c`, `x not in c`: a set, list, map or table's keys."""
+        reads = left.reads | right.reads
+        members = right.text
+        if isinstance(strip(self.type_of(node.right)), TableT):
+            members = f"{members}[0]"
+        table = self.table_name(node.right)
+        if table is not None:
+            test = f"_read_member(_trace, {lit(table)}, {left.text}, {members})"
+            return Code(test if node.op == "in" else f"(not {test})", reads)
+        return Code(f"({left.text} {node.op} {members})", reads)
 
 
 def needs_widening(have: Type, want: Type) -> bool:
@@ -367,14 +446,6 @@ def needs_widening(have: Type, want: Type) -> bool:
     if isinstance(strip(want), ListT) and isinstance(strip(have), ListT):
         return needs_widening(strip(have).elem, strip(want).elem)  # type: ignore[union-attr]
     return False
-
-
-_CHEAP = re.compile(r"[A-Za-z_]\w*(\['\w+'\])*\Z")
-
-
-def cheap(code: str) -> bool:
-    """Code that is a local or a chain of field reads: fine to evaluate twice."""
-    return _CHEAP.match(code) is not None
 
 
 def is_empty_test(node: Binary, types: Mapping[int, Type]) -> bool:

@@ -3,222 +3,190 @@
 `vf_in_<decision>(x)` returns (input, locale) for plainly valid input, else `_FAIL`;
 `fast_record` is also inlined into `p_<decision>` (see `decisions`). They are
 conservative: when one returns `_FAIL`, the collecting validator (the authority)
-runs and lists every problem.
+runs and lists every problem. Both read the constraints from `FieldRule`s.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 
-from ..checker import CheckedDecision, InputField
+from ..checker import CheckedDecision
+from ..constraints import FieldRule, field_rules
 from ..runtime.inputs import MAX_DECIMAL_DIGITS, MAX_INT, MAX_INT_DECIMAL, PatternMemo
-from ..typesys import (
-    BOOL,
-    DATE,
-    DECIMAL,
-    INT,
-    STRING,
-    ListT,
-    MapT,
-    OptT,
-    Prim,
-    RecordT,
-    SetT,
-    Type,
-    strip,
-)
-from .unit import CompileUnit
+from .emit import EXPENSIVE, NAME, Code, ident, lit
+from .unit import CompileUnit, origin
+
+RESERVED = ("as_of", "locale")  # inputs every decision takes, checked apart
 
 
 class FastPath:
-    """Writes fast checks into a unit's module; `record_values` maps the dict display of
-    each record it checked to its fields' value code (read by the fused decision)."""
+    """Writes fast checks into a unit's module."""
 
     def __init__(self, m: CompileUnit):
         self.m = m
         self.checked = m.checked
-        self.record_values: dict[str, dict[str, str]] = {}
 
-    def fast_scalar(self, t: Type, spec: Any, var: str) -> tuple[str, str] | None:
-        """(condition, converted value) for a scalar `var`, or None if t is not a scalar."""
+    def bound(self, value: object) -> str:
+        """An int bound as a literal, any other (a Decimal) as a constant."""
+        return lit(value) if type(value) is int else self.m.constant(value)
+
+    def fast_scalar(self, rule: FieldRule, var: str) -> tuple[str, str] | None:
+        """(condition, converted value) for a scalar `var`, or None if it is not a scalar."""
         m = self.m
-        if t == INT:
-            lo = spec.minimum if spec is not None and spec.minimum is not None else -MAX_INT
-            hi = spec.maximum if spec is not None and spec.maximum is not None else MAX_INT
-            bounds = [
-                lo if type(lo) is int else m.constant(lo),
-                hi if type(hi) is int else m.constant(hi),
-            ]
-            cond = f"type({var}) is int and {bounds[0]} <= {var} <= {bounds[1]}"
-            allowed = getattr(spec, "_allowed", None)
-            if allowed is not None:
-                cond += f" and {var} in {m.constant(allowed)}"
+        if rule.kind == "int":
+            lo = -MAX_INT if rule.minimum is None else rule.minimum
+            hi = MAX_INT if rule.maximum is None else rule.maximum
+            cond = f"type({var}) is int and {self.bound(lo)} <= {var} <= {self.bound(hi)}"
+            if rule.in_table:
+                cond += f" and {var} in {m.constant(rule.allowed)}"
             return cond, var
-        if t == DECIMAL:
+        if rule.kind == "decimal":
             # Decimals, ints, and decimal strings (the wire format of money) all stay fast.
             cond = (
                 f"((type({var}) is _Decimal and {var}.is_finite() and {var}.adjusted() < {MAX_DECIMAL_DIGITS})"
                 f" or (type({var}) is int and {-MAX_INT_DECIMAL} < {var} < {MAX_INT_DECIMAL})"
                 f" or (type({var}) is str and ({var} := _to_decimal({var})) is not None))"
             )
-            for op, bound in (
-                (">=", spec.minimum if spec else None),
-                ("<=", spec.maximum if spec else None),
-            ):
-                if bound is not None:
-                    literal = bound if type(bound) is int else m.constant(bound)
-                    cond += f" and {var} {op} {literal}"
+            for op, limit in ((">=", rule.minimum), ("<=", rule.maximum)):
+                if limit is not None:
+                    cond += f" and {var} {op} {self.bound(limit)}"
+            if rule.in_table:
+                cond += f" and {var} in {m.constant(rule.allowed)}"
             return cond, f"(_Decimal({var}) if type({var}) is int else {var})"
-        if t == BOOL:
+        if rule.kind == "bool":
             return f"{var} is True or {var} is False", var
-        if t == DATE:
+        if rule.kind == "date":
             # A date text seen before is a dict lookup away; else to_date parses it.
             return (
                 f"type({var}) is _date or (type({var}) is str"
                 f" and ({var} := _DATES.get({var}) or _to_date({var})) is not None)",
                 var,
             )
-        if isinstance(t, Prim) and t.name == "string":
-            parts = [f"type({var}) is str"]
-            if t.enum:
-                parts.append(f"{var} in {m.constant(frozenset(t.enum))}")
-            if spec is not None:
-                if spec.min_length == 1:
-                    parts.append(var)  # non-empty: truthiness is cheaper than len()
-                elif spec.min_length is not None:
-                    parts.append(f"len({var}) >= {spec.min_length}")
-                if spec.max_length is not None:
-                    parts.append(f"len({var}) <= {spec.max_length}")
-                if spec.pattern is not None:
-                    memo = PatternMemo(spec.pattern)
-                    seen, check = m.constant(memo.matched), m.constant(memo)
-                    parts.append(f"({var} in {seen} or {check}.check({var}))")
-            allowed = getattr(spec, "_allowed", None)
-            if allowed is not None:
-                parts.append(f"{var} in {m.constant(allowed)}")
-            return " and ".join(parts), var
+        if rule.kind == "string":
+            return self.fast_string(rule, var), var
         return None
 
-    def temp(self) -> str:
-        return self.m.fresh("_t")
-
-    def fast_value(self, t: Type, spec: Any, var: str, indent: int) -> str:
-        """Emit statements that check `var` (returning _FAIL if it is not plainly valid);
-        return the expression of its converted value."""
+    def fast_string(self, rule: FieldRule, var: str) -> str:
         m = self.m
-        if isinstance(t, OptT):
-            scalar = self.fast_scalar(t.inner, spec, var)
-            if scalar is not None:
-                cond, value = scalar
-                m.emit(f"if not ({var} is None or ({cond})):", indent)
-                m.emit("return _FAIL", indent + 1)
-                return value
-            result = self.temp()
+        parts = [f"type({var}) is str"]
+        if rule.enum:
+            parts.append(f"{var} in {m.constant(frozenset(rule.enum))}")
+        if rule.min_length == 1:
+            parts.append(var)  # non-empty: truthiness is cheaper than len()
+        elif rule.min_length is not None:
+            parts.append(f"len({var}) >= {lit(rule.min_length)}")
+        if rule.max_length is not None:
+            parts.append(f"len({var}) <= {lit(rule.max_length)}")
+        if rule.pattern is not None:
+            memo = PatternMemo(rule.pattern)
+            seen, check = m.constant(memo.matched), m.constant(memo)
+            parts.append(f"({var} in {seen} or {check}.check({var}))")
+        if rule.in_table:
+            parts.append(f"{var} in {m.constant(rule.allowed)}")
+        return " and ".join(parts)
+
+    def fail_unless(self, cond: str, indent: int) -> None:
+        self.m.emit(f"if {cond}:", indent)
+        self.m.emit("return _FAIL", indent + 1)
+
+    def fast_value(self, rule: FieldRule, var: str, indent: int) -> Code:
+        """Emit statements that check `var` (returning _FAIL if it is not plainly valid);
+        return the code of its converted value (for a record, with its fields' code)."""
+        m = self.m
+        scalar = self.fast_scalar(rule, var)
+        if scalar is not None:
+            cond, converted = scalar
+            test = f"{var} is None or ({cond})" if rule.optional else cond
+            self.fail_unless(f"not ({test})", indent)
+            return Code(converted, cost=NAME if converted == var else EXPENSIVE)
+        if rule.optional:
+            result = m.fresh("_t")
             m.emit(f"if {var} is None:", indent)
             m.emit(f"{result} = None", indent + 1)
             m.emit("else:", indent)
-            value = self.fast_value(t.inner, spec, var, indent + 1)
-            m.emit(f"{result} = {value}", indent + 1)
-            return result
-        scalar = self.fast_scalar(t, spec, var)
-        if scalar is not None:
-            cond, value = scalar
-            m.emit(f"if not ({cond}):", indent)
-            m.emit("return _FAIL", indent + 1)
-            return value
-        if isinstance(t, RecordT) and t.name:
-            return self.fast_record(self.checked.records[t.name].fields, var, indent)
-        if isinstance(t, (ListT, SetT)):
-            items = self.temp()
-            item = self.temp()
-            m.emit(f"if type({var}) is not list:", indent)
-            m.emit("return _FAIL", indent + 1)
-            if spec is not None and spec.min_length is not None:
-                m.emit(f"if len({var}) < {spec.min_length}:", indent)
-                m.emit("return _FAIL", indent + 1)
-            if spec is not None and spec.max_length is not None:
-                m.emit(f"if len({var}) > {spec.max_length}:", indent)
-                m.emit("return _FAIL", indent + 1)
+            value = self.fast_value(_required(rule), var, indent + 1)
+            m.emit(f"{result} = {value.text}", indent + 1)
+            return Code(result, cost=NAME)
+        if rule.kind == "record" and rule.record is not None:
+            fields = field_rules(self.checked.records[rule.record].fields)
+            return self.fast_record(fields, var, indent)
+        if rule.kind in ("list", "set") and rule.item is not None:
+            items, item = m.fresh("_t"), m.fresh("_t")
+            self.fail_unless(f"type({var}) is not list", indent)
+            if rule.min_length is not None:
+                self.fail_unless(f"len({var}) < {lit(rule.min_length)}", indent)
+            if rule.max_length is not None:
+                self.fail_unless(f"len({var}) > {lit(rule.max_length)}", indent)
             m.emit(f"{items} = []", indent)
             m.emit(f"for {item} in {var}:", indent)
-            value = self.fast_value(t.elem, None, item, indent + 1)
-            m.emit(f"{items}.append({value})", indent + 1)
-            return items if isinstance(t, ListT) else f"_frozenset({items})"
-        if isinstance(t, MapT) and strip(t.key) == STRING:
-            items, key, item = self.temp(), self.temp(), self.temp()
-            m.emit(f"if type({var}) is not dict:", indent)
-            m.emit("return _FAIL", indent + 1)
+            value = self.fast_value(rule.item, item, indent + 1)
+            m.emit(f"{items}.append({value.text})", indent + 1)
+            return Code(items, cost=NAME) if rule.kind == "list" else Code(f"_frozenset({items})")
+        if rule.kind == "map" and rule.string_keys and rule.item is not None:
+            items, key, item = m.fresh("_t"), m.fresh("_t"), m.fresh("_t")
+            self.fail_unless(f"type({var}) is not dict", indent)
             m.emit(f"{items} = {{}}", indent)
             m.emit(f"for {key}, {item} in {var}.items():", indent)
-            m.emit(f"if type({key}) is not str:", indent + 1)
-            m.emit("return _FAIL", indent + 2)
-            value = self.fast_value(t.value, None, item, indent + 1)
-            m.emit(f"{items}[{key}] = {value}", indent + 1)
-            return items
+            self.fail_unless(f"type({key}) is not str", indent + 1)
+            value = self.fast_value(rule.item, item, indent + 1)
+            m.emit(f"{items}[{key}] = {value.text}", indent + 1)
+            return Code(items, cost=NAME)
         m.emit("return _FAIL", indent)  # other maps: the collecting validator handles them
-        return "None"
+        return Code("None", cost=NAME)
 
     def fast_record(
         self,
-        fields: tuple[InputField, ...],
+        fields: tuple[FieldRule, ...],
         var: str,
         indent: int,
         extra_known: tuple[str, ...] = (),
-    ) -> str:
-        """Emit checks of a record held in `var`; return the dict expression of the result."""
+    ) -> Code:
+        """Emit checks of a record held in `var`; return the code of its dict, with the
+        code of each field's value (`Code.fields`)."""
         m = self.m
-        required = [f for f in fields if not isinstance(f.type, OptT)]
-        optional_names = [f.spec.name for f in fields if isinstance(f.type, OptT)] + list(
-            extra_known
-        )
-        m.emit(f"if type({var}) is not dict:", indent)
-        m.emit("return _FAIL", indent + 1)
-        names = {f.spec.name: self.temp() for f in fields}
+        required = [f for f in fields if not f.optional]
+        optional_names = [f.name for f in fields if f.optional] + list(extra_known)
+        self.fail_unless(f"type({var}) is not dict", indent)
+        names = {f.name: m.fresh("_t") for f in fields}
         if required:
             m.emit("try:", indent)
             for f in required:
-                m.emit(f"{names[f.spec.name]} = {var}[{f.spec.name!r}]", indent + 1)
+                m.emit(f"{names[f.name]} = {var}[{lit(f.name)}]", indent + 1)
             m.emit("except KeyError:", indent)
             m.emit("return _FAIL", indent + 1)
         # Every key is known: the required ones plus whichever optional ones are there.
-        count = " + ".join([str(len(required)), *(f"({n!r} in {var})" for n in optional_names)])
-        m.emit(f"if len({var}) != {count}:", indent)
-        m.emit("return _FAIL", indent + 1)
-        values = []
-        fields_seen: dict[str, str] = {}
+        count = " + ".join([str(len(required)), *(f"({lit(n)} in {var})" for n in optional_names)])
+        self.fail_unless(f"len({var}) != {count}", indent)
+        values: dict[str, Code] = {}
         for f in fields:
-            local = names[f.spec.name]
-            if isinstance(f.type, OptT):
-                m.emit(f"{local} = {var}.get({f.spec.name!r})", indent)
-            spec = f.spec if f.allowed is None else SpecWithAllowed(f.spec, f.allowed)
-            value = self.fast_value(f.type, spec, local, indent)
-            values.append(f"{f.spec.name!r}: {value}")
-            fields_seen[f.spec.name] = value
-        display = "{" + ", ".join(values) + "}"
-        self.record_values[display] = fields_seen
-        return display
+            assert f.name is not None
+            local = names[f.name]
+            if f.optional:
+                m.emit(f"{local} = {var}.get({lit(f.name)})", indent)
+            values[f.name] = self.fast_value(f, local, indent)
+        display = "{" + ", ".join(f"{lit(k)}: {v.text}" for k, v in values.items()) + "}"
+        return Code(display, fields=values)
 
     def input_fast(self, decision: CheckedDecision) -> None:
         m = self.m
         locales = self.checked.model.manifest.locales
-        m.emit(f"def vf_in_{decision.name}(x):")
-        fields = tuple(f for f in decision.inputs if f.spec.name not in ("as_of", "locale"))
-        result = self.fast_record(fields, "x", 1, extra_known=("as_of", "locale"))
+        m.mark(origin(f"decision {decision.name} input", decision.definition.location), 0)
+        m.emit(f"def {ident('vf_in_', decision.name)}(x):")
+        result = self.fast_record(decision_rules(decision), "x", 1, extra_known=RESERVED).text
         m.emit("loc = x.get('locale')", 1)
         m.emit("if loc is None:", 1)
-        m.emit(f"return {result}, {locales[0]!r}", 2)
+        m.emit(f"return {result}, {lit(locales[0])}", 2)
         m.emit(f"if type(loc) is str and loc in {m.constant(frozenset(locales))}:", 1)
         m.emit(f"return {result}, loc", 2)
         m.emit("return _FAIL", 1)
         m.emit("")
+        m.mark(None, 0)
 
 
-class SpecWithAllowed:
-    """A field spec plus the table keys its value must be one of (in_table)."""
+def decision_rules(decision: CheckedDecision) -> tuple[FieldRule, ...]:
+    """The rules of a decision's declared inputs (the reserved ones apart)."""
+    return field_rules(tuple(f for f in decision.inputs if f.spec.name not in RESERVED))
 
-    def __init__(self, spec: Any, allowed: frozenset[Any]):
-        self._spec = spec
-        self._allowed = allowed
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._spec, name)
+def _required(rule: FieldRule) -> FieldRule:
+    return replace(rule, optional=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..checker import CheckedVersion
 from .decisions import DecisionWriter
+from .emit import Origin
 from .fastpath import FastPath
 from .rules import RuleWriter
 from .unit import CompileUnit
@@ -43,8 +44,7 @@ class Generator:
             self.fast.input_fast(decision)
             self.validators.input_validator(decision)
             self.decisions.fused_decision(decision)
-        m.lines.extend(m.lifted)
-        m.lifted.clear()
+        m.flush_lifted()
         return m
 
     def callables(self, traced: bool) -> None:
@@ -53,20 +53,21 @@ class Generator:
         for name in self.checked.call_order:
             fn = m.functions.get(name)
             if fn is not None:
-                self.rules.function(fn.name, fn.params, fn.lets, fn.body, traced)
+                self.rules.function(fn, traced)
             elif name in self.checked.groups:
                 self.rules.group(self.checked.groups[name], traced)
         for decision in self.checked.decisions.values():
             self.decisions.decision(decision, traced=traced)
-        m.lines.extend(m.lifted)
-        m.lifted.clear()
+        m.flush_lifted()
 
-    def traced_source(self) -> str:
-        """The traced copy, as a module of its own (generated and compiled on first use)."""
+    def traced_source(self) -> tuple[str, list[Origin | None]]:
+        """The traced copy, as a module of its own (generated and compiled on first use):
+        its source and the origin of each line."""
         m = self.m
-        saved, m.lines = m.lines, []
+        saved = m.take_lines()
         try:
             self.callables(traced=True)
-            return "\n".join(m.lines) + "\n"
+            lines, origins = m.take_lines()
+            return "\n".join(lines) + "\n", origins
         finally:
-            m.lines = saved
+            m.put_lines(*saved)

@@ -11,35 +11,39 @@ the statement that needs them changes nothing but the cost.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..checker import CheckedGroup
+from ..checker import CheckedFunction, CheckedGroup
 from ..nodes import Call, Expr, Literal, Macro, Var, children, walk
 from ..typesys import DECIMAL, Type
+from .emit import NAME, Code, Mark, ident, name_code
 from .indexing import is_path
+from .unit import rule_origin
 
 if TYPE_CHECKING:
     from .expressions import ExprCompiler
 
 
-def loop_statement(ec: ExprCompiler, node: Macro) -> str:
+def loop_statement(ec: ExprCompiler, node: Macro) -> Code:
     """A quantifier or fold as a `for` statement in the sink; its value in a local."""
-    assert ec.sink is not None
     coll = ec.collection(node.collection)
     var, result = ec.m.fresh("_b"), ec.m.fresh("_i")
     saved = ec.env.get(node.var)
-    ec.env[node.var] = var
+    ec.env[node.var] = Code(var, cost=NAME)
     try:
         body = ec.branch(node.body[0])
     finally:
         ec.restore(node.var, saved)
     decimal = ec.type_of(node) == DECIMAL
-    lines = loop_lines(node.name, decimal, var, coll, body, result)
-    ec.sink.extend(lines)
-    return result
+    lines = loop_lines(node.name, decimal, var, coll.text, body.text, result)
+    ec.statement(lines[0])
+    ec.statement(lines[1], coll.reads | body.reads)
+    for line in lines[2:]:
+        ec.statement(line)
+    return name_code(result)
 
 
-def lifted_loop(ec: ExprCompiler, node: Macro) -> str:
+def lifted_loop(ec: ExprCompiler, node: Macro) -> Code:
     """A quantifier or fold as a module-level function with a plain loop that stops
     early: cheaper than a generator expression fed to any()/all()/sum()."""
     m = ec.m
@@ -58,32 +62,26 @@ def lifted_loop(ec: ExprCompiler, node: Macro) -> str:
     # The body is compiled as the lifted function's own: its parameters are the free
     # variables, under their plain names.
     inner = type(ec)(m, ec.traced)
-    inner.env = {n: f"v_{n}" for n in [*free, node.var]}
+    inner.env = {n: name_code(ident("v_", n)) for n in [*free, node.var]}
     inner.depth = ec.depth
     body = inner.branch(node.body[0])
-    var = f"v_{node.var}"
-    params = ", ".join(a for a in [ec.hidden(needs), *(f"v_{n}" for n in free), "_items"] if a)
+    var = ident("v_", node.var)
+    params = ", ".join([*ec.hidden(needs), *(ident("v_", n) for n in free), "_items"])
     decimal = ec.type_of(node) == DECIMAL
-    loop = loop_lines(node.name, decimal, var, "_items", body, "_n")
-    lines = [f"def {{name}}({params}):", *("    " + line for line in loop), "    return _n"]
-    # Inlined helpers repeat the same loop: one function serves every copy.
-    text = "\n".join(lines)
-    name = m.lifted_by_text.get(text)
+    loop = loop_lines(node.name, decimal, var, "_items", body.text, "_n")
+    lines = [*("    " + line for line in loop), "    return _n"]
+    # Inlined helpers repeat the same loop: one function serves every copy. The key is
+    # the function's code itself (its identity), which the node alone does not fix: a
+    # loop's code depends on its types and scope.
+    key = "\n".join([params, *lines])
+    name = m.lifted_by_text.get(key)
     if name is None:
         m.loop_counter += 1
-        name = f"_loop{m.loop_counter}{'_t' if ec.traced else ''}"
-        m.lifted_by_text[text] = name
-        m.lifted.extend([lines[0].replace("{name}", name), *lines[1:], ""])
-    args = ", ".join(
-        a
-        for a in [
-            ec.hidden(needs),
-            *(ec.var(n) for n in free),
-            ec.collection(node.collection),
-        ]
-        if a
-    )
-    return f"{name}({args})"
+        name = ident("_loop", str(m.loop_counter), "_t" if ec.traced else "")
+        m.lifted_by_text[key] = name
+        m.lift([f"def {name}({params}):", *lines, ""])
+    args = [*(ec.var(n) for n in free), ec.collection(node.collection)]
+    return ec.call(name, args, ec.hidden(needs))
 
 
 # Inlining limits: beyond them a call stays a call (code size, compile time).
@@ -93,7 +91,7 @@ INLINE_MAX_DEPTH = 3  # calls inlined into inlined code
 INLINE_BUDGET = 2000  # expression nodes inlined into one generated function
 
 
-def inline(ec: ExprCompiler, node: Call) -> str | None:
+def inline(ec: ExprCompiler, node: Call) -> Code | None:
     """The code of a helper function or rule group call, inlined; None to keep the call."""
     if ec.traced or ec.depth >= INLINE_MAX_DEPTH:
         return None
@@ -125,7 +123,7 @@ def spend(ec: ExprCompiler, size: int) -> bool:
     return True
 
 
-def inline_function(ec: ExprCompiler, node: Call, fn: Any) -> str | None:
+def inline_function(ec: ExprCompiler, node: Call, fn: CheckedFunction) -> Code | None:
     bodies = [fn.body, *(n for _, n, _ in fn.lets)]
     size = sum(1 for b in bodies for _ in walk(b))
     if size > INLINE_MAX_NODES:
@@ -142,7 +140,7 @@ def inline_function(ec: ExprCompiler, node: Call, fn: Any) -> str | None:
         return None
     if not spend(ec, size):
         return None
-    env: dict[str, str] = {}
+    env: dict[str, Code] = {}
     for arg, ok, (param, want) in zip(node.args, simple, fn.params, strict=True):
         code = ec.widened(arg, want)
         env[param] = code if ok or uses.get(param, 0) <= 1 else ec.bind(code)
@@ -150,8 +148,8 @@ def inline_function(ec: ExprCompiler, node: Call, fn: Any) -> str | None:
 
 
 def in_scope(
-    ec: ExprCompiler, env: dict[str, str], lets: tuple[tuple[str, Expr, Type], ...], body: Expr
-) -> str:
+    ec: ExprCompiler, env: dict[str, Code], lets: tuple[tuple[str, Expr, Type], ...], body: Expr
+) -> Code:
     """Compile body (after its lets, into locals) with only env's names in scope."""
     saved = ec.env, ec.depth
     ec.env, ec.depth = env, ec.depth + 1
@@ -163,9 +161,8 @@ def in_scope(
         ec.env, ec.depth = saved
 
 
-def inline_group(ec: ExprCompiler, node: Call, group: CheckedGroup) -> str:
+def inline_group(ec: ExprCompiler, node: Call, group: CheckedGroup) -> Code:
     """A rule group's rules as `if` statements in the sink; its result in a local."""
-    assert ec.sink is not None
     env = {
         param: ec.bind(ec.widened(arg, want))
         for arg, (param, want) in zip(node.args, group.params, strict=True)
@@ -173,30 +170,37 @@ def inline_group(ec: ExprCompiler, node: Call, group: CheckedGroup) -> str:
     saved = ec.env, ec.depth
     ec.env, ec.depth = env, ec.depth + 1
     result = ec.m.fresh("_i")
-    sink = ec.sink
+    outer = ec.m.origin
     try:
         if group.hit == "collect":
-            sink.append(f"{result} = []")
-            for rule in group.rules:
-                cond = ec.expr(rule.when)  # every condition is evaluated: may hoist
-                contribution = ec.contribution_code(group, rule)
-                sink += [f"if {cond}:", f"    {result}.append({contribution})"]
-        else:
-            for i, rule in enumerate(group.rules):
-                cond = ec.expr(rule.when) if i == 0 else ec.branch(rule.when)
-                contribution = ec.contribution_code(group, rule)
-                sink += [
-                    f"{'if' if i == 0 else 'elif'} {cond}:",
-                    f"    {result} = {contribution}",
-                ]
-            default = ec.branch(group.default, group.type) if group.default is not None else "None"
-            if group.rules:
-                sink += ["else:", f"    {result} = {default}"]
+            ec.statement(f"{result} = []")
+        for i, rule in enumerate(group.rules):
+            ec.mark(rule_origin(group, rule))
+            # In order, a first-hit rule's condition is evaluated only if the ones before
+            # failed: only the first (or any in a collect group) may hoist statements.
+            hoist = group.hit == "collect" or i == 0
+            cond = ec.expr(rule.when) if hoist else ec.branch(rule.when)
+            contribution = ec.contribution_code(group, rule)
+            if group.hit == "collect":
+                ec.statement(f"if {cond.text}:", cond.reads)
+                ec.statement(f"    {result}.append({contribution.text})", contribution.reads)
             else:
-                sink.append(f"{result} = {default}")
+                ec.statement(f"{'if' if i == 0 else 'elif'} {cond.text}:", cond.reads)
+                ec.statement(f"    {result} = {contribution.text}", contribution.reads)
+        if group.hit != "collect":
+            ec.mark(outer, comment=False)
+            default = (
+                ec.branch(group.default, group.type)
+                if group.default is not None
+                else Code("None", cost=NAME)
+            )
+            if group.rules:
+                ec.statement("else:")
+            ec.statement(f"{'    ' if group.rules else ''}{result} = {default.text}", default.reads)
     finally:
         ec.env, ec.depth = saved
-    return result
+        ec.mark(outer, comment=False)
+    return name_code(result)
 
 
 def loop_lines(kind: str, decimal: bool, var: str, coll: str, body: str, result: str) -> list[str]:
@@ -242,9 +246,9 @@ def reads_per_name(nodes: Iterable[Expr]) -> dict[str, int]:
     return counts
 
 
-def lowered(ec: ExprCompiler, node: Expr, indent: int, want: Type | None = None) -> str:
+def lowered(ec: ExprCompiler, node: Expr, indent: int, want: Type | None = None) -> Code:
     """Code for node as part of one statement: the statements it was lowered to (plain
-    code only) are emitted first, at `indent`."""
+    code only) are emitted first, at `indent`. The result reads what they read too."""
     if ec.traced:
         return ec.expr(node) if want is None else ec.widened(node, want)
     ec.sink = []
@@ -252,6 +256,11 @@ def lowered(ec: ExprCompiler, node: Expr, indent: int, want: Type | None = None)
         code = ec.expr(node) if want is None else ec.widened(node, want)
     finally:
         lines, ec.sink = ec.sink, None
+    reads = set(code.reads)
     for line in lines:
-        ec.m.emit(line, indent)
-    return code
+        if isinstance(line, Mark):
+            ec.m.mark(line.origin, indent, line.comment)
+        else:
+            ec.m.emit(line.text, indent)
+            reads |= line.reads
+    return Code(code.text, frozenset(reads), code.cost, code.fields)

@@ -9,13 +9,13 @@ rule considered, with the facts its condition read.
 
 from __future__ import annotations
 
-from ..checker import CheckedGroup, CheckedRule, fact_reads
+from ..checker import CheckedFunction, CheckedGroup, CheckedRule, fact_reads
 from ..nodes import Expr, unparse
-from ..typesys import Type
+from .emit import Code, Origin, ident, lit
 from .expressions import ExprCompiler
 from .indexing import IndexPlan
 from .lowering import lowered
-from .unit import CompileUnit
+from .unit import CompileUnit, origin, rule_origin
 
 
 class RuleWriter:
@@ -25,22 +25,17 @@ class RuleWriter:
         self.m = m
         self.checked = m.checked
 
-    def function(
-        self,
-        name: str,
-        params: tuple[tuple[str, Type], ...],
-        lets: tuple[tuple[str, Expr, Type], ...],
-        body: Expr,
-        traced: bool,
-    ) -> None:
-        ec = ExprCompiler(self.m, traced)
-        args = ", ".join(a for a in [ec.hidden_of(name), *(f"v_{p}" for p, _ in params)] if a)
-        suffix = "_t" if traced else ""
-        self.m.emit(f"def f_{name}{suffix}({args}):")
-        for local, node, _ in lets:
-            self.m.emit(f"v_{local} = {lowered(ec, node, 1)}", 1)
-        self.m.emit(f"return {lowered(ec, body, 1)}", 1)
-        self.m.emit("")
+    def function(self, fn: CheckedFunction, traced: bool) -> None:
+        m = self.m
+        ec = ExprCompiler(m, traced)
+        m.mark(origin(f"function {fn.name}", fn.definition.location), 0)
+        params = [*ec.hidden_of(fn.name), *(ident("v_", p) for p, _ in fn.params)]
+        m.emit(f"def {ident('f_', fn.name, suffix(traced))}({', '.join(params)}):")
+        for local, node, _ in fn.lets:
+            m.emit(f"{ident('v_', local)} = {lowered(ec, node, 1).text}", 1)
+        m.emit(f"return {lowered(ec, fn.body, 1).text}", 1)
+        m.emit("")
+        m.mark(None, 0)
 
     def group(self, group: CheckedGroup, traced: bool) -> None:
         index = self.m.plan_of(group)
@@ -49,100 +44,102 @@ class RuleWriter:
             return
         m = self.m
         ec = ExprCompiler(m, traced)
-        args = ", ".join(
-            a for a in [ec.hidden_of(group.name), *(f"v_{p}" for p, _ in group.params)] if a
-        )
-        suffix = "_t" if traced else ""
-        m.emit(f"def g_{group.name}{suffix}({args}):")
-        if traced:
-            m.emit(f"_trace.append(_GroupCall({group.name!r}))", 1)
+        here = group_origin(group)
+        m.mark(here, 0)
+        self.group_header(ec, group, traced)
         collect = group.hit == "collect"
         if collect:
             m.emit("_r = []", 1)
         for rule in group.rules:
             # Rules run in order, each `if` reached only when the ones before did not
             # return: a condition's statements go right before its `if`.
-            contribution = ec.contribution_code(group, rule)  # only when its rule fires
+            m.mark(rule_origin(group, rule), 1)
+            contribution = ec.contribution_code(group, rule).text  # only when it fires
             cond = lowered(ec, rule.when, 1)
             action = f"_r.append({contribution})" if collect else f"return {contribution}"
             if traced:
                 self.trace_rule(ec, group, rule, cond)
                 m.emit("if _w:", 1)
             else:
-                m.emit(f"if {cond}:", 1)
+                m.emit(f"if {cond.text}:", 1)
             m.emit(action, 2)
+        m.mark(here, 1, comment=False)
         if collect:
             m.emit("return _r", 1)
         else:
             default = (
-                lowered(ec, group.default, 1, group.type) if group.default is not None else "None"
+                lowered(ec, group.default, 1, group.type).text
+                if group.default is not None
+                else "None"
             )
             m.emit(f"return {default}", 1)
         m.emit("")
+        m.mark(None, 0)
+
+    def group_header(self, ec: ExprCompiler, group: CheckedGroup, traced: bool) -> None:
+        """`def g_<group>(...):`, and in traced code the record that it was entered."""
+        self.m.emit(f"def {ident('g_', group.name, suffix(traced))}({group_params(ec, group)}):")
+        if traced:
+            self.m.emit(f"_trace.append(_GroupCall({lit(group.name)}))", 1)
 
     def trace_rule(
-        self, ec: ExprCompiler, group: CheckedGroup, rule: CheckedRule, cond: str
+        self, ec: ExprCompiler, group: CheckedGroup, rule: CheckedRule, cond: Code
     ) -> None:
         """Evaluate a rule's condition into `_w` and record it, with the facts it read."""
         reads = fact_reads(rule.when, self.checked.tables)
-        values = ", ".join(f"{unparse(r)!r}: _read(lambda: {ec.expr(r)})" for r in reads)
+        values = ", ".join(f"{lit(unparse(r))}: _read(lambda: {ec.expr(r).text})" for r in reads)
         loc = f"{rule.definition.location.file}:{rule.definition.location.line}"
-        self.m.emit(f"_w = bool({cond})", 1)
-        self.m.emit(
-            f"_trace.append(_TraceEntry({group.name!r}, {rule.definition.id!r}, {loc!r}, _w, {{{values}}}))",
-            1,
-        )
+        entry = f"{lit(group.name)}, {lit(rule.definition.id)}, {lit(loc)}, _w, {{{values}}}"
+        self.m.emit(f"_w = bool({cond.text})", 1)
+        self.m.emit(f"_trace.append(_TraceEntry({entry}))", 1)
 
     def indexed_group(self, group: CheckedGroup, index: IndexPlan, traced: bool) -> None:
         """A group whose rules mostly test one fact against literals: look the fact up in a
         dict of candidate rules instead of testing every rule (cost flat in the rule count)."""
         m = self.m
         ec = ExprCompiler(m, traced)
-        params = ", ".join(
-            a for a in [ec.hidden_of(group.name), *(f"v_{p}" for p, _ in group.params)] if a
-        )
-        suffix = "_t" if traced else ""
+        params = group_params(ec, group)
+        rule_names = [
+            ident("gr_", group.name, f"_{i}", suffix(traced)) for i in range(len(group.rules))
+        ]
         for i, rule in enumerate(group.rules):
             cond_node = (
                 index.rest.get(i, rule.when) if i in index.rest or i not in index.keys else None
             )
             if not traced:
-                self.shared_rule(ec, group, rule, cond_node, params, f"gr_{group.name}_{i}")
+                self.shared_rule(ec, group, rule, cond_node, params, rule_names[i])
                 continue
+            m.mark(rule_origin(group, rule), 0)
             contribution = ec.contribution_code(group, rule)
-            m.emit(f"def gr_{group.name}_{i}{suffix}({params}):")
-            cond = "True" if cond_node is None else ec.expr(cond_node)
+            m.emit(f"def {rule_names[i]}({params}):")
+            cond = Code("True") if cond_node is None else ec.expr(cond_node)
             self.trace_rule(ec, group, rule, cond)
-            m.emit(f"return {contribution} if _w else _NO", 1)
+            m.emit(f"return {contribution.text} if _w else _NO", 1)
             m.emit("")
-        table = f"_IX_{group.name}{suffix}"
+        table = ident("_IX_", group.name, suffix(traced))
         m.late_indexes[table] = (
-            {
-                key: tuple(f"gr_{group.name}_{i}{suffix}" for i in rules)
-                for key, rules in index.by_key.items()
-            },
-            tuple(f"gr_{group.name}_{i}{suffix}" for i in index.always),
+            {key: tuple(rule_names[i] for i in rules) for key, rules in index.by_key.items()},
+            tuple(rule_names[i] for i in index.always),
         )
-        m.emit(f"def g_{group.name}{suffix}({params}):")
-        if traced:
-            m.emit(f"_trace.append(_GroupCall({group.name!r}))", 1)
-        key = ec.expr(index.path)
-        call_args = params
+        m.mark(group_origin(group), 0)
+        self.group_header(ec, group, traced)
+        key = ec.expr(index.path).text
         if group.hit == "collect":
             m.emit("_r = []", 1)
-            m.emit(f"for _rule in {table}[0].get({key}, {table}[1]):", 1)
-            m.emit(f"_v = _rule({call_args})", 2)
-            m.emit("if _v is not _NO:", 2)
+        m.emit(f"for _rule in {table}[0].get({key}, {table}[1]):", 1)
+        m.emit(f"_v = _rule({params})", 2)
+        m.emit("if _v is not _NO:", 2)
+        if group.hit == "collect":
             m.emit("_r.append(_v)", 3)
             m.emit("return _r", 1)
         else:
-            m.emit(f"for _rule in {table}[0].get({key}, {table}[1]):", 1)
-            m.emit(f"_v = _rule({call_args})", 2)
-            m.emit("if _v is not _NO:", 2)
             m.emit("return _v", 3)
-            default = ec.widened(group.default, group.type) if group.default is not None else "None"
+            default = (
+                ec.widened(group.default, group.type).text if group.default is not None else "None"
+            )
             m.emit(f"return {default}", 1)
         m.emit("")
+        m.mark(None, 0)
 
     def shared_rule(
         self,
@@ -160,16 +157,38 @@ class RuleWriter:
         ec.literals = []
         try:
             contribution = ec.contribution_code(group, rule)
-            cond = "True" if cond_node is None else ec.expr(cond_node)
+            cond = Code("True") if cond_node is None else ec.expr(cond_node)
         finally:
             literals, ec.literals = ec.literals, None
-        slots = [f"_c{j}=None" for j in range(len(literals))]
+        slots = [f"{ident('_c', str(j))}=None" for j in range(len(literals))]
         signature = ", ".join(a for a in [params, *slots] if a)
-        body = f"return {contribution} if {cond} else _NO"
+        body = f"return {contribution.text} if {cond.text} else _NO"
+        # Rules share a shape when their code is the same: the key is that code itself.
         shape = m.shapes.get((signature, body))
         if shape is None:
-            shape = m.shapes[(signature, body)] = f"_shape{len(m.shapes)}"
+            shape = m.shapes[(signature, body)] = ident("_shape", str(len(m.shapes)))
+            m.mark(
+                origin(
+                    f"rules of {group.name} shaped like {rule.definition.id}",
+                    rule.definition.location,
+                ),
+                0,
+            )
             m.emit(f"def {shape}({signature}):")
             m.emit(body, 1)
             m.emit("")
+            m.mark(None, 0)
         m.instances[name] = (shape, tuple(literals))
+
+
+def suffix(traced: bool) -> str:
+    """The suffix of the traced copy's names."""
+    return "_t" if traced else ""
+
+
+def group_params(ec: ExprCompiler, group: CheckedGroup) -> str:
+    return ", ".join([*ec.hidden_of(group.name), *(ident("v_", p) for p, _ in group.params)])
+
+
+def group_origin(group: CheckedGroup) -> Origin:
+    return origin(f"rule group {group.name}", group.definition.location)

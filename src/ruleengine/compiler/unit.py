@@ -14,10 +14,11 @@ from collections import ChainMap
 from collections.abc import Iterable
 from typing import Any
 
-from ..checker import CheckedFunction, CheckedGroup, CheckedVersion
+from ..checker import CheckedFunction, CheckedGroup, CheckedRule, CheckedVersion
+from ..model import Location
 from ..nodes import Call, Expr, Var, walk
 from ..typesys import Type
-from .emit import ModuleWriter
+from .emit import ModuleWriter, Origin
 from .indexing import IndexPlan, plan_index
 
 HIDDEN = ("_as_of", "_locale", "_messages")  # the context a decision passes down
@@ -32,7 +33,8 @@ class CompileUnit(ModuleWriter):
         # Rule indexes, filled with the rule functions once the module has run:
         # name -> ({key: (function names...)}, (function names for any other key)).
         self.late_indexes: dict[str, tuple[dict[Any, tuple[str, ...]], tuple[str, ...]]] = {}
-        self.lifted: list[str] = []  # loop functions lifted out of expressions
+        # loop functions lifted out of expressions: their lines, and where each comes from
+        self.lifted: list[tuple[str, Origin | None]] = []
         self.lifted_by_text: dict[str, str] = {}  # a loop's code (unnamed) -> its function
         self.functions: dict[str, CheckedFunction] = {f.name: f for f in checked.functions}
         self.plans: dict[str, IndexPlan | None] = {}
@@ -74,8 +76,29 @@ class CompileUnit(ModuleWriter):
                     found.update(self.needs.get(sub.name, ()))
         return tuple(h for h in HIDDEN if h in found)
 
+    def lift(self, lines: list[str]) -> None:
+        """Lines of a function written out of line (see `flush_lifted`)."""
+        self.lifted.extend((line, self.origin) for line in lines)
+
+    def flush_lifted(self) -> None:
+        """Write the lifted functions at this point of the module."""
+        saved = self.origin
+        for line, origin in self.lifted:
+            self.origin = origin
+            self.emit(line)
+        self.origin = saved
+        self.lifted.clear()
+
     def checked_params(self, name: str) -> tuple[tuple[str, Type], ...]:
         group = self.checked.groups.get(name)
         if group is not None:
             return group.params
         return self.functions[name].params
+
+
+def origin(what: str, location: Location) -> Origin:
+    return Origin(f"{location.file}:{location.line}", what)
+
+
+def rule_origin(group: CheckedGroup, rule: CheckedRule) -> Origin:
+    return origin(f"rule {group.name}/{rule.definition.id}", rule.definition.location)
