@@ -9,9 +9,12 @@ the JSON the service answers with (decimals as exact strings, dates as
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from .checker import CheckedDecision, InputField
+from .checker import CheckedDecision
+from .constraints import FieldRule, field_rules, record_rules
+from .runtime.inputs import MAX_INT
 from .typesys import (
     BOOL,
     DATE,
@@ -37,95 +40,89 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-def _input_type(
-    t: Type, field: InputField | None, records: dict[str, tuple[InputField, ...]]
-) -> dict[str, Any]:
-    if isinstance(t, OptT):
-        return _nullable(_input_type(t.inner, field, records))
-    spec = field.spec if field is not None else None
+def _input_type(rule: FieldRule, records: dict[str, tuple[FieldRule, ...]]) -> dict[str, Any]:
+    """The JSON Schema of the values a field rule accepts (what the validators accept)."""
+    if rule.optional:
+        return _nullable(_input_type(replace(rule, optional=False), records))
     out: dict[str, Any]
-    if t == INT:
-        out = {"type": "integer", "minimum": -(2**63) + 1, "maximum": 2**63 - 1}
-        if spec is not None and spec.minimum is not None:
-            out["minimum"] = int(spec.minimum)
-        if spec is not None and spec.maximum is not None:
-            out["maximum"] = int(spec.maximum)
+    if rule.kind == "int":
+        out = {"type": "integer", "minimum": -MAX_INT, "maximum": MAX_INT}
+        if rule.minimum is not None:
+            out["minimum"] = int(rule.minimum)
+        if rule.maximum is not None:
+            out["maximum"] = int(rule.maximum)
         return out
-    if t == DECIMAL:
+    if rule.kind == "decimal":
         number: dict[str, Any] = {"type": "number"}
-        if spec is not None and spec.minimum is not None:
-            number["minimum"] = (
-                float(spec.minimum) if not isinstance(spec.minimum, int) else spec.minimum
-            )
-        if spec is not None and spec.maximum is not None:
-            number["maximum"] = (
-                float(spec.maximum) if not isinstance(spec.maximum, int) else spec.maximum
-            )
+        for key, bound in (("minimum", rule.minimum), ("maximum", rule.maximum)):
+            if bound is not None:
+                number[key] = bound if isinstance(bound, int) else float(bound)
         return {
             "anyOf": [number, {"type": "string", "pattern": DECIMAL_STRING}],
             "description": "An exact decimal: a JSON number or a decimal string.",
         }
-    if t == BOOL:
+    if rule.kind == "bool":
         return {"type": "boolean"}
-    if t == DATE:
+    if rule.kind == "date":
         return {"type": "string", "format": "date", "pattern": DATE_PATTERN}
-    if isinstance(t, Prim) and t.name == "string":
-        out = {"type": "string"}
-        if spec is not None and spec.enum:
-            out["enum"] = list(spec.enum)
-        elif t.enum:
-            out["enum"] = sorted(t.enum)
-        if field is not None and field.allowed is not None:
-            out["enum"] = sorted(str(k) for k in field.allowed)
-        if spec is not None:
-            if spec.min_length is not None:
-                out["minLength"] = spec.min_length
-            if spec.max_length is not None:
-                out["maxLength"] = spec.max_length
-            if spec.pattern is not None:
-                out["pattern"] = f"^(?:{spec.pattern})$"
-        return out
-    if isinstance(t, RecordT) and t.name in records:
-        return _record(records[t.name], records, t.name)
-    if isinstance(t, (ListT, SetT)):
-        out = {"type": "array", "items": _input_type(t.elem, None, records)}
-        if isinstance(t, SetT):
+    if rule.kind == "string":
+        return _string(rule)
+    if rule.kind == "record" and rule.record in records:
+        return _record(records[rule.record], records, rule.record)
+    if rule.kind in ("list", "set") and rule.item is not None:
+        out = {"type": "array", "items": _input_type(rule.item, records)}
+        if rule.kind == "set":
             out["uniqueItems"] = True
-        if spec is not None and spec.min_length is not None:
-            out["minItems"] = spec.min_length
-        if spec is not None and spec.max_length is not None:
-            out["maxItems"] = spec.max_length
+        if rule.min_length is not None:
+            out["minItems"] = rule.min_length
+        if rule.max_length is not None:
+            out["maxItems"] = rule.max_length
         return out
-    if isinstance(t, MapT):
-        return {"type": "object", "additionalProperties": _input_type(t.value, None, records)}
+    if rule.kind == "map" and rule.item is not None:
+        return {"type": "object", "additionalProperties": _input_type(rule.item, records)}
     return {}
 
 
+def _string(rule: FieldRule) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "string"}
+    if rule.enum:
+        out["enum"] = list(rule.enum)
+    if rule.in_table and rule.allowed is not None:
+        out["enum"] = sorted(str(k) for k in rule.allowed)
+    if rule.min_length is not None:
+        out["minLength"] = rule.min_length
+    if rule.max_length is not None:
+        out["maxLength"] = rule.max_length
+    if rule.pattern is not None:
+        out["pattern"] = f"^(?:{rule.pattern})$"
+    return out
+
+
 def _record(
-    fields: tuple[InputField, ...], records: dict[str, tuple[InputField, ...]], title: str | None
+    fields: tuple[FieldRule, ...], records: dict[str, tuple[FieldRule, ...]], title: str | None
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
-        "properties": {f.spec.name: _described(_input_type(f.type, f, records), f) for f in fields},
-        "required": [f.spec.name for f in fields if not isinstance(f.type, OptT)],
+        "properties": {str(f.name): _described(_input_type(f, records), f) for f in fields},
+        "required": [f.name for f in fields if not f.optional],
     }
     if title:
         out["title"] = title
     return out
 
 
-def _described(schema: dict[str, Any], field: InputField) -> dict[str, Any]:
-    if field.spec.description:
-        return {**schema, "description": field.spec.description}
+def _described(schema: dict[str, Any], rule: FieldRule) -> dict[str, Any]:
+    if rule.description:
+        return {**schema, "description": rule.description}
     return schema
 
 
 def input_schema(
-    decision: CheckedDecision, records: dict[str, tuple[InputField, ...]], locales: tuple[str, ...]
+    decision: CheckedDecision, records: dict[str, tuple[FieldRule, ...]], locales: tuple[str, ...]
 ) -> dict[str, Any]:
     """The JSON Schema of a decision's `input`, reserved `as_of` and `locale` included."""
-    schema = _record(decision.inputs, records, f"{decision.name} input")
+    schema = _record(field_rules(decision.inputs), records, f"{decision.name} input")
     schema["properties"]["as_of"] = {
         "anyOf": [{"type": "string", "format": "date", "pattern": DATE_PATTERN}, {"type": "null"}],
         "description": "Decide as of this date (default: today, UTC); also picks the version in effect.",
@@ -181,6 +178,6 @@ def result_schema(decision: CheckedDecision) -> dict[str, Any]:
 def decision_schemas(version: Any, decision: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(input schema, result schema) of a decision of a loaded `engine.Version`."""
     checked = version.compiled.checked
-    records = {name: rec.fields for name, rec in checked.records.items()}
+    records = record_rules(checked.records)
     d = checked.decisions[decision]
     return input_schema(d, records, checked.model.manifest.locales), result_schema(d)
