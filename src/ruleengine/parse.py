@@ -218,8 +218,11 @@ class _Builder:
         return Call(str(name), tuple(args), span=span)
 
     def neg(self, meta: Meta, operand: Expr) -> Expr:
-        if isinstance(operand, Literal) and type(operand.value) in (int, Decimal):
-            return Literal(-operand.value, span=_span(meta))  # type: ignore[operator]
+        if isinstance(operand, Literal) and isinstance(operand.value, Decimal):
+            # copy_negate is exact: `-` would round a decimal in the ambient context.
+            return Literal(operand.value.copy_negate(), span=_span(meta))
+        if isinstance(operand, Literal) and type(operand.value) is int:
+            return Literal(-operand.value, span=_span(meta))
         return Unary("-", operand, span=_span(meta))
 
     def not_(self, meta: Meta, operand: Expr) -> Unary:

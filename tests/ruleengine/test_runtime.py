@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
@@ -152,3 +153,71 @@ def test_days_examples() -> None:
 @given(dates, st.integers(-5000, 5000))
 def test_add_days_is_timedelta_addition(d: date, n: int) -> None:
     assert runtime.add_days(d, n) == d + timedelta(days=n)
+
+
+# --- one decimal context -------------------------------------------------------------
+
+SUMS = """\
+decisions:
+  sums:
+    input:
+      a: decimal
+      b: decimal
+      c: decimal
+      xs: list<decimal>
+    output:
+      plus: a + b + c
+      summed: sum([a, b, c])
+      folded: sum(x in [a, b, c], x)
+      list_sum: sum(xs)
+      list_folded: sum(x in xs, x)
+      difference: a - b - c
+      negated: -a
+      absolute: abs(a)
+"""
+
+# 30 significant digits, placed anywhere from 20 fractional digits to 30 integer digits:
+# valid input (below 10**30), and every sum of a few is exact in 60 digits.
+thirty_digits = st.builds(
+    lambda coefficient, places: Decimal(coefficient).scaleb(-places),
+    st.integers(-(10**30) + 1, 10**30 - 1),
+    st.integers(0, 20),
+)
+
+
+@pytest.fixture(scope="module")
+def sums_engine(build_engine: Any) -> Any:
+    return build_engine(SUMS)
+
+
+def exactly(*parts: Decimal) -> Decimal:
+    with localcontext(Context(prec=200)):
+        return sum(parts, Decimal(0))
+
+
+@settings(max_examples=300)
+@given(thirty_digits, thirty_digits, thirty_digits, st.lists(thirty_digits, max_size=6))
+@example(Decimal(10**29), Decimal(1), Decimal(0), [Decimal(10**29), Decimal(1)])
+@example(
+    Decimal("-999999999999999999999999999999"),
+    Decimal("0.00000000000000000001"),
+    Decimal("0"),
+    [Decimal("999999999999999999999999999999"), Decimal("0.00000000000000000001")],
+)
+def test_every_way_of_adding_decimals_agrees(
+    sums_engine: Any, a: Decimal, b: Decimal, c: Decimal, xs: list[Decimal]
+) -> None:
+    # sum(xs), sum(x in xs, x) and a fold by + run in DECIMAL_CONTEXT, whatever the
+    # thread's context (28 digits by default; 5 here): all agree, and are exact.
+    data = {"a": a, "b": b, "c": c, "xs": xs}
+    with localcontext(Context(prec=5)):
+        plain = sums_engine.decide("t", "sums", data).result
+        traced = sums_engine.decide("t", "sums", data, explain=True).result
+        folded = Decimal(0)
+        for x in xs:
+            folded = runtime.DECIMAL_CONTEXT.add(folded, x)
+    assert plain == traced
+    assert plain["plus"] == plain["summed"] == plain["folded"] == exactly(a, b, c)
+    assert plain["list_sum"] == plain["list_folded"] == folded == exactly(*xs)
+    assert plain["difference"] == exactly(a, -b, -c)
+    assert plain["negated"] == a.copy_negate() and plain["absolute"] == a.copy_abs()

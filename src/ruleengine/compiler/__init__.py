@@ -57,6 +57,7 @@ from typing import Any
 from ..checker import CheckedDecision, CheckedVersion
 from ..runtime.namespace import NAMESPACE
 from .debug import as_internal, module_filename
+from .emit import Origin
 from .execute import TracedModule, execute
 from .generate import Generator
 
@@ -82,7 +83,29 @@ class CompiledDecision:
 class CompiledVersion:
     checked: CheckedVersion
     decisions: dict[str, CompiledDecision]
-    source: str = field(repr=False)
+    source: str = field(repr=False)  # the plain module
+    origins: tuple[Origin | None, ...] = field(repr=False, default=())  # per line of source
+    traced: TracedModule | None = field(repr=False, default=None, compare=False)
+
+    def listing(self, traced: bool = False, decision: str | None = None) -> str:
+        """The generated module (plain, or the traced copy), as `ruleengine compile` prints
+        it; with `decision`, only that decision's functions (found by the line map)."""
+        source, origins = self.source, list(self.origins)
+        if traced and self.traced is not None:
+            source, origins = self.traced.build()
+        if decision is None:
+            return source
+        lines = source.splitlines()
+        kept = [
+            line
+            for line, where in zip(lines, origins, strict=True)
+            if where is not None
+            and (
+                where.what == f"decision {decision}"
+                or where.what.startswith(f"decision {decision} ")
+            )
+        ]
+        return "\n".join(kept) + "\n"
 
 
 def compile_version(checked: CheckedVersion) -> CompiledVersion:
@@ -108,4 +131,4 @@ def compile_version(checked: CheckedVersion) -> CompiledVersion:
         )
         for name, decision in checked.decisions.items()
     }
-    return CompiledVersion(checked=checked, decisions=decisions, source=source)
+    return CompiledVersion(checked, decisions, source, tuple(module.origins), traced)

@@ -49,18 +49,24 @@ class TracedModule:
         self._filename = filename
         self._namespace = namespace
         self._lock = threading.Lock()
-        self._ready = False
+        self._built: tuple[str, list[Origin | None]] | None = None
 
-    def function(self, name: str) -> Callable[..., Any]:
-        if not self._ready:
+    def build(self) -> tuple[str, list[Origin | None]]:
+        """Generate and execute the traced copy (once); its source and line origins."""
+        if self._built is None:
             with self._lock:
-                if not self._ready:
+                if self._built is None:
                     module = self._generator.m
                     source, origins = self._generator.traced_source()
                     for key, value in module.constants.items():
                         self._namespace.setdefault(key, value)  # constants the traced code added
                     execute(source, self._filename, self._namespace, module, origins)
-                    self._ready = True
+                    self._built = (source, origins)
+        return self._built
+
+    def function(self, name: str) -> Callable[..., Any]:
+        if self._built is None:
+            self.build()
         return self._namespace[name]
 
     def runner(self, decision: str) -> Callable[..., dict[str, Any]]:
