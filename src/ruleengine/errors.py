@@ -278,7 +278,7 @@ class InternalError(RuntimeError):
 
     def __init__(self, message: str, location: str | None = None, what: str | None = None):
         self.location = location  # file:line of the YAML definition, when known
-        self.what = what  # `rule gate/maintenance_plan`, `decision options`...
+        self.what = what  # `rule <group>/<rule id>`, `decision <name>`...
         super().__init__(message)
 
 

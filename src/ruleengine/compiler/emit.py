@@ -100,7 +100,7 @@ class Origin:
     """Where generated lines come from: a YAML position and what stands there."""
 
     location: str  # file:line
-    what: str  # `rule gate/maintenance_plan`, `decision options`...
+    what: str  # `rule <group>/<rule id>`, `decision <name>`...
 
     def comment(self) -> str:
         return f"# {self.location} {self.what}"
