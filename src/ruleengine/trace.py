@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .checker import InputField, RecordSchema
-from .typesys import ListT, Prim, RecordT, SetT, Type, strip
+from .constraints import SCALARS, FieldRule, field_rules, record_rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,23 +58,23 @@ def validation_reads(
     """The table items that validated input was checked against (`in_table` fields):
     validation reads them too, so coverage counts them."""
     reads: list[TableRead] = []
+    rules = record_rules(records)
 
-    def visit(t: Type, field: InputField | None, value: Any) -> None:
+    def visit(rule: FieldRule, value: Any) -> None:
         if value is None:
             return
-        t = strip(t)
-        if field is not None and field.spec.in_table and isinstance(t, Prim):
-            reads.append(TableRead(field.spec.in_table, value))
-        elif isinstance(t, RecordT) and t.name in records and type(value) is dict:
-            for f in records[t.name].fields:
-                visit(f.type, f, value.get(f.spec.name))
-        elif isinstance(t, (ListT, SetT)) and isinstance(value, (list, frozenset)):
+        if rule.table is not None and rule.kind in SCALARS:
+            reads.append(TableRead(rule.table, value))
+        elif rule.kind == "record" and rule.record in rules and type(value) is dict:
+            for f in rules[rule.record]:
+                visit(f, value.get(f.name))
+        elif rule.item is not None and isinstance(value, (list, frozenset)):
             for item in value:
-                visit(t.elem, None, item)
+                visit(rule.item, item)
 
-    for f in fields:
-        if type(data) is dict:
-            visit(f.type, f, data.get(f.spec.name))
+    if type(data) is dict:
+        for rule in field_rules(fields):
+            visit(rule, data.get(rule.name))
     return reads
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from ..checker import CheckedFunction, CheckedGroup, CheckedRule, CheckedVersion
 from ..model import Location
 from ..nodes import Call, Expr, Var, walk
+from ..stdlib import BUILTINS
 from ..typesys import Type
 from .emit import ModuleWriter, Origin
 from .indexing import IndexPlan, plan_index
@@ -71,8 +72,9 @@ class CompileUnit(ModuleWriter):
                 if isinstance(sub, Var) and sub.name in ("as_of", "locale"):
                     found.add("_" + sub.name)
                 elif isinstance(sub, Call):
-                    if sub.name == "message":
-                        found.add("_messages")
+                    builtin = BUILTINS.get(sub.name)
+                    if builtin is not None:
+                        found.update(builtin.reads)
                     found.update(self.needs.get(sub.name, ()))
         return tuple(h for h in HIDDEN if h in found)
 
