@@ -35,6 +35,13 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 DRIVER = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
 ADMIN_TOKEN = "workbench-test-token"
+# The strictest policy the page is meant to run under (nothing inline, nothing from
+# elsewhere); the server's own headers may be looser, never needed stricter.
+STRICT_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
 _SHOTS: list[Path] = []
 
 
@@ -72,6 +79,26 @@ def _corpus(rules: Path, target: Path) -> None:
                 out.write(json.dumps(line, default=str) + "\n")
 
 
+def _with_csp(app: Any) -> Any:
+    """The app with STRICT_CSP on every answer (replacing any the server sets)."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        async def send_with_csp(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.lower() != b"content-security-policy"
+                ]
+                headers.append((b"content-security-policy", STRICT_CSP.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await app(scope, receive, send_with_csp if scope["type"] == "http" else send)
+
+    return wrapped
+
+
 @pytest.fixture(scope="session")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("playground")
@@ -90,7 +117,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     port = _free_port()
     config = uvicorn.Config(
-        create_app(settings=settings), host="127.0.0.1", port=port, log_level="warning"
+        _with_csp(create_app(settings=settings)), host="127.0.0.1", port=port, log_level="warning"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="playground-server", daemon=True)
@@ -127,6 +154,7 @@ def driver() -> Iterator[Any]:
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
         options.add_argument(flag)
     options.add_argument("--window-size=1400,1100")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     browser = webdriver.Chrome(options=options, service=Service(chromedriver))
     try:
         yield browser

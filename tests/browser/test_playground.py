@@ -195,6 +195,8 @@ def test_a_draft_shows_each_problem_in_place(page: Page, shots: Shots) -> None:
     assert widgets and case["message"] in widgets[0], widgets
     assert page.js("return document.querySelectorAll('.cm-error-line').length") >= 1
     assert page.js("return document.querySelectorAll('.cm-error-mark').length") >= 1
+    underlined = page.texts(".cm-error-text")
+    assert underlined and case["underlined"] in underlined, underlined
     assert "has-errors" in page.js(
         f"return document.querySelector('#draft-tabs [data-file=\"{case['file']}\"]').className"
     )
@@ -286,3 +288,19 @@ def test_the_impact_of_a_draft_on_recent_decisions(page: Page, shots: Shots) -> 
     examples = page.texts("#impact-fields tbody tr td:last-child summary")
     assert examples and all("→" in e for e in examples), examples
     shots.take("draft-impact", "#impact")
+
+
+def test_the_page_runs_under_a_strict_content_security_policy(page: Page) -> None:
+    """Nothing the page does (the editor, the tree, the tables) needs an inline script or
+    style, or anything from another origin: the browser reports no CSP violation."""
+    page.driver.get_log("browser")  # what earlier tests logged
+    case = _edited_draft(page)
+    page.choose("decision", case["decision"])
+    page.choose_example(case["example"])
+    page.decide()
+    assert "DRAFT" in page.text("#meta")
+    page.js("document.querySelector('#tree a.loc').click()")
+    logged = page.driver.get_log("browser")
+    violations = [e["message"] for e in logged if "Content Security Policy" in e["message"]]
+    assert violations == [], violations
+    assert page.js("return document.querySelectorAll('.CodeMirror-line').length") > 0

@@ -41,8 +41,13 @@ function normalize(node, nodes) {
   return { label: labelOf(node), value: node.value, location: locationOf(node), inputs, children, cut, fired: node.fired };
 }
 
+// Locations are shown from the version's folder on (`rules.yaml:18`); the link keeps all.
+let versionFolder = "";
+
 function locLink(location, onLocation) {
-  const link = el("a", "loc", location);
+  const at = versionFolder ? location.lastIndexOf(versionFolder) : -1;
+  const link = el("a", "loc", at >= 0 ? location.slice(at + versionFolder.length) : location);
+  link.title = location;
   link.href = "#";
   link.dataset.loc = location;
   link.addEventListener("click", (event) => {
@@ -122,6 +127,7 @@ function rulesOf(answer) {
 
 export function renderExplanation(container, answer, onLocation) {
   container.replaceChildren();
+  versionFolder = answer.version ? `/${answer.version}/` : "";
   const derivation = derivationOf(answer);
   const nodes = new Map();
   let roots = [];

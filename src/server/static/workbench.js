@@ -93,7 +93,12 @@ function showMarks() {
     box.append(`${d.line}:${d.column} ${d.code}: ${d.message}`);
     if (d.hint) box.append(el("span", "hint", ` (hint: ${d.hint})`));
     const widget = editor.addLineWidget(line, box, { coverGutter: false, noHScroll: true });
+    const at = { line, ch: Math.max((d.column || 1) - 1, 0) };
+    const word = editor.findWordAt(at);
+    const end = word.head.ch > at.ch ? word.head : { line, ch: at.ch + 1 };
+    const underline = doc.markText(at, end, { className: "cm-error-text" });
     marks.push(() => {
+      underline.clear();
       doc.removeLineClass(handle, "background", "cm-error-line");
       editor.setGutterMarker(line, "problems", null);
       widget.clear();
