@@ -10,7 +10,7 @@ objects.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Self
 
@@ -102,6 +102,21 @@ class InputCode(_Described):
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """A second place that explains a diagnostic (`note: the table is declared here`)."""
+
+    message: str
+    file: str
+    line: int = 0
+    column: int = 0
+    length: int = 1
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     """A positioned problem in a rule file. Line and column are 1-based."""
 
@@ -113,6 +128,7 @@ class Diagnostic:
     hint: str | None = None
     # How many characters the caret should underline (at least one).
     length: int = 1
+    notes: tuple[Note, ...] = field(default=(), compare=False)
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.file, self.line, self.column, self.code)
@@ -126,16 +142,18 @@ class Diagnostic:
     def headline(self) -> str:
         return f"{self.location}: error[{self.code}]: {self.message}"
 
-    def render(self, source_line: str | None = None) -> str:
-        """`file:line:col: error[CODE]: message`, the source line, a caret, the hint."""
+    def render(self, source_line: str | None = None, note_lines: Sequence[str | None] = ()) -> str:
+        """`file:line:col: error[CODE]: message`, the source line and a caret, each note
+        with its place and line, then the hint (rustc's layout)."""
         lines = [self.headline()]
         if source_line is not None and self.line:
-            text = source_line.rstrip("\n").expandtabs(1)
-            gutter = f"{self.line:>4} | "
-            lines.append(gutter + text)
-            caret_at = max(self.column - 1, 0)
-            width = max(1, min(self.length, max(len(text) - caret_at, 1)))
-            lines.append(" " * (len(gutter) - 2) + "| " + " " * caret_at + "^" * width)
+            lines.extend(snippet(source_line, self.line, self.column, self.length))
+        for i, note in enumerate(self.notes):
+            lines.append(f"note: {note.message}")
+            lines.append(f"  --> {note.location}")
+            text = note_lines[i] if i < len(note_lines) else None
+            if text is not None and note.line:
+                lines.extend(snippet(text, note.line, note.column, note.length))
         if self.hint:
             lines.append(f"  hint: {self.hint}")
         return "\n".join(lines)
@@ -150,7 +168,51 @@ class Diagnostic:
         }
         if self.hint:
             out["hint"] = self.hint
+        if self.notes:
+            out["notes"] = [
+                {"message": n.message, "file": n.file, "line": n.line, "column": n.column}
+                for n in self.notes
+            ]
         return out
+
+
+# A source line wider than this (in terminal cells) is shown as a window around the caret.
+MAX_SHOWN_WIDTH = 100
+_CONTEXT_BEFORE = 40
+
+
+def snippet(source_line: str, line: int, column: int, length: int = 1) -> list[str]:
+    """The gutter, the line and a caret under characters column..column+length-1.
+
+    Widths are terminal cells (a CJK character or an emoji takes two), so the caret
+    lands under the character; a long line is cut to a window around the caret.
+    """
+    text = source_line.rstrip("\n").expandtabs(1)
+    start = max(column - 1, 0)
+    end = max(start + 1, min(start + max(length, 1), len(text)))
+    shown_from, shown_to = 0, len(text)
+    if _cells(text) > MAX_SHOWN_WIDTH:
+        shown_from = max(0, start - _CONTEXT_BEFORE)
+        shown_to = shown_from
+        while shown_to < len(text) and _cells(text[shown_from : shown_to + 1]) <= MAX_SHOWN_WIDTH:
+            shown_to += 1
+        end = min(end, max(shown_to, start + 1))
+    before = "..." if shown_from > 0 else ""
+    after = "..." if shown_to < len(text) else ""
+    gutter = f"{line:>4} | "
+    pad = _cells(before + text[shown_from:start])
+    width = max(1, _cells(text[start:end]))
+    return [
+        gutter + before + text[shown_from:shown_to] + after,
+        " " * (len(gutter) - 2) + "| " + " " * pad + "^" * width,
+    ]
+
+
+def _cells(text: str) -> int:
+    """Terminal cells `text` takes (control characters count as one)."""
+    from wcwidth import wcwidth
+
+    return sum(max(wcwidth(ch), 1) if ch >= " " else 1 for ch in text) if text else 0
 
 
 class RuleEngineError(Exception):
@@ -180,15 +242,23 @@ def render_diagnostics(
     diagnostics: Iterable[Diagnostic], sources: dict[str, Sequence[str]] | None = None
 ) -> str:
     """Render diagnostics the way the CLI prints them; `sources` maps file -> lines."""
+    cache: dict[str, Sequence[str] | None] = dict(sources or {})
+
+    def line_of(file: str, line: int) -> str | None:
+        if not line:
+            return None
+        if file not in cache:
+            cache[file] = _read_lines(file)
+        lines = cache[file]
+        return lines[line - 1] if lines is not None and 0 < line <= len(lines) else None
+
     blocks = []
     for diag in diagnostics:
-        source_line = None
-        lines = (sources or {}).get(diag.file)
-        if lines is None and diag.line:
-            lines = _read_lines(diag.file)
-        if lines is not None and 0 < diag.line <= len(lines):
-            source_line = lines[diag.line - 1]
-        blocks.append(diag.render(source_line))
+        blocks.append(
+            diag.render(
+                line_of(diag.file, diag.line), [line_of(n.file, n.line) for n in diag.notes]
+            )
+        )
     return "\n\n".join(blocks)
 
 

@@ -28,7 +28,7 @@ from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
-from .errors import Code, Diagnostic, RuleFileError
+from .errors import Code, Diagnostic, Note, RuleFileError
 
 # A path into a document: mapping keys and sequence indexes.
 DataPath = tuple[str | int, ...]
@@ -379,6 +379,29 @@ def load_document(path: Path, display: str | None = None) -> Document:
     return parse_document(text, file)
 
 
+def _unclosed_quote(exc: yaml.MarkedYAMLError, text: str, file: str) -> Diagnostic:
+    """A quoted string the parser could not end: reported at its opening quote."""
+    start = exc.context_mark
+    assert start is not None
+    quote = text[start.index] if start.index < len(text) else '"'
+    end = exc.problem_mark
+    gave_up = (
+        (Note("the parser read on to here looking for it", file, end.line + 1, end.column + 1),)
+        if end is not None
+        else ()
+    )
+    return Diagnostic(
+        Code.YAML_SYNTAX,
+        f"this string has no closing {quote}",
+        file,
+        start.line + 1,
+        start.column + 1,
+        f"end the text with {quote} on the same line; a quoted value may run over several "
+        "lines, so the parser reads on until it finds one",
+        notes=gave_up,
+    )
+
+
 def parse_document(text: str, file: str) -> Document:
     """Parse YAML text (one document) into a `Document`."""
     # A byte-order mark is not part of the text: the parser skips it, so would columns.
@@ -387,6 +410,8 @@ def parse_document(text: str, file: str) -> Document:
     try:
         node = composer.get_single_node()
     except yaml.MarkedYAMLError as exc:
+        if exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
+            raise RuleFileError([_unclosed_quote(exc, text, file)]) from None
         mark = exc.problem_mark or exc.context_mark
         message = exc.problem or "invalid YAML"
         if exc.context:

@@ -95,6 +95,15 @@ class TableDef:
     rows: tuple[tuple[Any, Location], ...] = ()  # rows: dict per row, with its location
     item_locations: tuple[Location, ...] = ()  # set/map: where each item sits
     description: str | None = None
+    # Where a part of the table's definition sits, by its path inside it (`("rows", 2,
+    # "fee")`, `("value",)`, `("type",)`); only asked for to report a problem.
+    locate: Callable[[tuple[str | int, ...]], Location] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    def where(self, *path: str | int) -> Location:
+        """The place of `path` inside the table's definition (its name if unknown)."""
+        return self.locate(path) if self.locate is not None else self.location
 
 
 @dataclass(frozen=True, slots=True)

@@ -281,9 +281,25 @@ class _Builder:
     ) -> TableDef | None:
         location = self.loc(doc, path, key=True)
         description = spec.get("description")
+        list_rows = {i for i, row in enumerate(spec.get("rows") or ()) if isinstance(row, list)}
+        names = list(spec.get("columns") or ())
+
+        def locate(inside: tuple[str | int, ...]) -> Location:
+            if inside[:1] == ("rows",) and len(inside) == 3 and inside[1] in list_rows:
+                column = inside[2]
+                if column in names:  # a row written as a list: its cells by position
+                    inside = ("rows", inside[1], names.index(column))
+            return self.loc(doc, (*path, *inside))
+
         if "value" in spec:
             return TableDef(
-                name, "value", location, spec.get("type"), spec["value"], description=description
+                name,
+                "value",
+                location,
+                spec.get("type"),
+                spec["value"],
+                description=description,
+                locate=locate,
             )
         if "set" in spec:
             items = spec["set"]
@@ -296,6 +312,7 @@ class _Builder:
                 list(items),
                 item_locations=locs,
                 description=description,
+                locate=locate,
             )
         if "map" in spec:
             mapping = spec["map"]
@@ -308,6 +325,7 @@ class _Builder:
                 dict(mapping),
                 item_locations=locs,
                 description=description,
+                locate=locate,
             )
         key = spec["key"]
         keys = (key,) if isinstance(key, str) else tuple(key)
@@ -363,6 +381,7 @@ class _Builder:
             columns=columns,
             rows=tuple(rows),
             description=description,
+            locate=locate,
         )
 
     def group(self, doc: Document, path: DataPath, name: str, spec: dict[str, Any]) -> RuleGroupDef:

@@ -3,8 +3,8 @@
 Each case folder holds one version (`v1/`: manifest.yaml plus rule files)
 with one kind of mistake, and `expect.yaml` listing every diagnostic the
 engine must report: code, file (relative to the case folder), line, column,
-message and hint. The engine must report exactly those, in that order, in one
-run. (`expect.yaml` sits beside the version, not in it: every YAML file of a
+message, hint, and the notes (secondary places: message, file, line, column).
+The engine must report exactly those, in that order, in one run. (`expect.yaml` sits beside the version, not in it: every YAML file of a
 version folder is a rule file.)
 """
 
@@ -30,7 +30,10 @@ KEYS = ("code", "file", "line", "column", "message", "hint")
 def _expected(case: Path) -> list[dict[str, Any]]:
     spec = yaml.safe_load((case / "expect.yaml").read_text("utf-8"))
     assert spec.get("note"), f"{case.name}: expect.yaml needs a note saying what is wrong"
-    return [{key: item.get(key) for key in KEYS} for item in spec["diagnostics"]]
+    return [
+        {**{key: item.get(key) for key in KEYS}, "notes": item.get("notes", [])}
+        for item in spec["diagnostics"]
+    ]
 
 
 def _load_errors(case: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Diagnostic, ...]:
@@ -72,7 +75,16 @@ def test_broken_case(
 ) -> None:
     expected = _expected(case)
     found = _load_errors(case, monkeypatch)
-    actual = [{key: getattr(d, key) for key in KEYS} for d in found]
+    actual = [
+        {
+            **{key: getattr(d, key) for key in KEYS},
+            "notes": [
+                {"message": n.message, "file": n.file, "line": n.line, "column": n.column}
+                for n in d.notes
+            ],
+        }
+        for d in found
+    ]
     assert actual == expected
     # Everything here is refused after bounded work, alias bombs included (counted in
     # YAML nodes converted, not in seconds: machines vary).
@@ -154,7 +166,7 @@ def test_cli_check_exit_status_on_error(monkeypatch: pytest.MonkeyPatch) -> None
         "v1/decisions.yaml:7:28: error[division_by_zero]: `order.items` may be zero"
         in result.output
     )
-    assert "v1/tables.yaml:8:9: error[bad_table]" in result.output
+    assert "v1/tables.yaml:8:14: error[bad_table]" in result.output
 
 
 def test_cli_check_json_format(monkeypatch: pytest.MonkeyPatch) -> None:

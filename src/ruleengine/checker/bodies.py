@@ -40,7 +40,7 @@ from .exprs import ExprChecker
 from .narrowing import NO_NARROWING, Narrowing, narrow
 from .order import references, topological, variables
 from .program import CheckedDecision, CheckedFunction, CheckedGroup, CheckedRule, InputField
-from .state import CheckState, Scope, hint
+from .state import CheckState, Scope, hint, note
 
 Params = tuple[tuple[str, Type], ...]
 Lets = list[tuple[str, Expr, Type]]
@@ -60,6 +60,7 @@ class Bodies:
         self.parsed: dict[int, Expr | None] = {}
         self.in_cycle: set[str] = set()
         self.rule_ids: dict[str, Location] = {}
+        self.first_giver: Location | None = None
 
     def base_scope(self) -> Scope:
         """The names every expression sees: the reserved inputs."""
@@ -263,6 +264,7 @@ class Bodies:
         scope, params = self.param_scope(d.params, f"rule group {d.name!r}")
         checked_rules = []
         item_type: Type = NEVER
+        self.first_giver = None  # the rule whose contribution set the type
         for rule in d.rules:
             checked = self.check_rule(rule, scope)
             if checked is None:
@@ -272,13 +274,16 @@ class Bodies:
                 joined = unify(item_type, contributed)
                 if joined is None:
                     self.at(
-                        rule.location,
+                        _gives(rule),
                         Code.TYPE_MISMATCH,
                         f"rule {rule.id!r} gives {contributed}, "
                         f"but earlier rules of {d.name!r} give {item_type}",
+                        notes=note(f"earlier rules give {item_type} here", self.first_giver),
                     )
                     item_type = ERROR
                 else:
+                    if item_type == NEVER:
+                        self.first_giver = _gives(rule)
                     item_type = joined
             else:
                 item_type = ERROR
@@ -350,9 +355,10 @@ class Bodies:
             joined = unify(item_type, dt) if ERROR not in (dt, item_type) else ERROR
             if joined is None:
                 self.at(
-                    d.location,
+                    d.default.location,
                     Code.TYPE_MISMATCH,
                     f"the default of {d.name!r} ({dt}) does not fit its rules ({item_type})",
+                    notes=note(f"the rules give {item_type} here", self.first_giver),
                 )
                 joined = ERROR
             result = joined
@@ -407,3 +413,10 @@ class Bodies:
             names[f.spec.name] = f.type
             kinds[f.spec.name] = "input"
         return Scope(names, kinds)
+
+
+def _gives(rule: RuleDef) -> Location:
+    """Where a rule says what it contributes: its `then`, or its `reason`."""
+    if rule.then is not None:
+        return rule.then.location
+    return rule.reason_location or rule.location

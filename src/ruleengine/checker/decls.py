@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from ..errors import Code, RuleFileError
+from ..errors import Code, Note, RuleFileError
 from ..model import ExprSource, FieldSpec, Location, TableDef
 from ..parse import TypeSyntax, parse_type
 from ..typesys import (
@@ -34,7 +34,7 @@ from ..typesys import (
     unify,
 )
 from .program import CheckedTable, InputField, RecordSchema
-from .state import CheckState, hint
+from .state import CheckState, hint, note
 from .tables import convert_value, infer
 
 
@@ -251,25 +251,31 @@ class Declarations:
             key_types.append(strip(col.type))
         index: dict[Any, Any] = {}
         rows = []
-        for row, row_loc in table.rows:
+        first_row: dict[Any, Location] = {}
+        for i, (row, row_loc) in enumerate(table.rows):
             converted = {}
             for col in columns:
-                converted[col.spec.name] = self.cell(
-                    row.get(col.spec.name),
+                name = col.spec.name
+                converted[name] = self.cell(
+                    row.get(name),
                     col.type,
-                    row_loc,
-                    f"column {col.spec.name!r} of table {table.name!r}",
+                    table.where("rows", i, name) if name in row else row_loc,
+                    f"column {name!r} of table {table.name!r}",
+                    note(f"column {name!r} is declared {col.type} here", col.spec.type_location),
                 )
             row_key = tuple(converted[k] for k in table.key)
             key_value = row_key[0] if len(row_key) == 1 else row_key
             if key_value in index:
                 self.at(
-                    row_loc,
+                    table.where("rows", i, table.key[0]),
                     Code.BAD_TABLE,
                     f"table {table.name!r} has two rows with key "
                     f"{', '.join(str(k) for k in row_key)}",
                     "each key may appear in one row",
+                    note("the first row with this key", first_row[key_value]),
                 )
+            else:
+                first_row[key_value] = row_loc
             index[key_value] = converted
             rows.append(converted)
         self.state.tables[table.name] = CheckedTable(
@@ -289,31 +295,41 @@ class Declarations:
             )
             self.state.broken.add(("value", table.name))
             return
-        value = self.cell(table.value, t, table.location, f"table {table.name!r}")
+        value = self.cell(
+            table.value,
+            t,
+            table.where("value"),
+            f"table {table.name!r}",
+            note(f"the table is declared {t} here", table.where("type")) if declared else (),
+        )
         self.state.tables[table.name] = CheckedTable(table.name, t, value, table)
 
     def _collection_table(self, table: TableDef, declared: Type | None) -> None:
         items = table.value if table.kind == "set" else list(table.value.values())
         elem = declared
+        locs = table.item_locations
         if elem is None:
-            inferred: Type | None = NEVER
-            for item in items:
-                it = infer(item)
-                inferred = unify(inferred, it) if inferred is not None and it is not None else None
-            elem = inferred
+            elem = self._item_type(table, items)
         if elem is None or (table.kind == "set" and strip(elem) not in HASHABLE and elem != NEVER):
-            self.at(
-                table.location,
-                Code.BAD_TABLE,
-                f"the items of table {table.name!r} are not all of one scalar type",
-                "declare `type:` (int, decimal, string, date) or make the items alike",
-            )
+            if elem is not None:
+                self.at(
+                    table.location,
+                    Code.BAD_TABLE,
+                    f"the items of table {table.name!r} are not all of one scalar type",
+                    "declare `type:` (int, decimal, string, date) or make the items alike",
+                )
             self.state.broken.add(("value", table.name))
             return
-        locs = table.item_locations
+        declared_here = note(f"the items are declared {elem} here", table.where("type"))
         if table.kind == "set":
             values = [
-                self.cell(v, elem, locs[i], f"item {i + 1} of table {table.name!r}")
+                self.cell(
+                    v,
+                    elem,
+                    locs[i],
+                    f"item {i + 1} of table {table.name!r}",
+                    declared_here if declared else (),
+                )
                 for i, v in enumerate(items)
             ]
             self.state.tables[table.name] = CheckedTable(
@@ -321,16 +337,49 @@ class Declarations:
             )
         else:
             mapping = {
-                k: self.cell(v, elem, locs[i], f"entry {k!r} of table {table.name!r}")
+                k: self.cell(
+                    v,
+                    elem,
+                    locs[i],
+                    f"entry {k!r} of table {table.name!r}",
+                    declared_here if declared else (),
+                )
                 for i, (k, v) in enumerate(table.value.items())
             }
             self.state.tables[table.name] = CheckedTable(
                 table.name, MapT(STRING, elem), mapping, table
             )
 
-    def cell(self, value: Any, t: Type, location: Location, what: str) -> Any:
+    def _item_type(self, table: TableDef, items: list[Any]) -> Type | None:
+        """The one scalar type of a table's items; else report the first item that differs."""
+        inferred: Type = NEVER
+        for i, item in enumerate(items):
+            it = infer(item)
+            joined = unify(inferred, it) if it is not None else None
+            if joined is None:
+                what = "a list or a mapping" if it is None else str(it)
+                earlier = (
+                    note(f"earlier items are {inferred}", table.item_locations[0])
+                    if i and table.item_locations
+                    else ()
+                )
+                self.at(
+                    table.item_locations[i] if table.item_locations else table.location,
+                    Code.BAD_TABLE,
+                    f"the items of table {table.name!r} are not all of one scalar type: "
+                    f"item {i + 1} is {what}",
+                    "declare `type:` (int, decimal, string, date) or make the items alike",
+                    earlier,
+                )
+                return None
+            inferred = joined
+        return inferred
+
+    def cell(
+        self, value: Any, t: Type, location: Location, what: str, notes: tuple[Note, ...] = ()
+    ) -> Any:
         """Convert a value from a rule file to type t (exact decimals, dates), or report it."""
         converted, problem = convert_value(value, t)
         if problem:
-            self.at(location, Code.BAD_TABLE, f"{what}: {problem}")
+            self.at(location, Code.BAD_TABLE, f"{what}: {problem}", notes=notes)
         return converted

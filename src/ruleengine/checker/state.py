@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..errors import Code, Diagnostic, did_you_mean
+from ..errors import Code, Diagnostic, Note, did_you_mean
 from ..model import Location, ReasonDef, VersionModel
 from ..typesys import RecordT, Type
 from .program import CheckedTable, RecordSchema
@@ -32,9 +32,18 @@ class CheckState:
     def is_broken(self, namespace: str, name: str) -> bool:
         return (namespace, name) in self.broken
 
-    def at(self, location: Location, code: Code, message: str, hint: str | None = None) -> None:
+    def at(
+        self,
+        location: Location,
+        code: Code,
+        message: str,
+        hint: str | None = None,
+        notes: tuple[Note, ...] = (),
+    ) -> None:
         self.diagnostics.append(
-            Diagnostic(code, message, location.file, location.line, location.column, hint)
+            Diagnostic(
+                code, message, location.file, location.line, location.column, hint, notes=notes
+            )
         )
 
 
@@ -53,3 +62,10 @@ def hint(name: str, known: Iterable[str]) -> str | None:
     """`did you mean `x`?` when a known name is close to `name`."""
     suggestion = did_you_mean(name, list(known))
     return f"did you mean `{suggestion}`?" if suggestion else None
+
+
+def note(message: str, location: Location | None) -> tuple[Note, ...]:
+    """A secondary label at `location` (none if the place is not known)."""
+    if location is None:
+        return ()
+    return (Note(message, location.file, location.line, location.column),)
