@@ -29,12 +29,14 @@ from .errors import (
     InputCode,
     InputError,
     InputProblem,
+    Note,
     NotFoundError,
     NoVersionInEffectError,
     RuleEngineError,
     RuleFileError,
 )
 from .load import Document, load_documents
+from .model import Location
 from .runtime.inputs import DATE_CACHE as _DATES
 from .runtime.inputs import FAIL, describe_value, to_date
 from .trace import TraceEntry, validation_reads
@@ -439,37 +441,54 @@ def load(path: str | os.PathLike[str] = "rules", clock: Clock | None = None) -> 
 
 
 def version_conflicts(by_ruleset: Mapping[str, list[Version]]) -> list[Diagnostic]:
-    """Two versions of one rule set with the same label or the same effective date."""
+    """Two versions of one rule set with the same label or the same effective date,
+    reported at the later manifest's `version` or `effective_from`, the other as a note."""
     problems = []
     for name, versions in by_ruleset.items():
         seen_label: dict[str, Version] = {}
         seen_date: dict[date, Version] = {}
         for v in sorted(versions, key=lambda v: v.root):
-            manifest = f"{v.root}/{MANIFEST}"
             if v.version in seen_label:
+                at, other = _manifest_place(v, "version"), seen_label[v.version]
                 problems.append(
                     Diagnostic(
                         Code.DUPLICATE_VERSION,
-                        f"version {v.version!r} of {name!r} is also defined in "
-                        f"{seen_label[v.version].root}",
-                        manifest,
-                        1,
-                        1,
+                        f"version {v.version!r} of {name!r} is also defined in {other.root}",
+                        at.file,
+                        at.line,
+                        at.column,
                         "every version of a rule set needs its own label",
+                        notes=_manifest_note("the other version", other, "version"),
                     )
                 )
             elif v.effective_from in seen_date:
+                at, other = _manifest_place(v, "effective_from"), seen_date[v.effective_from]
                 problems.append(
                     Diagnostic(
                         Code.DUPLICATE_VERSION,
-                        f"versions {seen_date[v.effective_from].version!r} and "
+                        f"versions {other.version!r} and "
                         f"{v.version!r} of {name!r} both take effect on {v.effective_from}",
-                        manifest,
-                        1,
-                        1,
+                        at.file,
+                        at.line,
+                        at.column,
                         "give each version its own effective_from",
+                        notes=_manifest_note(
+                            f"version {other.version!r} takes effect here", other, "effective_from"
+                        ),
                     )
                 )
             seen_label.setdefault(v.version, v)
             seen_date.setdefault(v.effective_from, v)
     return problems
+
+
+def _manifest_place(v: Version, key: str) -> Location:
+    """Where a manifest key's value sits (line 1 of the manifest if unknown)."""
+    manifest = v.compiled.checked.model.manifest
+    found = manifest.version_location if key == "version" else manifest.effective_from_location
+    return found or Location(f"{v.root}/{MANIFEST}", 1, 1)
+
+
+def _manifest_note(message: str, v: Version, key: str) -> tuple[Note, ...]:
+    at = _manifest_place(v, key)
+    return (Note(message, at.file, at.line, at.column),)

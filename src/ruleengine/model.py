@@ -182,6 +182,7 @@ class Manifest:
     location: Location
     description: str | None = None
     effective_from_location: Location | None = None
+    version_location: Location | None = None
 
 
 @dataclass(frozen=True, slots=True)

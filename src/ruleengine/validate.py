@@ -482,6 +482,7 @@ def validate_manifest(doc: Document) -> Manifest:
         location=Location(doc.file, 1, 1),
         description=data.get("description"),
         effective_from_location=Location(doc.file, line, column),
+        version_location=Location(doc.file, *doc.pos(("version",))),
     )
 
 

@@ -200,3 +200,36 @@ def test_cli_check_missing_path_exit_one(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", str(tmp_path / "absent")])
     assert result.exit_code == 1
     assert "error[no_rules]: no such file or folder" in result.output
+
+
+def test_caret_under_the_name_after_wide_characters_and_in_long_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wcwidth import wcswidth
+
+    first, second = _load_errors(BROKEN / "caret_after_wide_characters", monkeypatch)
+    # 日本からこんにちは and 🎉 take two terminal cells each: the caret counts cells.
+    source = (BROKEN / "caret_after_wide_characters" / first.file).read_text("utf-8")
+    shown, caret = first.render(source.splitlines()[first.line - 1]).splitlines()[1:3]
+    at = caret.index("^")  # in cells, since the caret line is plain ASCII
+    assert _cell_slice(shown, at, len("order.contry")) == "order.contry"
+    assert wcswidth(shown) > len(shown)  # the wide characters are there
+    # The 420-character line is a window around the caret, marked with "...".
+    source = (BROKEN / "caret_after_wide_characters" / second.file).read_text("utf-8")
+    shown, caret = second.render(source.splitlines()[second.line - 1]).splitlines()[1:3]
+    assert len(shown) <= 110 and shown.startswith("  18 | ...")
+    at = caret.index("^")
+    assert shown[at : at + len("order.countyr")] == "order.countyr"
+    assert caret.count("^") == len("order.countyr")
+
+
+def _cell_slice(text: str, start_cell: int, count: int) -> str:
+    """The characters of `text` from terminal cell `start_cell` on, `count` of them."""
+    from wcwidth import wcwidth
+
+    cells = 0
+    for i, ch in enumerate(text):
+        if cells == start_cell:
+            return text[i : i + count]
+        cells += max(wcwidth(ch), 1)
+    return ""
