@@ -22,6 +22,7 @@ Public entries: `run_diff(request, files, runner)` -> `DiffReport`, and
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections import Counter
@@ -119,6 +120,40 @@ class Tally:
 # --- deciding one partition (in a worker, or in this process) ------------------------------
 
 
+def _refuse(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+_decode = json.JSONDecoder(parse_float=Decimal, parse_constant=_refuse).decode
+_RESULT_KEYS = (b', "result": ', b',"result":')
+_READ = {"ruleset", "decision", "as_of", "locale", "input"}  # the keys of a log line diff reads
+
+
+def _log_prefix(text: bytes) -> Any:
+    """A decision-log line parsed without its logged `result` (diff never reads it), or None.
+
+    The result is most of a log line's bytes. The line is cut before its last
+    `, "result": ` and closed with `}`: that parses only if the key is one of
+    the line's own (a nested one leaves a brace open; inside a string the quotes
+    would be escaped). The cut is used only if everything diff reads came before
+    it; otherwise, or if it does not parse, the caller parses the whole line.
+    """
+    for key in _RESULT_KEYS:
+        cut = text.rfind(key)
+        if cut > 0:
+            break
+    else:
+        return None
+    try:
+        data = _decode(text[:cut].decode("utf-8") + "}")
+    except ValueError:  # also UnicodeDecodeError: the whole line is parsed, and reported
+        return None
+    if type(data) is not dict or type(data.get("input")) is not dict or not data.keys() >= _READ:
+        return None
+    data["result"] = None  # present, not read: the line is a log line
+    return data
+
+
 def _same(a: Any, b: Any) -> bool:
     """Equal as JSON shows them: types kept apart (true is not 1), decimals by their digits."""
     if a is b:
@@ -160,12 +195,14 @@ class _Decider:
         request = self.request
         tally.inputs += 1
         where = (index, number)
-        try:
-            data = jsonio.loads(text)
-        except (jsonio.JSONInputError, UnicodeDecodeError) as exc:
-            shown = text.decode("utf-8", "replace").strip()
-            self._unusable(tally, where, "malformed JSON", f"{exc}: {shown}")
-            return
+        data = _log_prefix(text)
+        if data is None:
+            try:
+                data = jsonio.loads(text)
+            except (jsonio.JSONInputError, UnicodeDecodeError) as exc:
+                shown = text.decode("utf-8", "replace").strip()
+                self._unusable(tally, where, "malformed JSON", f"{exc}: {shown}")
+                return
         decision = request.decision
         facts = data
         if (

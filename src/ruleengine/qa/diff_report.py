@@ -310,17 +310,18 @@ class DiffReport:
                         shown += f"<br>other values ({rest:,})"
                     out.append(f"| {_code(f['field'])} | {f['inputs']:,} | {shown} |")
             out += ["", "<details><summary>Example inputs</summary>", ""]
+            # each example input once, with every change it shows
+            inputs: dict[tuple[str, int], tuple[Any, list[str]]] = {}
             for f in d["fields"]:
                 for e in f["examples"]:
-                    where = self.where(self._file_index(e["file"]), e["line"])
-                    out += [
-                        f"- {_code(f['field'])}, {where}: {_code(show(e['from']))} → "
-                        f"{_code(show(e['to']))}",
-                        "",
-                        "  ```json",
-                        f"  {show(e['input'])}",
-                        "  ```",
-                    ]
+                    _, changes = inputs.setdefault((e["file"], e["line"]), (e["input"], []))
+                    changes.append(
+                        f"{_code(f['field'])}: {_code(show(e['from']))} → {_code(show(e['to']))}"
+                    )
+            for (file, line), (given, changes) in inputs.items():
+                where = self.where(self._file_index(file), line)
+                out += [f"- {where}: {'; '.join(changes)}", "", "  ```json"]
+                out += [f"  {show(given) if not isinstance(given, str) else given}", "  ```"]
             out += ["", "</details>"]
         if not summary and t.invalid:
             out += ["", "### Invalid input (rejected by both versions)", ""]

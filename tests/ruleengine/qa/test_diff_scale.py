@@ -180,7 +180,7 @@ def test_markdown_report(cli: CliRunner, rules: Path, tmp_path: Path) -> None:
     assert "| `allowed` | 3 | `false` → `true` (3) |" in md
     assert '| `discount` | 12 | `"5.00"` → `"6.00"` (12) |' in md
     assert "<details><summary>Example inputs</summary>" in md
-    assert "- `allowed`, line 1: `false` → `true`" in md
+    assert "- line 1: `allowed`: `false` → `true`; `messages`: " in md
     assert "### Invalid input (rejected by both versions)" in md
     summary, _ = run(cli, "--inputs", str(logs / "a.jsonl"), "--format", "markdown", "--summary")
     assert "| `allowed` | 3 |" in summary and "→ `true` (3)" not in summary
@@ -229,3 +229,23 @@ def test_shipping_rules_to_workers_keeps_from_rules(
     pool = cli.invoke(app, [*args, "--workers", "2"])
     assert one.stdout == pool.stdout
     assert json.loads(one.stdout)["changed"] == 1
+
+
+def test_log_lines_are_read_without_their_result_only_when_safe() -> None:
+    from ruleengine.qa.diff import _log_prefix
+
+    head = '{"ruleset": "example", "decision": "quote", "as_of": "2026-03-15", "locale": "en", '
+    line = head + '"input": {"a": "1.5"}, "result": {"total": "1.00"}}'
+    assert _log_prefix(line.encode()) == {
+        "ruleset": "example",
+        "decision": "quote",
+        "as_of": "2026-03-15",
+        "locale": "en",
+        "input": {"a": "1.5"},
+        "result": None,
+    }
+    nested = head + '"input": {}, "result": {"x": 1, "result": 2}}'  # the last key is nested
+    late = head.replace('"locale": "en", ', "") + '"input": {}, "result": {}, "locale": "fr"}'
+    inside = head + '"input": {"note": "a, \\"result\\": b"}}'  # escaped inside a string
+    for text in (nested, late, inside, '{"input": {}, "result": 1}', "[1]", '{"result": 1}'):
+        assert _log_prefix(text.encode()) is None, text
