@@ -285,3 +285,68 @@ def test_the_playground_serve_command_runs_as_documented(tmp_path: Path) -> None
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+# --- the diff and replay sessions of docs/testing.md and docs/scale.md --------
+
+TESTING_MD = ROOT / "docs" / "testing.md"
+SCALE_MD = ROOT / "docs" / "scale.md"
+# The commands these sessions may run, and how: each block runs in one sandbox
+# folder holding a copy of rules/, in the order the page shows them.
+_SESSION_COMMANDS = ("ruleengine diff ", "ruleengine test --log ", "python bench/", "gzip ")
+
+
+def _sessions(page: Path) -> list[list[tuple[str, list[str]]]]:
+    """The ```console blocks of page made only of session commands: [(command, shown lines)]."""
+    blocks = []
+    for block in re.findall(r"```console\n(.*?)```", page.read_text("utf-8"), re.S):
+        steps: list[tuple[str, list[str]]] = []
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                steps.append((line[2:], []))
+            elif steps:
+                steps[-1][1].append(line)
+        if steps and all(cmd.startswith(_SESSION_COMMANDS) for cmd, _ in steps):
+            blocks.append(steps)
+    return blocks
+
+
+def _run_step(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    args = shlex.split(command)
+    if args[0] == "ruleengine":
+        args = [sys.executable, "-c", "from ruleengine.cli import main; main()", *args[1:]]
+    elif args[0] == "python":
+        args = [sys.executable, str(ROOT / args[1]), *args[2:]]
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def _shown_in(shown: list[str], printed: list[str]) -> str | None:
+    """None if every shown line is printed, in order (`...` alone skips lines; a line ending
+    in `...` matches a printed line that starts with the rest); else the first line missing."""
+    at = 0
+    for want in shown:
+        if want == "...":
+            continue
+        prefix = want[:-3] if want.endswith("...") else None
+        while at < len(printed) and not (
+            printed[at].startswith(prefix) if prefix is not None else printed[at] == want
+        ):
+            at += 1
+        if at == len(printed):
+            return want
+        at += 1
+    return None
+
+
+@pytest.mark.parametrize("page", [TESTING_MD, SCALE_MD], ids=lambda p: p.name)
+def test_documented_diff_and_replay_sessions(page: Path, tmp_path: Path) -> None:
+    blocks = _sessions(page)
+    assert blocks, f"{page.name} shows no diff or replay session"
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    (tmp_path / "logs").mkdir()
+    for steps in blocks:
+        for command, shown in steps:
+            result = _run_step(command, tmp_path)
+            assert result.returncode == 0, f"$ {command}\n{result.stdout}{result.stderr}"
+            missing = _shown_in(shown, result.stdout.splitlines())
+            assert missing is None, f"$ {command}\nnot printed: {missing}\n{result.stdout}"

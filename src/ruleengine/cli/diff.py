@@ -180,16 +180,19 @@ def command(
             old_source=display_path(from_rules) if from_rules is not None else None,
             as_of=day,
         )
-        with RunProgress("diff", files) as progress:
-            report = run_diff(
-                request,
-                files,
-                runner,
-                (folders[1], folders[0] if from_rules is not None else None),
-                (engine, old_engine),
-                on_done=progress,
-                partition_bytes=partition_bytes,
-            )
+        try:
+            with RunProgress("diff", files) as progress:
+                report = run_diff(
+                    request,
+                    files,
+                    runner,
+                    (folders[1], folders[0] if from_rules is not None else None),
+                    (engine, old_engine),
+                    on_done=progress,
+                    partition_bytes=partition_bytes,
+                )
+        except JobError as exc:
+            raise _fail(str(exc), 1) from None
     if output_format == "json":
         print(jsonio.dumps(report.to_json(summary=summary), indent=2))
     elif output_format == "markdown":

@@ -27,7 +27,7 @@ import typer
 from ..engine import Engine, display_path, load
 from ..errors import RuleFileError, render_diagnostics
 from ..qa.coverage import Coverage, format_percent
-from ..qa.distribute import Runner
+from ..qa.distribute import JobError, Runner
 from ..qa.junit import write_junit
 from ..qa.replay import render_replay, replay_outcomes, run_replay
 from ..qa.runner import Outcome, run_case
@@ -287,10 +287,13 @@ def _replay(
     partition_bytes: int,
 ) -> None:
     engine = _load_engine(rules)
-    with RunProgress("replay", files) as progress:
-        report = run_replay(
-            rules, files, runner, engine, exitfirst, progress, partition_bytes=partition_bytes
-        )
+    try:
+        with RunProgress("replay", files) as progress:
+            report = run_replay(
+                rules, files, runner, engine, exitfirst, progress, partition_bytes=partition_bytes
+            )
+    except JobError as exc:
+        raise _fail(str(exc), 1) from None
     print(render_replay(report))
     print(report.timing(), file=sys.stderr)
     if junit is not None:

@@ -22,10 +22,12 @@ Public entry: `run_job(job, partitions, runner, on_done)`.
 from __future__ import annotations
 
 import hashlib
+import logging
 import multiprocessing
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,7 @@ from typing import Any, Protocol
 from .sources import Partition, read
 
 DASK_HINT = "install the extra: pip install 'ruleengine[dask]'"
+CONNECT_SECONDS = 10  # to reach a --dask scheduler
 
 
 class JobError(ValueError):
@@ -211,28 +214,51 @@ def check_dask(address: str) -> None:
         raise JobError(f"--dask needs Dask and distributed, which are not installed: {DASK_HINT}")
 
 
-def _on_dask(job: Job, parts: Sequence[Partition], address: str) -> Iterator[PartDone]:
-    from distributed import Client, LocalCluster, as_completed
+def _local_cluster(count: int) -> Any:
+    """A LocalCluster of `count` worker processes on the loopback interface, quietly."""
+    import dask
+    from distributed import LocalCluster
 
-    cluster = None
-    if address.startswith("local"):
-        count = int(address.partition(":")[2] or os.cpu_count() or 1)
-        cluster = LocalCluster(
+    # The statistical profiler samples every worker thread each 10 ms: cost without use here.
+    with dask.config.set({"distributed.worker.profile.enabled": False}), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. "port 8787 is already in use": not ours
+        return LocalCluster(
             n_workers=count,
             threads_per_worker=1,  # deciding is pure Python: one thread per process
             processes=True,
-            dashboard_address=None,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
             scheduler_kwargs={"dashboard": False},
-            silence_logs=40,
+            silence_logs=logging.ERROR,
         )
+
+
+def _on_dask(job: Job, parts: Sequence[Partition], address: str) -> Iterator[PartDone]:
+    from distributed import Client, as_completed
+
+    cluster = None
+    if address.startswith("local"):
+        cluster = _local_cluster(int(address.partition(":")[2] or os.cpu_count() or 1))
         client = Client(cluster)
     else:
-        client = Client(address)
+        try:
+            client = Client(address, timeout=CONNECT_SECONDS)
+        except (OSError, TimeoutError) as exc:
+            raise JobError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     try:
         shared = client.scatter(job, broadcast=True)
         futures = client.map(run_part, [shared] * len(parts), parts, pure=False)
+        where = {f.key: part for f, part in zip(futures, parts, strict=True)}
         for future in as_completed(futures):
-            yield future.result()
+            try:
+                done = future.result()
+            except Exception as exc:  # raised in a worker: name the partition it was reading
+                part = where[future.key]
+                raise JobError(
+                    f"a Dask worker failed on {part.file.path} (bytes {part.start}-{part.end}): "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
+            yield done
             future.release()
     finally:
         client.close()

@@ -249,3 +249,34 @@ def test_log_lines_are_read_without_their_result_only_when_safe() -> None:
     inside = head + '"input": {"note": "a, \\"result\\": b"}}'  # escaped inside a string
     for text in (nested, late, inside, '{"input": {}, "result": 1}', "[1]", '{"result": 1}'):
         assert _log_prefix(text.encode()) is None, text
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(
+    cli: CliRunner, rules: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ruleengine.qa import distribute
+
+    monkeypatch.setattr(distribute, "CONNECT_SECONDS", 1)
+    inputs = corpus(tmp_path / "corpus.jsonl")
+    result = cli.invoke(app, [*BASE, "--inputs", str(inputs), "--dask", "tcp://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: cannot reach the Dask scheduler at tcp://127.0.0.1:9")
+    log = tmp_path / "log.jsonl"
+    log.write_text(log_line("checkout", {"customer": customer(), "order": ORDER}) + "\n")
+    result = cli.invoke(app, ["test", "rules", "--log", str(log), "--dask", "tcp://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "error: cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
+
+
+def test_dask_without_the_extra_says_how_to_install_it(
+    cli: CliRunner, rules: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ruleengine.qa import distribute
+
+    monkeypatch.setattr(distribute, "dask_available", lambda: False)
+    inputs = corpus(tmp_path / "corpus.jsonl")
+    result = cli.invoke(app, [*BASE, "--inputs", str(inputs), "--dask", "local:2"])
+    assert result.exit_code == 2
+    assert "pip install 'ruleengine[dask]'" in result.stderr
+    # without --dask nothing needs it
+    assert cli.invoke(app, [*BASE, "--inputs", str(inputs), "--workers", "1"]).exit_code == 0

@@ -240,6 +240,15 @@ def test_many_logs_on_a_pool_and_on_dask_give_the_same_report(
     assert "Replayed 41 lines of logs/day-1.jsonl, logs/day-2.jsonl.gz" in one.stdout
     assert "        logs/day-2.jsonl.gz:16\n" in one.stdout  # line numbers of each file
     pool = cli.invoke(app, [*args, "--workers", "2"])
-    on_dask = cli.invoke(app, [*args, "--dask", "local:2"])
+    # An existing cluster, reached by its scheduler's address (as a real one would be).
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard": False},
+    ) as cluster:
+        on_dask = cli.invoke(app, [*args, "--dask", cluster.scheduler_address])
     assert one.stdout == pool.stdout == on_dask.stdout
-    assert "on dask local:2" in on_dask.stderr
+    assert f"on dask {cluster.scheduler_address}" in on_dask.stderr
