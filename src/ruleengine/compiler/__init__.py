@@ -96,14 +96,11 @@ class CompiledVersion:
         if decision is None:
             return source
         lines = source.splitlines()
+        tops = (f"decision {decision}", f"decision {decision} input")
         kept = [
             line
             for line, where in zip(lines, origins, strict=True)
-            if where is not None
-            and (
-                where.what == f"decision {decision}"
-                or where.what.startswith(f"decision {decision} ")
-            )
+            if where is not None and where.top in tops
         ]
         return "\n".join(kept) + "\n"
 

@@ -97,10 +97,13 @@ def reads_of(codes: Iterable[Code]) -> frozenset[str]:
 
 @dataclass(frozen=True, slots=True)
 class Origin:
-    """Where generated lines come from: a YAML position and what stands there."""
+    """Where generated lines come from: a YAML position and what stands there; `top` is
+    the top-level definition whose function holds the lines (a rule inlined into a
+    decision's function has the decision as its top)."""
 
     location: str  # file:line
     what: str  # `rule <group>/<rule id>`, `decision <name>`...
+    top: str | None = None
 
     def comment(self) -> str:
         return f"# {self.location} {self.what}"
@@ -123,6 +126,7 @@ class ModuleWriter:
         self.lines: list[str] = []
         self.origins: list[Origin | None] = []  # per line of `lines`
         self.origin: Origin | None = None  # the origin of lines emitted now
+        self.top: str | None = None  # the top-level definition being written
         self.constants: dict[str, Any] = {}
         self._constant_ids: dict[tuple[type, Any], str] = {}
         self.temps = 0
@@ -156,7 +160,12 @@ class ModuleWriter:
         self.origins.append(self.origin)
 
     def mark(self, origin: Origin | None, indent: int, comment: bool = True) -> None:
-        """Lines from here on come from origin; a comment names it in the source."""
+        """Lines from here on come from origin; a comment names it in the source. At
+        indent 0, origin starts (or, None, ends) a top-level definition."""
+        if indent == 0:
+            self.top = None if origin is None else origin.what
+        if origin is not None and origin.top != self.top:
+            origin = Origin(origin.location, origin.what, self.top)
         self.origin = origin
         if origin is not None and comment:
             self.emit(origin.comment(), indent)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..checker import CheckedVersion
 from .decisions import DecisionWriter
-from .emit import Origin
+from .emit import Origin, ident
 from .fastpath import FastPath
 from .rules import RuleWriter
 from .unit import CompileUnit
@@ -29,7 +29,7 @@ class Generator:
     def generate(self) -> CompileUnit:
         m = self.m
         for name, table in self.checked.tables.items():
-            m.constants[f"t_{name}"] = table.value
+            m.constants[ident("t_", name)] = table.value
         m.constants["_remedies"] = {code: r.remedy for code, r in self.checked.reasons.items()}
         m.constants["_MESSAGES"] = {
             locale: {

@@ -84,11 +84,11 @@ class CompileUnit(ModuleWriter):
 
     def flush_lifted(self) -> None:
         """Write the lifted functions at this point of the module."""
-        saved = self.origin
+        saved = self.origin, self.top
         for line, origin in self.lifted:
-            self.origin = origin
+            self.origin = origin  # stamped with the top-level definition it was lifted from
             self.emit(line)
-        self.origin = saved
+        self.origin, self.top = saved
         self.lifted.clear()
 
     def checked_params(self, name: str) -> tuple[tuple[str, Type], ...]:

@@ -100,6 +100,9 @@ def test_listing_of_one_decision(build_engine: BuildEngine) -> None:
     listing = compiled.listing(decision="d")
     defs = re.findall(r"^def (\w+)\(", listing, re.M)
     assert sorted(defs) == ["d_d", "p_d", "vf_in_d", "vi_d"]
+    # the rule group is inlined into p_d: its rules come along, under their YAML lines
+    hot = listing[listing.index("def p_d(") :]
+    assert re.search(r"# \S*rules\.yaml:5 rule checks/too_short\n\s+if .*_days\(", hot)
     traced = compiled.listing(traced=True, decision="d")
     assert re.findall(r"^def (\w+)\(", traced, re.M) == ["d_d_t"]
     assert "def g_checks_t(" in compiled.listing(traced=True)
