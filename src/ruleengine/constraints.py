@@ -66,9 +66,24 @@ class FieldRule:
         return self.table is not None and self.allowed is not None
 
 
+# field id -> (the field, its rule). The entry holds the field, so its id cannot be
+# reused while cached; the identity check makes an equal but distinct field (a
+# reloaded version) get its own rule. Bounded: cleared when full, then refilled.
+_RULES: dict[int, tuple[InputField, FieldRule]] = {}
+_RULES_LIMIT = 20_000
+
+
 def field_rule(field: InputField) -> FieldRule:
-    """The rule of a declared field (a decision's input or a record type's field)."""
-    return _rule(field.type, field)
+    """The rule of a declared field (a decision's input or a record type's field),
+    worked out once per field."""
+    cached = _RULES.get(id(field))
+    if cached is not None and cached[0] is field:
+        return cached[1]
+    rule = _rule(field.type, field)
+    if len(_RULES) >= _RULES_LIMIT:
+        _RULES.clear()
+    _RULES[id(field)] = (field, rule)
+    return rule
 
 
 def field_rules(fields: tuple[InputField, ...]) -> tuple[FieldRule, ...]:

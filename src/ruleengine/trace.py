@@ -1,10 +1,29 @@
 """The events traced code records while deciding, and the readers that record them.
 
-A traced decision (`Engine.decide(..., explain=True)`, `Engine.decide_traced`)
-appends to one list, in order: a `GroupCall` when it enters a rule group, a
-`TraceEntry` for each rule it considers, and a `TableRead` for each table row or
-item it reads. Explanations are built from the `TraceEntry`s; coverage (`qa`)
-counts all three. Plain (untraced) code never touches any of this.
+The traced program (`ruleengine compile ... --traced` prints it) is a copy of a
+version's functions, rule groups and decisions, named with a `_t` suffix, compiled
+the first time an explanation is asked for. It is the plain code's twin except:
+
+- every traced callable takes `_trace` (a list) as its last hidden argument, and
+  calls only traced callables;
+- nothing is inlined or lowered: each rule group is a function of its own, so every
+  rule considered is recorded, in evaluation order;
+- tables are read through the readers below, which record what they read.
+
+What lands in `_trace`, in order:
+
+- `GroupCall(group)` when a rule group is entered;
+- `TraceEntry(group, rule, "file:line", fired, values)` for each rule considered:
+  `values` maps each fact path its condition reads (`a.b.c`, see
+  `checker.fact_reads`) to its value, a path that is not there reading as null. A
+  `hit: first` group stops at the first rule that fires; an indexed group considers
+  only the rules listed for the fact's value, so the others leave no entry;
+- `TableRead(table, key)` for each table row or item read (`t[k]`, `k in t`, and
+  every key when a table is iterated).
+
+`Engine.decide_traced` starts the list with `validation_reads` (the `in_table`
+items the input was checked against). Explanations keep the `TraceEntry`s;
+coverage (`qa.coverage`) counts all three.
 """
 
 from __future__ import annotations
