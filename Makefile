@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint format check clean bench
+.PHONY: serve test test-fast lint format check clean bench
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3 ...)"; exit 1; }
@@ -15,16 +15,29 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(BIN)/ruleengine serve --rules rules --host 127.0.0.1 --port 8000
 
+# Everything, as CI runs it (.ci/run): lint, format, types, layers, rules, every test.
 test: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
-	$(BIN)/mypy src/ruleengine
+	$(BIN)/mypy src
+	$(BIN)/lint-imports
 	$(BIN)/ruleengine check rules
 	$(BIN)/pytest
+
+# The development loop: the same checks, without the fuzz and live tests, and property
+# tests at a tenth of their examples (hypothesis profile `dev`; docs/architecture.md).
+test-fast: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy src
+	$(BIN)/lint-imports
+	$(BIN)/ruleengine check rules
+	HYPOTHESIS_PROFILE=dev $(BIN)/pytest -m "not fuzz and not live"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy src
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests

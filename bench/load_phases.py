@@ -27,7 +27,7 @@ from gen_rules import generate  # noqa: E402
 from ruleengine import engine  # noqa: E402
 from ruleengine.checker import check_version  # noqa: E402
 from ruleengine.compiler import compile_version  # noqa: E402
-from ruleengine.load import load_documents  # noqa: E402
+from ruleengine.loader import load_documents  # noqa: E402
 from ruleengine.validate import validate_version  # noqa: E402
 
 

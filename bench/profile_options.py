@@ -8,7 +8,7 @@
    (`Engine.select`), the fast input check (`check_fast`), the full validator
    (`validate`, only run by decide() when the fast check fails), the compiled
    decision (`run`) and the traced one (`run_traced`), and the hand-written floor.
-   The parts use the engine's internals (`Version.decisions`, `CompiledDecision`);
+   The parts use the engine's internals (`Version.compiled.decisions`, `CompiledDecision`);
    a part that no longer exists is reported as such, not guessed.
 2. cProfile of decide() on the same inputs: the top functions by own time.
 """
@@ -60,7 +60,7 @@ def stages(engine: Any, cases: list[dict[str, Any]]) -> list[tuple[str, float | 
         rows.append(
             ("  Engine.select (version)", cpu_us(lambda f: select("self-service", as_of[f["as_of"]]), cases))
         )  # fmt: skip
-        compiled = select("self-service", date(2026, 11, 26)).decisions["options"]
+        compiled = select("self-service", date(2026, 11, 26)).compiled.decisions["options"]
         fused = compiled.decide_fast
         rows.append(
             ("  decide_fast (input check + decision)", cpu_us(lambda f: fused(f, as_of[f["as_of"]]), cases))

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ruleengine.load import load_document
+from ruleengine.loader import load_document
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"

@@ -15,7 +15,7 @@ import ruleengine
 from ruleengine.engine import Engine
 from ruleengine.errors import Diagnostic, RuleFileError, render_diagnostics
 from ruleengine.qa.runner import run_case
-from ruleengine.qa.suite import Case, SuiteSearch, find_suites, load_suites
+from ruleengine.suites import Case, SuiteSearch, find_suites, load_suites
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
 

@@ -35,12 +35,13 @@ from .errors import (
     RuleEngineError,
     RuleFileError,
 )
-from .load import Document, load_documents
+from .loader import Document, load_documents
 from .model import Location
 from .runtime.inputs import DATE_CACHE as _DATES
 from .runtime.inputs import FAIL, describe_value, to_date
 from .trace import TraceEntry, validation_reads
 from .validate import validate_version
+from .views import DecisionInfo, RuleGroupInfo, RuleInfo, TableInfo, VersionViews, version_views
 
 Clock = Callable[[], date]
 _EPOCH = date(1970, 1, 1)
@@ -53,7 +54,8 @@ def utc_today() -> date:
     if day != _today_cache[0]:
         _today_cache[1] = _EPOCH + timedelta(days=day)
         _today_cache[0] = day
-    return _today_cache[1]
+    today: date = _today_cache[1]
+    return today
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +68,29 @@ class Version:
     content_hash: str
     root: str
     files: tuple[str, ...]
+    # The compiled program: internal (the compiler's shape). Clients read the views below.
     compiled: CompiledVersion = field(repr=False)
+    _views: VersionViews = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_views", version_views(self.compiled))
 
     @property
-    def decisions(self) -> Mapping[str, CompiledDecision]:
-        return self.compiled.decisions
+    def decisions(self) -> Mapping[str, DecisionInfo]:
+        """The version's decisions by name: description and JSON Schemas."""
+        return self._views.decisions
+
+    def groups(self) -> Mapping[str, RuleGroupInfo]:
+        """The version's rule groups by name, each with its rules in order."""
+        return self._views.groups
+
+    def rules(self) -> tuple[RuleInfo, ...]:
+        """Every rule of every group, group by group in source order."""
+        return tuple(rule for group in self._views.groups.values() for rule in group.rules)
+
+    def tables(self) -> Mapping[str, TableInfo]:
+        """The version's tables by name, with their rows or items."""
+        return self._views.tables
 
 
 @dataclass(frozen=True, slots=True)

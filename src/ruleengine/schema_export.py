@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from .checker import CheckedDecision
+from .checker import CheckedDecision, CheckedVersion
 from .constraints import FieldRule, field_rules, record_rules
 from .runtime.inputs import MAX_INT
 from .typesys import (
@@ -175,9 +175,10 @@ def result_schema(decision: CheckedDecision) -> dict[str, Any]:
     return schema
 
 
-def decision_schemas(version: Any, decision: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(input schema, result schema) of a decision of a loaded `engine.Version`."""
-    checked = version.compiled.checked
+def decision_schemas(
+    checked: CheckedVersion, decision: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(input schema, result schema) of a decision of a checked version."""
     records = record_rules(checked.records)
     d = checked.decisions[decision]
     return input_schema(d, records, checked.model.manifest.locales), result_schema(d)

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from .errors import Code, Diagnostic, RuleFileError, did_you_mean
-from .load import DataPath, Document
+from .loader import DataPath, Document
 from .model import (
     Binding,
     DecisionDef,

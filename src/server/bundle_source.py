@@ -23,8 +23,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import ruleengine
-from ruleengine.bundle import MAX_BUNDLE_BYTES, extract_bundle
-from ruleengine.errors import Code, Diagnostic, RuleFileError
+from ruleengine import MAX_BUNDLE_BYTES, Code, Diagnostic, RuleFileError, extract_bundle
 
 from .store import VersionStore
 

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ruleengine.errors import (
+from ruleengine import (
     InputError,
     NotFoundError,
     NoVersionInEffectError,

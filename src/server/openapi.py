@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 import ruleengine
-from ruleengine.schema_export import DATE_PATTERN, decision_schemas
+from ruleengine import DATE_PATTERN
 
 from .settings import Settings
 from .store import Snapshot, VersionStore
@@ -161,7 +161,8 @@ def _decision_paths(
         names = sorted({d for v in rs.versions for d in v.decisions})
         for name in names:
             having = [v for v in rs.versions if name in v.decisions]
-            pairs = [decision_schemas(v, name) for v in having]
+            infos = [v.decisions[name] for v in having]
+            pairs = [(d.input_schema(), d.result_schema()) for d in infos]
             labels = [v.version for v in having]
             key = _component_name(rs.name, name)
             components[f"{key}Input"] = _one_of([i for i, _ in pairs])
@@ -172,14 +173,7 @@ def _decision_paths(
             )
             components[f"{key}Answer"] = answer
             answer_ref = {"$ref": f"#/components/schemas/{key}Answer"}
-            described = next(
-                (
-                    v.compiled.checked.decisions[name].definition.description
-                    for v in reversed(having)
-                    if v.compiled.checked.decisions[name].definition.description
-                ),
-                None,
-            )
+            described = next((d.description for d in reversed(infos) if d.description), None)
             base = f"/v1/rulesets/{rs.name}/decisions/{name}"
             paths[base] = {
                 "post": {

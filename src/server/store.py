@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import ruleengine
-from ruleengine.errors import Code, Diagnostic, RuleFileError
+from ruleengine import Code, Diagnostic, RuleFileError
 
 log = logging.getLogger("server.store")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import itertools
 from collections.abc import Callable
 from datetime import date
@@ -42,7 +41,8 @@ def build_engine(tmp_path_factory: pytest.TempPathFactory) -> BuildEngine:
 def yaml_nodes_converted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """A counter of the YAML nodes the loader converts (alias expansions included):
     work bounds that do not depend on the machine, unlike timings."""
-    load_module = importlib.import_module("ruleengine.load")  # ruleengine.load is a function
+    from ruleengine import loader as load_module
+
     calls = [0]
     original = load_module._Converter.convert
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 import ruleengine
 from ruleengine.cli import app
 from ruleengine.errors import Diagnostic, RuleFileError
-from ruleengine.load import MAX_ALIAS_EXPANSION
+from ruleengine.loader import MAX_ALIAS_EXPANSION
 
 BROKEN = Path(__file__).parent / "broken"
 CASES = sorted(p for p in BROKEN.iterdir() if (p / "expect.yaml").is_file())

@@ -8,7 +8,7 @@ import pytest
 
 from ruleengine.checker import CheckedVersion, check_version
 from ruleengine.errors import RuleFileError
-from ruleengine.load import parse_document
+from ruleengine.loader import parse_document
 from ruleengine.validate import validate_version
 
 MANIFEST = 'ruleset: t\nversion: "1"\neffective_from: 2026-01-01\n'
@@ -404,7 +404,7 @@ def test_rule_groups_and_reasons() -> None:
 def test_example_rules_check_clean() -> None:
     from pathlib import Path
 
-    from ruleengine.load import load_documents
+    from ruleengine.loader import load_documents
 
     root = Path(__file__).resolve().parents[2] / "rules" / "example" / "2026-01"
     files = sorted(root.glob("*.yaml"))

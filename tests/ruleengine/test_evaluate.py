@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 import ruleengine
 from ruleengine import runtime
 
+from ..conftest import examples
 from .conftest import BuildEngine
 
 # Exact reference arithmetic: any rounding would raise Inexact.
@@ -259,7 +260,7 @@ def same(actual: Any, expected: Ex) -> bool:
     return type(actual) is kinds[expected.kind] and actual == expected.value
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_expressions_evaluate_as_python(
     build_engine: BuildEngine, case: tuple[dict[str, Any], list[Ex]]
@@ -365,7 +366,7 @@ def stdlib_engine(build_engine: BuildEngine) -> ruleengine.Engine:
     return build_engine(STDLIB_DECISION)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     x=st.builds(
         lambda n, k: Decimal(n).scaleb(-k), st.integers(-(10**12), 10**12), st.integers(0, 6)

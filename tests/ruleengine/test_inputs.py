@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 import ruleengine
 from ruleengine.errors import InputError
 
+from ..conftest import examples
+
 CASES = yaml.safe_load((Path(__file__).parent / "input_cases.yaml").read_text("utf-8"))["cases"]
 
 VALID: dict[str, Any] = {
@@ -250,7 +252,7 @@ PATHS = [
 ]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.dictionaries(st.sampled_from(PATHS), json_values, max_size=4),
     st.sampled_from(["quote", "checkout"]),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ruleengine.errors import Diagnostic, RuleFileError
-from ruleengine.load import Document, load_document, load_documents, parse_document
+from ruleengine.loader import Document, load_document, load_documents, parse_document
 
 
 def _errors(text: str) -> list[tuple[str, int, int, str]]:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import ruleengine
 from ruleengine.runtime.inputs import FAIL
 
+from ..conftest import examples
 from .conftest import BuildEngine
 from .test_evaluate import (
     BOOL_VARS,
@@ -391,7 +392,7 @@ def _lowering_cases(draw: st.DrawFn) -> tuple[dict[str, Any], list[Ex]]:
     return env, [_render(t, env) for t in trees]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_lowering_cases())
 def test_inlined_helpers_and_groups_evaluate_as_python(
     build_engine: BuildEngine, case: tuple[dict[str, Any], list[Ex]]
@@ -425,7 +426,7 @@ def test_map_inputs_take_the_fast_path(build_engine: BuildEngine) -> None:
         "      total: sum(k in keys(counts), counts[k] ?? 0)\n"
         "      price_a: 'if prices != null then prices[\"a\"] ?? 0 else 0'\n"
     )
-    compiled = engine.rulesets["t"].versions[0].decisions["d"]
+    compiled = engine.rulesets["t"].versions[0].compiled.decisions["d"]
     facts = {"counts": {"a": 2, "b": 5}, "prices": {"a": "1.50"}}
     assert compiled.decide_fast(facts, date(2026, 1, 1)) is not FAIL  # no detour
     result = engine.decide("t", "d", facts).result

@@ -32,6 +32,8 @@ from ruleengine.nodes import (
 )
 from ruleengine.parse import parse_expression, parse_type
 
+from ..conftest import examples
+
 
 def p(text: str) -> Expr:
     return parse_expression(ExprSource.from_text(text))
@@ -376,19 +378,19 @@ def _parse_or_positioned_error(text: str) -> None:
         assert 0 <= node.span.start <= node.span.end <= len(text)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(st.text(max_size=60))
 def test_any_text_parses_or_fails_with_a_position(text: str) -> None:
     _parse_or_positioned_error(text)
 
 
-@settings(max_examples=700, deadline=None)
+@settings(max_examples=examples(700), deadline=None)
 @given(st.lists(st.sampled_from(TOKENS), max_size=25).map(" ".join))
 def test_token_soup_parses_or_fails_with_a_position(text: str) -> None:
     _parse_or_positioned_error(text)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.sampled_from(TOKENS), max_size=25).map("".join))
 def test_glued_tokens_parse_or_fail_with_a_position(text: str) -> None:
     _parse_or_positioned_error(text)

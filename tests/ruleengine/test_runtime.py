@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from ruleengine import runtime
 
+from ..conftest import examples
+
 # --- round_money -------------------------------------------------------------------
 
 
@@ -33,7 +35,7 @@ ties = st.builds(
 )
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(decimals, st.integers(0, 4))
 @example(Decimal("0.125"), 2)
 @example(Decimal("-0.125"), 2)
@@ -48,7 +50,7 @@ def test_round_money_is_quantize_half_up(x: Decimal, digits: int) -> None:
     assert got.as_tuple().exponent == -digits  # exactly `digits` fractional digits
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(ties)
 def test_round_money_ties_round_away_from_zero(case: tuple[Decimal, int]) -> None:
     x, digits = case

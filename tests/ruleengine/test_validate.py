@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from ruleengine.errors import RuleFileError
-from ruleengine.load import Document, parse_document
+from ruleengine.loader import Document, parse_document
 from ruleengine.model import VersionModel
 from ruleengine.validate import content_hash, parse_date, schema_diagnostics, validate_version
 

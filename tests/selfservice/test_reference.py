@@ -26,7 +26,7 @@ import pytest
 
 import ruleengine
 from ruleengine.errors import InputError, NotFoundError, NoVersionInEffectError
-from ruleengine.load import load_document
+from ruleengine.loader import load_document
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent

@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 import ruleengine
 
 from .conftest import FACTS
 from .live import serve, wait_for, write_atomically
+
+pytestmark = pytest.mark.live
 
 MARCH = {**FACTS, "as_of": "2026-03-15"}  # decided by version 2026-01, the one rewritten
 GOLD = "[gold, 0.05]"

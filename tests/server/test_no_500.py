@@ -8,12 +8,14 @@ import json
 from datetime import date
 from typing import Any
 
+import pytest
 import schemathesis
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
-from schemathesis.config._checks import NegativeDataRejectionConfig
+from schemathesis.config import CheckConfig
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -25,25 +27,43 @@ import ruleengine
 from server.app import create_app
 from server.settings import Settings
 
+from ..conftest import examples
 from .conftest import EXAMPLE, FACTS, errors_of
 
-APP = create_app(
-    engine=ruleengine.load(EXAMPLE, clock=lambda: date(2026, 3, 15)),
-    settings=Settings(admin_token="fuzz-token", watch=False, access_log=False, max_batch=3),
-)
-CLIENT = TestClient(APP, raise_server_exceptions=False)
-schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
-schema.config.generation.update(
-    modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE],
-    max_examples=200,
-    deterministic=True,
-    database="none",
-)
+pytestmark = pytest.mark.fuzz
 
-# A batch over its documented maxItems is refused with 413, as the contract says.
-schema.config.checks.negative_data_rejection = NegativeDataRejectionConfig(
-    expected_statuses=[400, 401, 404, 405, 413, 422]
-)
+
+@pytest.fixture(scope="module")
+def fuzz_app() -> FastAPI:
+    """The service over rules/example, built when the first fuzz test runs (not at import)."""
+    return create_app(
+        engine=ruleengine.load(EXAMPLE, clock=lambda: date(2026, 3, 15)),
+        settings=Settings(admin_token="fuzz-token", watch=False, access_log=False, max_batch=3),
+    )
+
+
+@pytest.fixture(scope="module")
+def fuzz_client(fuzz_app: FastAPI) -> TestClient:
+    return TestClient(fuzz_app, raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzz_app: FastAPI) -> schemathesis.BaseSchema:
+    found = schemathesis.openapi.from_asgi("/openapi.json", fuzz_app)
+    found.config.generation.update(
+        modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE],
+        max_examples=examples(200),
+        deterministic=True,
+        database="none",
+    )
+    # A batch over its documented maxItems is refused with 413, as the contract says.
+    found.config.checks.negative_data_rejection = CheckConfig(
+        expected_statuses=[400, 401, 404, 405, 413, 422]
+    )
+    return found
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
 
 CHECKS = [
     not_a_server_error,
@@ -63,7 +83,7 @@ def _check(case: schemathesis.Case) -> None:
 
 
 FUZZ = settings(
-    max_examples=200,
+    max_examples=examples(200),
     deadline=None,
     derandomize=True,
     database=None,
@@ -74,7 +94,8 @@ FUZZ = settings(
 @schema.parametrize()
 @FUZZ
 def test_openapi_routes_never_500(case: schemathesis.Case) -> None:
-    """Every operation of the document, per-decision paths included: 200 examples each."""
+    """Every operation of the document, per-decision paths included: 200 examples each
+    (under the `ci` hypothesis profile)."""
     _check(case)
 
 
@@ -121,15 +142,17 @@ bodies = st.one_of(
 )
 
 
-@settings(FUZZ, max_examples=300)
+@settings(FUZZ, max_examples=examples(300))
 @given(
     body=bodies,
     decision=st.sampled_from(["quote", "checkout", "nope"]),
     batch=st.booleans(),
 )
-def test_generated_bodies_never_500(body: Any, decision: str, batch: bool) -> None:
+def test_generated_bodies_never_500(
+    fuzz_client: TestClient, body: Any, decision: str, batch: bool
+) -> None:
     url = f"/v1/rulesets/example/decisions/{decision}" + ("/batch" if batch else "")
-    response = CLIENT.post(url, content=json.dumps(body))
+    response = fuzz_client.post(url, content=json.dumps(body))
     assert response.status_code in (200, 400, 404, 413, 422), response.text
     if response.status_code != 200:
         errors_of(response, response.status_code)

@@ -15,8 +15,7 @@ from typing import Annotated
 
 import typer
 
-from ..bundle import build_bundle
-from ..errors import RuleFileError, render_diagnostics
+from .. import RuleFileError, build_bundle, render_diagnostics
 
 
 def write_atomically(path: Path, data: bytes) -> None:

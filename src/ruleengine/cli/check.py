@@ -13,9 +13,17 @@ from typing import Annotated
 
 import typer
 
-from ..engine import Version, load_versions, version_conflicts
-from ..errors import Diagnostic, RuleFileError, render_diagnostics
-from ..qa.suite import Suite, find_suites, load_suites
+from .. import (
+    Diagnostic,
+    RuleFileError,
+    Suite,
+    Version,
+    find_suites,
+    load_suites,
+    load_versions,
+    render_diagnostics,
+    version_conflicts,
+)
 
 
 def run_check(path: Path) -> tuple[list[Version], list[Diagnostic]]:
@@ -68,8 +76,8 @@ def command(
         )
         raise typer.Exit(1)
     rulesets = {v.ruleset for v in versions}
-    decisions = sum(len(v.compiled.checked.decisions) for v in versions)
-    rules = sum(len(g.rules) for v in versions for g in v.compiled.checked.groups.values())
+    decisions = sum(len(v.decisions) for v in versions)
+    rules = sum(len(v.rules()) for v in versions)
     print(
         f"ok: {len(rulesets)} rule set(s), {len(versions)} version(s), "
         f"{decisions} decision(s), {rules} rule(s) checked under {path}"

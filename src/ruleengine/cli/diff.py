@@ -20,10 +20,16 @@ from typing import Annotated
 
 import typer
 
-from .. import jsonio
-from ..bundle import extract_bundle
-from ..engine import RuleSet, display_path, load
-from ..errors import NotFoundError, RuleFileError, render_diagnostics
+from .. import (
+    NotFoundError,
+    RuleFileError,
+    RuleSet,
+    display_path,
+    extract_bundle,
+    jsonio,
+    load,
+    render_diagnostics,
+)
 from ..qa.diff import DiffRequest, run_diff
 from ..qa.distribute import JobError, Runner, check_dask
 from ..qa.sources import PARTITION_BYTES, InputFile, InputsError, find_inputs

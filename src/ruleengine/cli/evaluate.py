@@ -9,13 +9,14 @@ from typing import Annotated, Any
 
 import typer
 
-from .. import jsonio
-from ..engine import Decision, load
-from ..errors import (
+from .. import (
+    Decision,
     InputError,
     NotFoundError,
     NoVersionInEffectError,
     RuleFileError,
+    jsonio,
+    load,
     render_diagnostics,
 )
 

@@ -24,15 +24,22 @@ from typing import Annotated
 
 import typer
 
-from ..engine import Engine, display_path, load
-from ..errors import RuleFileError, render_diagnostics
+from .. import (
+    Case,
+    Engine,
+    RuleFileError,
+    display_path,
+    find_suites,
+    load,
+    load_suites,
+    render_diagnostics,
+)
 from ..qa.coverage import Coverage, format_percent
 from ..qa.distribute import JobError, Runner
 from ..qa.junit import write_junit
 from ..qa.replay import render_replay, replay_outcomes, run_replay
 from ..qa.runner import Outcome, run_case
 from ..qa.sources import PARTITION_BYTES, InputFile
-from ..qa.suite import Case, find_suites, load_suites
 from .diff import inputs_for, runner_for
 from .progress import RunProgress
 

@@ -2,7 +2,6 @@
 
 One module per concern, one public entry each:
 
-- `suite`: find and read suite files (`load_suites`), positioned errors like rule files;
 - `runner`: run cases against an engine and compare (`run_case`);
 - `coverage`: which rule conditions were seen true and false (`Coverage`);
 - `junit`: JUnit XML for CI (`write_junit`);
@@ -12,6 +11,8 @@ One module per concern, one public entry each:
 - `sources`: input files (globs, folders, .gz) cut into partitions (`plan`, `read`);
 - `distribute`: run a job's partitions here, on a process pool or on Dask (`run_job`).
 
-The command line (`ruleengine test`, `ruleengine diff`) sits on top; the engine
-knows nothing of this package.
+Suite files are read by the engine itself (`ruleengine.load_suites`, in
+`ruleengine/suites.py`), since the server shows their cases as examples. This
+package uses only the public API (`ruleengine`); the command line (`ruleengine
+test`, `ruleengine diff`) sits on top; the engine knows nothing of this package.
 """

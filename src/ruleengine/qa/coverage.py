@@ -26,9 +26,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from ..engine import Decision, Version
-from ..model import Location
-from ..trace import GroupCall, TableRead, TraceEntry
+from .. import Decision, GroupCall, Location, TableRead, TraceEntry, Version
 
 
 @dataclass(slots=True)
@@ -78,19 +76,18 @@ class Coverage:
         for v in sorted(versions, key=lambda v: (v.ruleset, v.effective_from)):
             key = (v.ruleset, v.version)
             groups: dict[str, _Group] = {}
-            for name, group in v.compiled.checked.groups.items():
+            for name, group in v.groups().items():
                 rules = tuple(
-                    RuleCoverage(v.ruleset, v.version, name, r.definition.id, r.definition.location)
-                    for r in group.rules
+                    RuleCoverage(v.ruleset, v.version, name, r.id, r.location) for r in group.rules
                 )
                 self.rules.extend(rules)
                 groups[name] = _Group(group.hit, rules, {r.rule: i for i, r in enumerate(rules)})
             self._groups[key] = groups
             items: dict[tuple[str, Any], TableItemCoverage] = {}
-            for name, table in v.compiled.checked.tables.items():
-                for item_key, location in _table_items(table.definition, table.value):
-                    items[(name, item_key)] = TableItemCoverage(
-                        v.ruleset, v.version, name, item_key, location
+            for name, table in v.tables().items():
+                for item in table.items:
+                    items[(name, item.key)] = TableItemCoverage(
+                        v.ruleset, v.version, name, item.key, item.location
                     )
             self._items[key] = items
             self.items.extend(items.values())
@@ -146,23 +143,6 @@ def _close(group: _Group, evaluated: list[tuple[int, bool]]) -> None:
             rule.seen_true += 1
         else:
             rule.seen_false += 1
-
-
-def _table_items(definition: Any, value: Any) -> list[tuple[Any, Location | None]]:
-    if definition.kind == "rows":
-        index = value[0]
-        locations = [loc for _, loc in definition.rows]
-        return [(k, locations[i] if i < len(locations) else None) for i, k in enumerate(index)]
-    if definition.kind in ("set", "map"):
-        # Source order (definition.value) with each item's location; the runtime value
-        # (frozenset or dict) has the keys as expressions see them.
-        locations = list(definition.item_locations)
-        return [
-            (k, locations[i] if i < len(locations) else None)
-            for i, k in enumerate(definition.value)
-            if k in value
-        ]
-    return []
 
 
 @dataclass(frozen=True, slots=True)

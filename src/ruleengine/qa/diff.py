@@ -33,9 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .. import jsonio
-from ..engine import Engine, load
-from ..errors import InputError, NotFoundError, NoVersionInEffectError
+from .. import Engine, InputError, NotFoundError, NoVersionInEffectError, jsonio, load
 from .diff_report import ABSENT, DiffReport, clip, show
 from .distribute import PartDone, RuleFiles, Runner, run_job
 from .sources import PARTITION_BYTES, InputFile, Partition, find_inputs, plan

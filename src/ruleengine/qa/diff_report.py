@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..engine import display_path
+from .. import display_path
 
 if TYPE_CHECKING:
     from .diff import DiffRequest, Tally

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..errors import Diagnostic
+from .. import Diagnostic
 from .runner import Outcome
 
 

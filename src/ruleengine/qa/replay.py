@@ -33,9 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import jsonio
-from ..engine import Engine, load
-from ..errors import InputError, NotFoundError, NoVersionInEffectError
+from .. import Engine, InputError, NotFoundError, NoVersionInEffectError, jsonio, load
 from .distribute import PartDone, RuleFiles, Runner, run_job
 from .runner import Outcome, compare, plain
 from .sources import PARTITION_BYTES, InputFile, Partition, plan

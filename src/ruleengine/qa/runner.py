@@ -17,10 +17,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal, TypedDict
 
-from .. import jsonio
-from ..engine import Decision, Engine
-from ..errors import InputError, NotFoundError, NoVersionInEffectError
-from .suite import Case
+from .. import Case, Decision, Engine, InputError, NotFoundError, NoVersionInEffectError, jsonio
 
 Status = Literal["passed", "failed", "skipped"]
 _MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
@@ -98,7 +95,7 @@ def _same(expected: Any, actual: Any) -> bool:
     if isinstance(actual, Decimal):
         return type(expected) in (Decimal, int, str) and str(expected) == str(actual)
     if type(actual) is date:
-        return expected == actual or expected == actual.isoformat()
+        return bool(expected == actual or expected == actual.isoformat())
     if isinstance(actual, dict):
         return (
             isinstance(expected, dict)

@@ -15,8 +15,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 import ruleengine
-from ruleengine import jsonio
-from ruleengine.errors import RuleEngineError
+from ruleengine import RuleEngineError, jsonio
 
 from ..deps import JsonBody, Services, ServicesDep, SnapshotDep
 from ..errors import ApiError, engine_error, problem

@@ -10,8 +10,7 @@ from typing import Any
 from fastapi import APIRouter
 
 import ruleengine
-from ruleengine import jsonio
-from ruleengine.qa.suite import find_suites, load_suites
+from ruleengine import find_suites, jsonio, load_suites
 
 from ..deps import ServicesDep, SnapshotDep
 from ..errors import ApiError

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 RULEENGINE = Path(sys.executable).parent / "ruleengine"
@@ -32,6 +33,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.live
 def test_serve_answers_a_decision(tmp_path: Path) -> None:
     port = free_port()
     log = (tmp_path / "serve.log").open("w")

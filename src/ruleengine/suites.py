@@ -21,10 +21,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
-from ..engine import Version, display_path
-from ..errors import Code, Diagnostic, RuleFileError, did_you_mean
-from ..load import Document, load_document
-from ..validate import parse_date, schema_diagnostics, schema_validator
+from .engine import Version, display_path
+from .errors import Code, Diagnostic, RuleFileError, did_you_mean
+from .loader import Document, load_document
+from .validate import parse_date, schema_diagnostics, schema_validator
 
 SUITE_DIR = "tests"
 SUITE_SUFFIXES = (".yaml", ".yml")
@@ -135,7 +135,7 @@ def _catalog(versions: Iterable[Version]) -> dict[str, _RuleSetInfo]:
     return {
         name: _RuleSetInfo(
             frozenset(v.version for v in vs),
-            frozenset(d for v in vs for d in v.compiled.decisions),
+            frozenset(d for v in vs for d in v.decisions),
             tuple(Path(v.root).resolve() for v in vs),
         )
         for name, vs in grouped.items()

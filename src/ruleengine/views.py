@@ -1,0 +1,131 @@
+"""Read-only views of a loaded version: what the public API shows of its decisions,
+rule groups and tables.
+
+The server, QA and the command line see a version through these small frozen
+objects, never through the compiled or checked program behind them (those
+change shape with the compiler; these do not).
+
+Public entry: `version_views(compiled)`, used by `engine.Version`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .compiler import CompiledVersion
+from .model import Location, TableDef
+from .schema_export import decision_schemas
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionInfo:
+    """One decision of a version: its name, description and JSON Schemas."""
+
+    name: str
+    description: str | None
+    _compiled: CompiledVersion = field(repr=False, compare=False)
+
+    def input_schema(self) -> dict[str, Any]:
+        """The JSON Schema of the decision's input (exactly what the validator accepts)."""
+        return decision_schemas(self._compiled.checked, self.name)[0]
+
+    def result_schema(self) -> dict[str, Any]:
+        """The JSON Schema of the decision's `result` (decimals as strings, dates as text)."""
+        return decision_schemas(self._compiled.checked, self.name)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """One rule of a rule group, where it is written."""
+
+    group: str
+    id: str
+    location: Location
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleGroupInfo:
+    """A rule group: its hit policy (`collect` or `first`) and its rules in order."""
+
+    name: str
+    hit: str
+    rules: tuple[RuleInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TableItem:
+    """A row of a keyed table or an item of a set or map table: the key as
+    expressions see it, and where it is written (None when not known)."""
+
+    key: Any
+    location: Location | None
+
+
+@dataclass(frozen=True, slots=True)
+class TableInfo:
+    """A table: its kind (value, set, map, rows) and its coverable items in source order
+    (a single-value table has none)."""
+
+    name: str
+    kind: str
+    location: Location
+    items: tuple[TableItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VersionViews:
+    decisions: Mapping[str, DecisionInfo]
+    groups: Mapping[str, RuleGroupInfo]
+    tables: Mapping[str, TableInfo]
+
+
+def version_views(compiled: CompiledVersion) -> VersionViews:
+    """The views of one compiled version (built once, when the version is made)."""
+    checked = compiled.checked
+    decisions = {
+        name: DecisionInfo(name, checked.decisions[name].definition.description, compiled)
+        for name in compiled.decisions
+    }
+    groups = {
+        name: RuleGroupInfo(
+            name,
+            group.hit,
+            tuple(
+                RuleInfo(name, r.definition.id, r.definition.location, r.definition.description)
+                for r in group.rules
+            ),
+        )
+        for name, group in checked.groups.items()
+    }
+    tables = {
+        name: TableInfo(
+            name,
+            table.definition.kind,
+            table.definition.location,
+            _table_items(table.definition, table.value),
+        )
+        for name, table in checked.tables.items()
+    }
+    return VersionViews(decisions, groups, tables)
+
+
+def _table_items(definition: TableDef, value: Any) -> tuple[TableItem, ...]:
+    if definition.kind == "rows":
+        index = value[0]
+        locations = [loc for _, loc in definition.rows]
+        return tuple(
+            TableItem(k, locations[i] if i < len(locations) else None) for i, k in enumerate(index)
+        )
+    if definition.kind in ("set", "map"):
+        # Source order (definition.value) with each item's location; the runtime value
+        # (frozenset or dict) has the keys as expressions see them.
+        locations = list(definition.item_locations)
+        return tuple(
+            TableItem(k, locations[i] if i < len(locations) else None)
+            for i, k in enumerate(definition.value)
+            if k in value
+        )
+    return ()
