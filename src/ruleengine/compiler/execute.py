@@ -67,7 +67,8 @@ class TracedModule:
     def function(self, name: str) -> Callable[..., Any]:
         if self._built is None:
             self.build()
-        return self._namespace[name]
+        found: Callable[..., Any] = self._namespace[name]
+        return found
 
     def runner(self, decision: str) -> Callable[..., dict[str, Any]]:
         name = f"d_{decision}_t"
@@ -75,6 +76,7 @@ class TracedModule:
         def run_traced(
             data: dict[str, Any], as_of: date, locale: str, trace: list[Any]
         ) -> dict[str, Any]:
-            return self.function(name)(data, as_of, locale, trace)
+            result: dict[str, Any] = self.function(name)(data, as_of, locale, trace)
+            return result
 
         return run_traced
