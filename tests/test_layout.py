@@ -22,12 +22,6 @@ ALLOWED: frozenset[str] = frozenset(
         # compiler/: one input-constraint model (issue 11)
         "ruleengine/compiler/validators.py::ValidatorWriter.value_check",
         #
-        # check.py -> checker/ (issue 11)
-        "ruleengine/check.py",
-        "ruleengine/check.py::check_version",
-        "ruleengine/check.py::_Checker.check_table",
-        "ruleengine/check.py::_Checker._check",
-        #
         # validate.py
         "ruleengine/validate.py",
         "ruleengine/validate.py::validate_version",

@@ -13,7 +13,6 @@ may change shape.
 
 from . import jsonio
 from .bundle import MAX_BUNDLE_BYTES, BundleIndex, build_bundle, extract_bundle
-from .trace import GroupCall, TableRead, TraceEntry
 from .engine import (
     Decision,
     Engine,
@@ -39,6 +38,7 @@ from .errors import (
 from .model import Location
 from .schema_export import DATE_PATTERN
 from .suites import Case, ExpectedError, Suite, SuiteSearch, find_suites, load_suites
+from .trace import GroupCall, TableRead, TraceEntry
 from .views import DecisionInfo, RuleGroupInfo, RuleInfo, TableInfo, TableItem
 
 __all__ = [
