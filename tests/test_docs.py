@@ -222,6 +222,7 @@ def test_language_error_examples_fail_check(tmp_path: Path, expr: str, expected:
 # --- the server command of docs/playground.md ---------------------------------
 
 
+@pytest.mark.live
 def test_the_playground_serve_command_runs_as_documented(tmp_path: Path) -> None:
     """The `ruleengine serve` of docs/playground.md starts, logs decisions, and saves a
     draft into its drafts folder (not into the rules) with the admin token."""
@@ -350,3 +351,49 @@ def test_documented_diff_and_replay_sessions(page: Path, tmp_path: Path) -> None
             assert result.returncode == 0, f"$ {command}\n{result.stdout}{result.stderr}"
             missing = _shown_in(shown, result.stdout.splitlines())
             assert missing is None, f"$ {command}\nnot printed: {missing}\n{result.stdout}"
+
+
+# --- docs/architecture.md ------------------------------------------------------
+
+ARCHITECTURE_MD = ROOT / "docs" / "architecture.md"
+PACKAGE = ROOT / "src" / "ruleengine"
+
+
+def _pyproject() -> dict[str, Any]:
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+
+
+def test_architecture_shows_the_layers_the_build_checks() -> None:
+    text = ARCHITECTURE_MD.read_text("utf-8")
+    (shown,) = re.findall(r"```layers\n(.*?)```", text, re.S)
+    contracts = _pyproject()["tool"]["importlinter"]["contracts"]
+    (layers,) = [c["layers"] for c in contracts if c["type"] == "layers"]
+    assert shown.splitlines() == layers
+
+
+def test_architecture_names_every_module_and_package() -> None:
+    text = ARCHITECTURE_MD.read_text("utf-8")
+    children = sorted(
+        f"{p.name}/" if p.is_dir() else p.name
+        for p in PACKAGE.iterdir()
+        if (p.suffix == ".py" and p.name != "__init__.py")
+        or (p.is_dir() and (p / "__init__.py").exists())
+    )
+    missing = [name for name in children if f"`{name}" not in text and f"{name}`" not in text]
+    assert missing == []
+
+
+def test_architecture_commands_and_markers_exist() -> None:
+    text = ARCHITECTURE_MD.read_text("utf-8")
+    makefile = (ROOT / "Makefile").read_text("utf-8")
+    targets = re.findall(r"^\$ make ([\w-]+)", text, re.M)
+    assert targets and all(re.search(rf"^{t}:", makefile, re.M) for t in targets)
+    assert (
+        'HYPOTHESIS_PROFILE=dev $(BIN)/pytest -m "not fuzz and not live and not browser"'
+        in makefile
+    )
+    registered = {m.split(":")[0] for m in _pyproject()["tool"]["pytest"]["ini_options"]["markers"]}
+    assert registered == {"browser", "fuzz", "live"}
+    assert all(f"`{marker}`" in text for marker in registered)

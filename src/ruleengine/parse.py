@@ -432,7 +432,8 @@ def parse_expression(source: ExprSource) -> Expr:
             tree = _parse_tree(_template(text))
         except UnexpectedInput:
             tree = _parser().parse(text, start="expr")  # the error, worded on the real text
-        return _build(_Builder(text), tree)
+        built: Expr = _build(_Builder(text), tree)
+        return built
     except _Problem as problem:
         raise RuleFileError(
             [

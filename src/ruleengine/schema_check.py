@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from .errors import Code, Diagnostic, did_you_mean
-from .load import DataPath, Document
+from .loader import DataPath, Document
 
 if TYPE_CHECKING:
     import jsonschema
@@ -38,12 +38,13 @@ def _is_integer(checker: Any, instance: Any) -> bool:
         return instance.is_finite() and instance == instance.to_integral_value()
     import jsonschema
 
-    return jsonschema.Draft202012Validator.TYPE_CHECKER.is_type(instance, "integer")
+    return bool(jsonschema.Draft202012Validator.TYPE_CHECKER.is_type(instance, "integer"))
 
 
 @cache
 def _schema(name: str) -> dict[str, Any]:
-    return json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text("utf-8"))
+    schema: dict[str, Any] = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text("utf-8"))
+    return schema
 
 
 @cache
@@ -54,10 +55,11 @@ def schema_validator(name: str) -> jsonschema.protocols.Validator:
     schema = _schema(name)
     base = jsonschema.validators.validator_for(schema)
     base.check_schema(schema)
-    cls = jsonschema.validators.extend(
+    cls = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
         base, type_checker=base.TYPE_CHECKER.redefine("integer", _is_integer)
     )
-    return cls(schema)
+    validator: jsonschema.protocols.Validator = cls(schema)
+    return validator
 
 
 @cache

@@ -24,7 +24,8 @@ from typing import Any, cast
 from .engine import Version, display_path
 from .errors import Code, Diagnostic, RuleFileError, did_you_mean
 from .loader import Document, load_document
-from .validate import parse_date, schema_diagnostics, schema_validator
+from .schema_check import schema_diagnostics, schema_validator
+from .validate import parse_date
 
 SUITE_DIR = "tests"
 SUITE_SUFFIXES = (".yaml", ".yml")
