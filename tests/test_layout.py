@@ -27,8 +27,9 @@ ALLOWED: frozenset[str] = frozenset(
         "ruleengine/validate.py::validate_version",
         "ruleengine/validate.py::_Builder.table",
         #
-        # cli/test.py
+        # cli/test.py, cli/diff.py
         "ruleengine/cli/test.py::command",
+        "ruleengine/cli/diff.py::command",
         #
         # server/app.py
         "server/app.py::create_app",
