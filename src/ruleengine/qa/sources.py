@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from ..engine import display_path
+from .. import display_path
 
 PARTITION_BYTES = 4 << 20  # about 10,000 decision-log lines
 # Files a folder contributes: decision logs and corpora, compressed or not.
