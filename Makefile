@@ -32,7 +32,7 @@ test-fast: $(STAMP)
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 	$(BIN)/ruleengine check rules
-	HYPOTHESIS_PROFILE=dev $(BIN)/pytest -m "not fuzz and not live"
+	HYPOTHESIS_PROFILE=dev $(BIN)/pytest -m "not fuzz and not live and not browser"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import ruleengine
-from ruleengine import jsonio
-from ruleengine.qa.runner import run_case
-from ruleengine.qa.suite import find_suites, load_suites
+from ruleengine import find_suites, jsonio, load_suites
+from ruleengine.qa import run_case
 
 from .drafts import LoadedDraft, draft_root, relocate_text
 

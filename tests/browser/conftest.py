@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from ruleengine.qa.suite import find_suites, load_suites
+from ruleengine.suites import find_suites, load_suites
 from server.app import create_app
 from server.settings import Settings
 

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 import ruleengine
 from ruleengine import jsonio
-from ruleengine.qa.suite import find_suites, load_suites
+from ruleengine.suites import find_suites, load_suites
 from server.app import create_app
 from server.draft_runs import changes
 from server.drafts import MAX_FILE_BYTES

@@ -15,4 +15,10 @@ Suite files are read by the engine itself (`ruleengine.load_suites`, in
 `ruleengine/suites.py`), since the server shows their cases as examples. This
 package uses only the public API (`ruleengine`); the command line (`ruleengine
 test`, `ruleengine diff`) sits on top; the engine knows nothing of this package.
+The server's workbench runs suite cases on drafts through this package's entry
+(`ruleengine.qa.run_case`), never its modules.
 """
+
+from .runner import Outcome, run_case
+
+__all__ = ["Outcome", "run_case"]
