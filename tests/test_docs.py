@@ -397,3 +397,12 @@ def test_architecture_commands_and_markers_exist() -> None:
     registered = {m.split(":")[0] for m in _pyproject()["tool"]["pytest"]["ini_options"]["markers"]}
     assert registered == {"browser", "fuzz", "live"}
     assert all(f"`{marker}`" in text for marker in registered)
+
+
+def test_architecture_compile_command_prints_the_generated_code() -> None:
+    text = ARCHITECTURE_MD.read_text("utf-8")
+    (command,) = re.findall(r"^\$ ruleengine (compile [^\n]+)$", text, re.M)
+    result = _cli(*shlex.split(command))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("# rules/example/2026-07/decisions.yaml:")
+    assert "def d_quote(" in result.stdout and "def d_checkout(" not in result.stdout

@@ -92,6 +92,11 @@ class Version:
         """The version's tables by name, with their rows or items."""
         return self._views.tables
 
+    def listing(self, traced: bool = False, decision: str | None = None) -> str:
+        """The generated Python module (or its traced copy; with `decision`, only that
+        decision's functions), as `ruleengine compile` prints it: for debugging."""
+        return self.compiled.listing(traced=traced, decision=decision)
+
 
 @dataclass(frozen=True, slots=True)
 class RuleSet:

@@ -13,8 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ..engine import load
-from ..errors import NotFoundError, RuleFileError
+from .. import NotFoundError, RuleFileError, load
 
 
 def command(
@@ -40,12 +39,12 @@ def command(
         chosen = found.versions[-1] if version is None else versions.get(version)
         if chosen is None:
             raise NotFoundError("version", str(version), list(versions))
-        if decision is not None and decision not in chosen.compiled.decisions:
-            raise NotFoundError("decision", decision, sorted(chosen.compiled.decisions))
+        if decision is not None and decision not in chosen.decisions:
+            raise NotFoundError("decision", decision, sorted(chosen.decisions))
     except RuleFileError as exc:
         print(exc.render(), file=sys.stderr)
         raise typer.Exit(1) from None
     except NotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(1) from None
-    sys.stdout.write(chosen.compiled.listing(traced=traced, decision=decision))
+    sys.stdout.write(chosen.listing(traced=traced, decision=decision))
