@@ -2,8 +2,9 @@
 over 80 lines (from its `def` to its last line, docstring included).
 
 A long function is split by concern, a long module into a package of modules with one
-reason to change each. `ALLOWED` names today's offenders while they are being split;
-it only shrinks: an entry that is no longer needed fails the test until it is removed.
+reason to change each. `ALLOWED` names the offenders left from before the rule, with
+their length when it came in: they may shrink, never grow, and an entry that is no
+longer needed fails the test until it is removed.
 """
 
 from __future__ import annotations
@@ -16,20 +17,19 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 80
 
-# "path" for a module, "path::Qualified.name" for a function (paths relative to src/).
-ALLOWED: frozenset[str] = frozenset(
-    {
-        # validate.py
-        "ruleengine/validate.py::_Builder.table",
-        #
-        # cli/test.py, cli/diff.py
-        "ruleengine/cli/test.py::command",
-        "ruleengine/cli/diff.py::command",
-        #
-        # server/app.py
-        "server/app.py::create_app",
-    }
-)
+# "path" for a module, "path::Qualified.name" for a function (paths relative to src/),
+# with the most lines it may have.
+ALLOWED: dict[str, int] = {
+    # validate.py
+    "ruleengine/validate.py::_Builder.table": 107,
+    #
+    # cli/test.py, cli/diff.py
+    "ruleengine/cli/test.py::command": 115,
+    "ruleengine/cli/diff.py::command": 122,
+    #
+    # server/app.py
+    "server/app.py::create_app": 93,
+}
 
 
 def _functions(
@@ -62,16 +62,17 @@ def offenders() -> dict[str, int]:
 
 
 def test_no_module_or_function_over_its_limit() -> None:
-    over = {name: n for name, n in offenders().items() if name not in ALLOWED}
+    over = {name: n for name, n in offenders().items() if n > ALLOWED.get(name, 0)}
     assert not over, (
         f"over the limit ({MAX_MODULE_LINES} lines a module, {MAX_FUNCTION_LINES} a function): "
         + ", ".join(f"{name} ({n} lines)" for name, n in sorted(over.items()))
-        + ". Split it by concern (docs/architecture.md, 'Layout rules')."
+        + ". Split it by concern (docs/architecture.md, 'Layout rules'); an entry of ALLOWED"
+        " in tests/test_layout.py may shrink, never grow."
     )
 
 
 def test_allowlist_only_shrinks() -> None:
-    stale = sorted(ALLOWED - offenders().keys())
+    stale = sorted(ALLOWED.keys() - offenders().keys())
     assert not stale, (
         f"no longer over the limit (or gone): {', '.join(stale)}; "
         "remove these entries from ALLOWED in tests/test_layout.py"
