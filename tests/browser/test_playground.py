@@ -292,7 +292,8 @@ def test_the_impact_of_a_draft_on_recent_decisions(page: Page, shots: Shots) -> 
 
 def test_the_page_runs_under_a_strict_content_security_policy(page: Page) -> None:
     """Nothing the page does (the editor, the tree, the tables) needs an inline script or
-    style, or anything from another origin: the browser reports no CSP violation."""
+    style, or anything from another origin: under the server's policy (or STRICT_CSP when
+    it sets none) the browser reports no violation."""
     page.driver.get_log("browser")  # what earlier tests logged
     case = _edited_draft(page)
     page.choose("decision", case["decision"])
