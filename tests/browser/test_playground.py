@@ -232,6 +232,11 @@ def test_a_decision_under_a_draft(page: Page, shots: Shots) -> None:
     page.choose_example(case["example"])
     page.decide()
     assert "DRAFT" in page.text("#meta"), page.text("#meta")
+    modified = page.js(
+        "return [...document.querySelectorAll('#draft-tabs .modified')].map(b => b.dataset.file)"
+    )
+    assert modified == [case["file"]], modified
+    assert page.text("#draft-changes") == f"Changed from {case['version']}: {case['file']}."
     result = page.result()
     for field, value in case["draft_result"].items():
         assert result[field] == value, result
@@ -305,3 +310,22 @@ def test_the_page_runs_under_a_strict_content_security_policy(page: Page) -> Non
     violations = [e["message"] for e in logged if "Content Security Policy" in e["message"]]
     assert violations == [], violations
     assert page.js("return document.querySelectorAll('.CodeMirror-line').length") > 0
+
+
+def test_a_draft_lives_in_the_browser_session(page: Page) -> None:
+    """A reload keeps the draft (with what changed); discarding it ends it."""
+    case = _edited_draft(page)
+    page.driver.refresh()
+    wait_for(lambda: page.js("return document.body.dataset.ready === 'true'"), what="the page")
+    wait_for(lambda: "No problems" in page.text("#check-status"), seconds=5, what="the check")
+    page.open_file(case["file"])
+    assert case["with"] in page.editor_text()
+    wait_for(
+        lambda: page.text("#draft-changes") == f"Changed from {case['version']}: {case['file']}.",
+        what="the changed files",
+    )
+    page.js("document.getElementById('draft-discard').click()")
+    assert not page.visible("draft-panel")
+    page.driver.refresh()
+    wait_for(lambda: page.js("return document.body.dataset.ready === 'true'"), what="the page")
+    assert not page.visible("draft-panel")

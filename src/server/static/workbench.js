@@ -10,7 +10,7 @@ const API = "/playground/api";
 const STORE = "ruleengine-draft";
 const CHECK_DELAY_MS = 250;
 
-export const draft = { active: false, ruleset: "", base: "", docs: new Map(), current: "", ok: false, version: "", diagnostics: [] };
+export const draft = { active: false, ruleset: "", base: "", docs: new Map(), original: new Map(), current: "", ok: false, version: "", diagnostics: [] };
 let editor = null;
 let marks = [];
 let timer = null;
@@ -58,6 +58,18 @@ function showTabs() {
     return button;
   });
   $("draft-tabs").replaceChildren(...tabs);
+  markModified();
+}
+
+// Which files differ from the published version: a dot on their tab, and a list.
+function markModified() {
+  const modified = [...draft.docs].filter(([name, doc]) => draft.original.has(name) && draft.original.get(name) !== doc.getValue()).map(([name]) => name);
+  for (const button of $("draft-tabs").children) {
+    const mine = modified.includes(button.dataset.file);
+    button.classList.toggle("modified", mine);
+    button.textContent = mine ? `${button.dataset.file} •` : button.dataset.file;
+  }
+  $("draft-changes").textContent = modified.length ? `Changed from ${draft.base}: ${modified.join(", ")}.` : `No change from ${draft.base} yet.`;
 }
 
 export function openFile(name, line, column) {
@@ -155,6 +167,7 @@ async function check() {
 
 function changed() {
   save();
+  markModified();
   clearTimeout(timer);
   timer = setTimeout(() => check().catch((err) => status(`could not check: ${err}`)), CHECK_DELAY_MS);
 }
@@ -166,11 +179,25 @@ function save() {
   sessionStorage.setItem(STORE, JSON.stringify({ ...draftPayload(), current: draft.current }));
 }
 
-function start(ruleset, base, files, current) {
+async function publishedFiles(ruleset, version) {
+  const { response, body } = await fetchJSON(`${API}/rulesets/${encodeURIComponent(ruleset)}/versions/${encodeURIComponent(version)}/files`);
+  return { response, body, files: response.ok ? Object.fromEntries(body.files.map((f) => [f.name, f.text])) : null };
+}
+
+function start(ruleset, base, files, current, original) {
   ensureEditor();
   draft.active = true;
   draft.ruleset = ruleset;
   draft.base = base;
+  draft.original = new Map(Object.entries(original || {}));
+  if (!original) {
+    publishedFiles(ruleset, base).then(({ files: published }) => {
+      if (published && draft.active && draft.base === base) {
+        draft.original = new Map(Object.entries(published));
+        markModified();
+      }
+    }).catch(() => {});
+  }
   draft.docs = new Map();
   for (const [name, text] of Object.entries(files)) {
     const doc = window.CodeMirror.Doc(text, "yaml");
@@ -191,12 +218,12 @@ function start(ruleset, base, files, current) {
 async function startFromVersion() {
   const ruleset = $("ruleset").value;
   const base = $("draft-base").value;
-  const { response, body } = await fetchJSON(`${API}/rulesets/${encodeURIComponent(ruleset)}/versions/${encodeURIComponent(base)}/files`);
+  const { response, body, files } = await publishedFiles(ruleset, base);
   if (!response.ok) {
     $("draft-state").textContent = (body.errors || []).map((e) => e.message).join("; ");
     return;
   }
-  start(ruleset, body.version, Object.fromEntries(body.files.map((f) => [f.name, f.text])));
+  start(ruleset, body.version, files, undefined, files);
 }
 
 function discard() {
