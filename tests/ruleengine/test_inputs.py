@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import ruleengine
 from ruleengine.errors import InputError
+from ruleengine.runtime.inputs import FAIL
 
 from ..conftest import examples
 
@@ -287,3 +288,39 @@ def test_any_input_decides_or_raises_input_error(
     except ruleengine.NoVersionInEffectError:
         return
     assert decision_made.version in ("2026-01", "2026-07")
+
+
+OPTIONAL_ITEMS = """\
+decisions:
+  d:
+    input:
+      xs: list<int?>
+      names: {type: list<string>, min_length: 1}
+    output:
+      n: len(xs)
+"""
+
+
+@pytest.mark.parametrize(
+    ("data", "valid"),
+    [
+        ({"xs": [1, None], "names": ["a"]}, True),
+        ({"xs": [None], "names": ["a", "b"]}, True),
+        ({"xs": [1, "2"], "names": ["a"]}, False),
+        ({"xs": [], "names": []}, False),
+        ({"xs": [None], "names": [None]}, False),
+    ],
+)
+def test_fast_check_and_collecting_validator_agree(
+    build_engine: Any, data: dict[str, Any], valid: bool
+) -> None:
+    # Both read one constraint model (FieldRule): a null item of list<int?> is valid to
+    # both (the collecting validator used to refuse it), min_length counts items.
+    compiled = build_engine(OPTIONAL_ITEMS).rulesets["t"].versions[0].compiled.decisions["d"]
+    fast = compiled.check_fast(data)
+    if valid:
+        assert fast == compiled.validate(data) == (data, "en")
+    else:
+        assert fast is FAIL
+        with pytest.raises(InputError):
+            compiled.validate(data)
