@@ -23,10 +23,6 @@ ALLOWED: dict[str, int] = {
     # validate.py
     "ruleengine/validate.py::_Builder.table": 107,
     #
-    # cli/test.py, cli/diff.py
-    "ruleengine/cli/test.py::command": 115,
-    "ruleengine/cli/diff.py::command": 122,
-    #
     # server/app.py
     "server/app.py::create_app": 93,
 }

@@ -21,6 +21,7 @@ from typing import Annotated
 import typer
 
 from .. import (
+    Engine,
     NotFoundError,
     RuleFileError,
     RuleSet,
@@ -31,6 +32,7 @@ from .. import (
     render_diagnostics,
 )
 from ..qa.diff import DiffRequest, run_diff
+from ..qa.diff_report import DiffReport
 from ..qa.distribute import JobError, Runner, check_dask
 from ..qa.sources import PARTITION_BYTES, InputFile, InputsError, find_inputs
 from .progress import RunProgress
@@ -86,71 +88,85 @@ def inputs_for(specs: list[str]) -> list[InputFile]:
         raise _fail(str(exc)) from None
 
 
+RulesetArg = Annotated[str, typer.Argument(help="Rule set name, e.g. example.")]
+FromOpt = Annotated[str, typer.Option("--from", help="The version in production.")]
+ToOpt = Annotated[str, typer.Option("--to", help="The version to compare with it.")]
+InputsOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--inputs",
+        help="JSON lines: inputs, or decision-log lines. Repeat it; files, folders, "
+        "glob patterns ('logs/*.jsonl.gz'), gzip files.",
+    ),
+]
+DecisionOpt = Annotated[
+    str | None,
+    typer.Option("--decision", help="Decision to ask; default: each log line's own."),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Decide every input as of this date (YYYY-MM-DD), under both versions; "
+        "default: each input's own as_of.",
+    ),
+]
+SummaryOpt = Annotated[
+    bool,
+    typer.Option("--summary", help="Per decision: inputs, changed, changed fields with examples."),
+]
+FormatOpt = Annotated[
+    str, typer.Option("--format", help="text, json or markdown (a pull-request report).")
+]
+RulesOpt = Annotated[Path, typer.Option("--rules", help="Rules folder.")]
+FromRulesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--from-rules",
+        help="Rules folder or bundle (.tar.gz) of the --from version, e.g. a checkout "
+        "of main; default: --rules.",
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", min=1, help="Worker processes; default: one per core."),
+]
+DaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        help="Run on Dask: local, local:N (N worker processes here) or a scheduler "
+        "address tcp://HOST:8786. Needs the [dask] extra.",
+    ),
+]
+ExamplesOpt = Annotated[
+    int, typer.Option("--examples", min=0, help="Example inputs shown per changed field.")
+]
+PartitionOpt = Annotated[
+    int,
+    typer.Option(
+        "--partition-bytes",
+        min=1,
+        help="Bytes of input per task handed to a worker (a .gz file is one task).",
+    ),
+]
+
+
 def command(
-    ruleset: Annotated[str, typer.Argument(help="Rule set name, e.g. example.")],
-    old: Annotated[str, typer.Option("--from", help="The version in production.")],
-    new: Annotated[str, typer.Option("--to", help="The version to compare with it.")],
-    inputs: Annotated[
-        list[str],
-        typer.Option(
-            "--inputs",
-            help="JSON lines: inputs, or decision-log lines. Repeat it; files, folders, "
-            "glob patterns ('logs/*.jsonl.gz'), gzip files.",
-        ),
-    ],
-    decision: Annotated[
-        str | None,
-        typer.Option("--decision", help="Decision to ask; default: each log line's own."),
-    ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of",
-            help="Decide every input as of this date (YYYY-MM-DD), under both versions; "
-            "default: each input's own as_of.",
-        ),
-    ] = None,
-    summary: Annotated[
-        bool,
-        typer.Option(
-            "--summary", help="Per decision: inputs, changed, changed fields with examples."
-        ),
-    ] = False,
-    output_format: Annotated[
-        str, typer.Option("--format", help="text, json or markdown (a pull-request report).")
-    ] = "text",
-    rules: Annotated[Path, typer.Option("--rules", help="Rules folder.")] = Path("rules"),
-    from_rules: Annotated[
-        Path | None,
-        typer.Option(
-            "--from-rules",
-            help="Rules folder or bundle (.tar.gz) of the --from version, e.g. a checkout "
-            "of main; default: --rules.",
-        ),
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", min=1, help="Worker processes; default: one per core."),
-    ] = None,
-    dask: Annotated[
-        str | None,
-        typer.Option(
-            "--dask",
-            help="Run on Dask: local, local:N (N worker processes here) or a scheduler "
-            "address tcp://HOST:8786. Needs the [dask] extra.",
-        ),
-    ] = None,
-    examples: Annotated[
-        int, typer.Option("--examples", min=0, help="Example inputs shown per changed field.")
-    ] = 3,
-    partition_bytes: Annotated[
-        int,
-        typer.Option(
-            "--partition-bytes",
-            min=1,
-            help="Bytes of input per task handed to a worker (a .gz file is one task).",
-        ),
-    ] = PARTITION_BYTES,
+    ruleset: RulesetArg,
+    old: FromOpt,
+    new: ToOpt,
+    inputs: InputsOpt,
+    decision: DecisionOpt = None,
+    as_of: AsOfOpt = None,
+    summary: SummaryOpt = False,
+    output_format: FormatOpt = "text",
+    rules: RulesOpt = Path("rules"),
+    from_rules: FromRulesOpt = None,
+    workers: WorkersOpt = None,
+    dask: DaskOpt = None,
+    examples: ExamplesOpt = 3,
+    partition_bytes: PartitionOpt = PARTITION_BYTES,
 ) -> None:
     """Decide every input under two versions and report the decisions that change."""
     if output_format not in ("text", "json", "markdown"):
@@ -159,15 +175,7 @@ def command(
     runner = runner_for(workers, dask)
     files = inputs_for(inputs)
     with tempfile.TemporaryDirectory(prefix="ruleengine-diff-") as scratch:
-        try:
-            engine = load(rules)
-            old_engine = engine
-            if from_rules is not None:
-                old_folder = _rules_folder(from_rules, Path(scratch))
-                old_engine = load(old_folder)
-        except RuleFileError as exc:
-            print(render_diagnostics(exc.diagnostics), file=sys.stderr)
-            raise typer.Exit(1) from None
+        engine, old_engine = _engines(rules, from_rules, Path(scratch))
         try:
             sides = [(old_engine, old), (engine, new)]
             found = [_version(e.ruleset(ruleset), label, decision) for e, label in sides]
@@ -199,6 +207,22 @@ def command(
                 )
         except JobError as exc:
             raise _fail(str(exc), 1) from None
+    _print_report(report, output_format, summary)
+
+
+def _engines(rules: Path, from_rules: Path | None, scratch: Path) -> tuple[Engine, Engine]:
+    """(the engine of --rules, the engine of --from-rules or the same); errors exit 1."""
+    try:
+        engine = load(rules)
+        if from_rules is None:
+            return engine, engine
+        return engine, load(_rules_folder(from_rules, scratch))
+    except RuleFileError as exc:
+        print(render_diagnostics(exc.diagnostics), file=sys.stderr)
+        raise typer.Exit(1) from None
+
+
+def _print_report(report: DiffReport, output_format: str, summary: bool) -> None:
     if output_format == "json":
         print(jsonio.dumps(report.to_json(summary=summary), indent=2))
     elif output_format == "markdown":

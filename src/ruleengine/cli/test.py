@@ -168,62 +168,68 @@ def _load_engine(root: Path) -> Engine:
         raise typer.Exit(1) from None
 
 
+PathArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Rules folder, rule set, tests/ folder or one suite file; with --log: the rules folder."
+    ),
+]
+KeywordOpt = Annotated[
+    str | None,
+    typer.Option("-k", help="Only cases whose name contains this text (case-insensitive)."),
+]
+JunitOpt = Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML to this file.")]
+CoverageOpt = Annotated[
+    bool,
+    typer.Option(
+        "--coverage",
+        help="Report which rule conditions were seen true and false, and table rows never read.",
+    ),
+]
+CoverageMinOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--coverage-min",
+        help="Fail below this percentage of rule condition outcomes (implies --coverage).",
+    ),
+]
+ExitFirstOpt = Annotated[bool, typer.Option("-x", "--exitfirst", help="Stop at the first failure.")]
+LogOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--log",
+        help="Replay decision logs (JSON lines) instead of running suites. Repeat it; "
+        "files, folders, glob patterns, gzip files.",
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", min=1, help="With --log: worker processes (default: one per core)."),
+]
+DaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        help="With --log: replay on Dask (local, local:N or tcp://HOST:8786; the [dask] extra).",
+    ),
+]
+PartitionOpt = Annotated[
+    int,
+    typer.Option("--partition-bytes", min=1, help="With --log: bytes of log per worker task."),
+]
+
+
 def command(
-    path: Annotated[
-        Path,
-        typer.Argument(
-            help="Rules folder, rule set, tests/ folder or one suite file; with --log: the rules folder."
-        ),
-    ] = Path("rules"),
-    keyword: Annotated[
-        str | None,
-        typer.Option("-k", help="Only cases whose name contains this text (case-insensitive)."),
-    ] = None,
-    junit: Annotated[
-        Path | None, typer.Option("--junit", help="Write JUnit XML to this file.")
-    ] = None,
-    coverage: Annotated[
-        bool,
-        typer.Option(
-            "--coverage",
-            help="Report which rule conditions were seen true and false, and table rows never read.",
-        ),
-    ] = False,
-    coverage_min: Annotated[
-        str | None,
-        typer.Option(
-            "--coverage-min",
-            help="Fail below this percentage of rule condition outcomes (implies --coverage).",
-        ),
-    ] = None,
-    exitfirst: Annotated[
-        bool, typer.Option("-x", "--exitfirst", help="Stop at the first failure.")
-    ] = False,
-    log: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--log",
-            help="Replay decision logs (JSON lines) instead of running suites. Repeat it; "
-            "files, folders, glob patterns, gzip files.",
-        ),
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers", min=1, help="With --log: worker processes (default: one per core)."
-        ),
-    ] = None,
-    dask: Annotated[
-        str | None,
-        typer.Option(
-            "--dask",
-            help="With --log: replay on Dask (local, local:N or tcp://HOST:8786; the [dask] extra).",
-        ),
-    ] = None,
-    partition_bytes: Annotated[
-        int,
-        typer.Option("--partition-bytes", min=1, help="With --log: bytes of log per worker task."),
-    ] = PARTITION_BYTES,
+    path: PathArg = Path("rules"),
+    keyword: KeywordOpt = None,
+    junit: JunitOpt = None,
+    coverage: CoverageOpt = False,
+    coverage_min: CoverageMinOpt = None,
+    exitfirst: ExitFirstOpt = False,
+    log: LogOpt = None,
+    workers: WorkersOpt = None,
+    dask: DaskOpt = None,
+    partition_bytes: PartitionOpt = PARTITION_BYTES,
 ) -> None:
     """Run regression suites (or replay a decision log) and report every difference."""
     minimum = _parse_min(coverage_min)
@@ -243,14 +249,7 @@ def command(
     selected = [c for c in cases if keyword is None or keyword.lower() in c.name.lower()]
     broken_files = len({d.file for d in problems})
     if not selected and not problems:
-        where = display_path(path)
-        print(
-            f"no test cases found under {where}"
-            if not cases
-            else f"no case name contains {keyword!r}"
-        )
-        print(_closing([], 0, len(cases)))
-        raise typer.Exit(EXIT_NO_CASES)
+        raise _no_cases(path, cases, keyword)
     tested = {c.ruleset for c in cases}
     tracker = Coverage([v for v in versions if v.ruleset in tested]) if coverage else None
 
@@ -266,23 +265,41 @@ def command(
         print(render_diagnostics(problems))
     below = False
     if tracker is not None:
-        report = tracker.report()
-        print()
-        print(report.render())
         untested = sorted(set(engine.rulesets) - tested)
-        if untested:
-            print(f"Rule sets without suites (not counted): {', '.join(untested)}")
-        if minimum is not None and report.percent < minimum:
-            below = True
-            print(
-                f"FAILED coverage {format_percent(report.percent)} is below --coverage-min {coverage_min}"
-            )
+        below = not _report_coverage(tracker, untested, minimum, coverage_min)
     if junit is not None:
         write_junit(junit, done, problems)
     print()
     print(_closing(done, broken_files, len(cases) - len(selected)))
     if below or problems or any(o.failed for o in done):
         raise typer.Exit(1)
+
+
+def _no_cases(path: Path, cases: list[Case], keyword: str | None) -> typer.Exit:
+    """Say that nothing was selected (exit status 5, as pytest)."""
+    where = display_path(path)
+    print(
+        f"no test cases found under {where}" if not cases else f"no case name contains {keyword!r}"
+    )
+    print(_closing([], 0, len(cases)))
+    return typer.Exit(EXIT_NO_CASES)
+
+
+def _report_coverage(
+    tracker: Coverage, untested: list[str], minimum: Fraction | None, shown_minimum: str | None
+) -> bool:
+    """Print the coverage report; False when it is below --coverage-min."""
+    report = tracker.report()
+    print()
+    print(report.render())
+    if untested:
+        print(f"Rule sets without suites (not counted): {', '.join(untested)}")
+    if minimum is not None and report.percent < minimum:
+        print(
+            f"FAILED coverage {format_percent(report.percent)} is below --coverage-min {shown_minimum}"
+        )
+        return False
+    return True
 
 
 def _replay(
