@@ -327,6 +327,26 @@ class _Builder:
                 description=description,
                 locate=locate,
             )
+        rows = self.rows_table(doc, path, name, spec)
+        if rows is None:
+            return None
+        keys, columns, cells = rows
+        return TableDef(
+            name,
+            "rows",
+            location,
+            key=keys,
+            columns=columns,
+            rows=cells,
+            description=description,
+            locate=locate,
+        )
+
+    def rows_table(
+        self, doc: Document, path: DataPath, name: str, spec: dict[str, Any]
+    ) -> tuple[tuple[str, ...], tuple[FieldSpec, ...], tuple[tuple[Any, Location], ...]] | None:
+        """A keyed table's key columns, columns and rows (each a dict, with its location);
+        None when a key column or a row does not fit the columns (each problem reported)."""
         key = spec["key"]
         keys = (key,) if isinstance(key, str) else tuple(key)
         columns = self.fields(doc, (*path, "columns"), spec["columns"])
@@ -344,45 +364,41 @@ class _Builder:
                 ok = False
         rows = []
         for i, row in enumerate(spec["rows"]):
-            rpath = (*path, "rows", i)
-            if isinstance(row, list):
-                if len(row) != len(columns):
-                    self.error(
-                        doc,
-                        rpath,
-                        Code.BAD_TABLE,
-                        f"row {i + 1} of table {name!r} has {len(row)} values; "
-                        f"the table has {len(columns)} columns ({', '.join(column_names)})",
-                    )
-                    ok = False
-                    continue
-                row = dict(zip(column_names, row, strict=True))
+            cells = self.row(doc, (*path, "rows", i), name, i, row, column_names)
+            if cells is None:
+                ok = False
             else:
-                unknown = [k for k in row if k not in column_names]
-                for k in unknown:
-                    self.error(
-                        doc,
-                        (*rpath, k),
-                        Code.BAD_TABLE,
-                        f"table {name!r} has no column {k!r}",
-                        _suggest(k, column_names),
-                        key=True,
-                    )
-                    ok = False
-                row = {c: row.get(c) for c in column_names}
-            rows.append((row, self.loc(doc, rpath)))
-        if not ok:
+                rows.append((cells, self.loc(doc, (*path, "rows", i))))
+        return (keys, columns, tuple(rows)) if ok else None
+
+    def row(
+        self, doc: Document, rpath: DataPath, name: str, i: int, row: Any, column_names: list[str]
+    ) -> dict[str, Any] | None:
+        """One row as a dict by column (a list row by position); None if it does not fit."""
+        if isinstance(row, list):
+            if len(row) != len(column_names):
+                self.error(
+                    doc,
+                    rpath,
+                    Code.BAD_TABLE,
+                    f"row {i + 1} of table {name!r} has {len(row)} values; "
+                    f"the table has {len(column_names)} columns ({', '.join(column_names)})",
+                )
+                return None
+            return dict(zip(column_names, row, strict=True))
+        unknown = [k for k in row if k not in column_names]
+        for k in unknown:
+            self.error(
+                doc,
+                (*rpath, k),
+                Code.BAD_TABLE,
+                f"table {name!r} has no column {k!r}",
+                _suggest(k, column_names),
+                key=True,
+            )
+        if unknown:
             return None
-        return TableDef(
-            name,
-            "rows",
-            location,
-            key=keys,
-            columns=columns,
-            rows=tuple(rows),
-            description=description,
-            locate=locate,
-        )
+        return {c: row.get(c) for c in column_names}
 
     def group(self, doc: Document, path: DataPath, name: str, spec: dict[str, Any]) -> RuleGroupDef:
         rules = []
