@@ -52,6 +52,7 @@ class Code(_Described):
     BAD_VERSION = "bad_version", "the manifest's version is not a valid label"
     BAD_DATE = "bad_date", "an invalid date"
     BAD_PATTERN = "bad_pattern", "a field's pattern is not a valid regular expression"
+    NUMBER_SYNTAX = "number_syntax", "a number not written the one way (`.5`, `1e2`, `1_000`)"
     # expressions, names and types
     EXPR_SYNTAX = "expr_syntax", "an expression cannot be read"
     UNKNOWN_NAME = "unknown_name", "a name that is not declared"
@@ -62,6 +63,7 @@ class Code(_Described):
     OPTIONAL_VALUE = "optional_value", "a value that may be null is used as if always there"
     DIVISION_BY_ZERO = "division_by_zero", "a divisor that may be zero"
     NOT_IN_ENUM = "not_in_enum", "a text compared with an enum field is not one of its values"
+    LITERAL_NEVER_MATCHES = "literal_never_matches", "a literal a field's constraints never allow"
     ARITY = "arity", "the wrong number of arguments or keys"
     DUPLICATE_RULE_ID = "duplicate_rule_id", "two rules with one id"
     DUPLICATE_NAME = "duplicate_name", "a name defined twice, or hiding another name"

@@ -29,6 +29,7 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from .errors import Code, Diagnostic, Note, RuleFileError
+from .numbers import ONE_WAY, number_fix, number_hint
 
 # A path into a document: mapping keys and sequence indexes.
 DataPath = tuple[str | int, ...]
@@ -71,6 +72,9 @@ class Document:
     key_positions: Mapping[DataPath, tuple[int, int]]
     scalars: Mapping[DataPath, ScalarSpan]
     line_starts: tuple[int, ...] = field(repr=False, default=())
+    # Problems that leave the data usable (a number not written the one way): reported
+    # by `validate` with the others, so they stop nothing else from being checked.
+    problems: tuple[Diagnostic, ...] = ()
 
     @property
     def lines(self) -> list[str]:
@@ -222,8 +226,26 @@ class _Converter:
         self.key_positions: dict[DataPath, tuple[int, int]] = {}
         self.scalars: dict[DataPath, ScalarSpan] = {}
         self.diagnostics: list[Diagnostic] = []
+        self.soft: list[Diagnostic] = []
         self.seen: set[int] = set()
         self.expanded = 0
+
+    def number_not_written_one_way(self, node: ScalarNode) -> None:
+        fix = number_fix(node.value)
+        if fix is None:
+            return
+        mark = node.start_mark
+        self.soft.append(
+            Diagnostic(
+                Code.NUMBER_SYNTAX,
+                f"{node.value!r} is not written the way numbers are written here",
+                self.file,
+                mark.line + 1,
+                mark.column + 1,
+                number_hint(node.value, fix) + ', or quote it if it is text: "..."',
+                len(node.value),
+            )
+        )
 
     def error(self, node: Node, code: Code, message: str, hint: str | None = None) -> None:
         mark = node.start_mark
@@ -252,6 +274,8 @@ class _Converter:
             return None
         if isinstance(node, ScalarNode):
             value = resolve_plain(node.value) if node.tag == _PLAIN else node.value
+            if type(value) in (int, Decimal) and not ONE_WAY.match(node.value):
+                self.number_not_written_one_way(node)
             if type(value) is str:
                 self.scalars[path] = ScalarSpan(mark.index, node.end_mark.index, node.style or None)
             return value
@@ -480,6 +504,7 @@ def parse_document(text: str, file: str) -> Document:
         key_positions=converter.key_positions,
         scalars=converter.scalars,
         line_starts=tuple(starts),
+        problems=tuple(converter.soft),
     )
 
 

@@ -27,7 +27,7 @@ from lark.exceptions import (
 from lark.lexer import PatternStr
 from lark.tree import Meta
 
-from .errors import Code, RuleFileError
+from .errors import Code, Diagnostic, RuleFileError
 from .model import ExprSource
 from .nodes import (
     Binary,
@@ -46,6 +46,7 @@ from .nodes import (
     Unary,
     Var,
 )
+from .numbers import NUMBER_TOKEN, number_fix, number_hint
 from .stdlib import MACROS
 
 # Expressions longer than this are refused: rule expressions are short, and
@@ -401,6 +402,30 @@ def _parse_tree(template: str) -> Any:
     return _parser().parse(template, start="expr")
 
 
+_STRING_OR_NUMBER = re.compile(r"\"(?:[^\"\\]|\\.)*\"?|'(?:[^'\\]|\\.)*'?|" + NUMBER_TOKEN.pattern)
+
+
+def _numbers_not_written_one_way(source: ExprSource) -> list[Diagnostic]:
+    """`number_syntax` for `.02`, `1_000`, `1e2`... (outside text literals), with the fix."""
+    found = []
+    for match in _STRING_OR_NUMBER.finditer(source.text):
+        token = match.group()
+        if token[0] in "\"'":
+            continue
+        fix = number_fix(token)
+        if fix is not None:
+            found.append(
+                source.diagnostic(
+                    Code.NUMBER_SYNTAX,
+                    f"{token!r} is not written the way numbers are written here",
+                    match.start(),
+                    match.end(),
+                    number_hint(token, fix),
+                )
+            )
+    return found
+
+
 def parse_expression(source: ExprSource) -> Expr:
     """Parse one expression; raise `RuleFileError` with a positioned `expr_syntax` error."""
     text = source.text
@@ -416,6 +441,9 @@ def parse_expression(source: ExprSource) -> Expr:
                 )
             ]
         )
+    badly_written = _numbers_not_written_one_way(source)
+    if badly_written:
+        raise RuleFileError(badly_written)
     if _depth(text) > MAX_NESTING:
         raise RuleFileError(
             [

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 # refused: it costs a tenth of a second to import, on every start, for nothing.
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
+_YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
 
 
 def _is_integer(checker: Any, instance: Any) -> bool:
@@ -237,6 +238,9 @@ def _explain(doc: Document, error: ValidationError) -> Diagnostic:
         message = f"expected {wanted_text}, got {_describe(error.instance)}"
         if "string" in str(wanted) and not isinstance(error.instance, (dict, list)):
             hint = "quote the value to make it a string"
+        elif "boolean" in str(wanted) and str(error.instance).lower() in _YAML11_BOOLEANS:
+            truth = "true" if str(error.instance).lower() in ("yes", "on", "y") else "false"
+            hint = f"write {truth}: {error.instance} is text here, not a boolean as in YAML 1.1"
     elif error.validator == "pattern" and "propertyNames" in error.absolute_schema_path:
         message = f"invalid name {error.instance!r}"
         hint = "names are lower_snake_case (type names: CamelCase)"

@@ -8,6 +8,21 @@ Records are structural, optionally named (types declared in rule files).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Constraints:
+    """What a declared field allows beyond its type (to catch literals that never match)."""
+
+    pattern: str | None = None
+    minimum: Any = None
+    maximum: Any = None
+    min_length: int | None = None
+    max_length: int | None = None
+    in_table: str | None = None
+    allowed: frozenset[Any] | None = None  # the keys of `in_table`
+    declared_at: Any = None  # the field's declaration (a model.Location)
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +30,8 @@ class Prim:
     name: str  # int, decimal, string, bool, date, null, never
     # String enums keep their values to catch `plan == "maintenanse"`; not part of equality.
     enum: frozenset[str] | None = field(default=None, compare=False)
+    # A declared field's constraints; not part of equality either.
+    constraints: Constraints | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return self.name

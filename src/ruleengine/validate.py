@@ -549,7 +549,9 @@ def validate_version(
     diagnostics: list[Diagnostic] = []
     builder = _Builder()
     manifest = _manifest_or_stand_in(manifest_doc, diagnostics, builder.broken)
+    diagnostics.extend(manifest_doc.problems)
     for doc in documents:
+        diagnostics.extend(doc.problems)
         if doc.data is None:
             continue
         problems = schema_problems(doc, "rulefile")

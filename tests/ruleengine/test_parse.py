@@ -372,7 +372,7 @@ def _parse_or_positioned_error(text: str) -> None:
         assert exc.diagnostics
         for d in exc.diagnostics:
             assert d.line >= 1 and d.column >= 1, d
-            assert d.code in ("expr_syntax", "bad_date")
+            assert d.code in ("expr_syntax", "bad_date", "number_syntax")
         return
     for node in walk(tree):
         assert 0 <= node.span.start <= node.span.end <= len(text)

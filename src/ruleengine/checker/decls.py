@@ -21,6 +21,7 @@ from ..typesys import (
     NEVER,
     SCALARS,
     STRING,
+    Constraints,
     ListT,
     MapT,
     OptT,
@@ -35,7 +36,7 @@ from ..typesys import (
 )
 from .program import CheckedTable, InputField, RecordSchema
 from .state import CheckState, hint, note
-from .tables import convert_value, infer
+from .tables import convert_value, fix_for, infer
 
 
 class Declarations:
@@ -126,6 +127,7 @@ class Declarations:
             loc = spec.location or spec.type_location
             base = self._constrained(spec, base, loc)
             allowed = self._allowed(spec, base, loc) if spec.in_table is not None else None
+            base = _with_constraints(base, spec, allowed, loc)
             fields.append(
                 InputField(spec, OptT(base) if spec.optional and base != ERROR else base, allowed)
             )
@@ -381,5 +383,27 @@ class Declarations:
         """Convert a value from a rule file to type t (exact decimals, dates), or report it."""
         converted, problem = convert_value(value, t)
         if problem:
-            self.at(location, Code.BAD_TABLE, f"{what}: {problem}", notes=notes)
+            fix = fix_for(value, t)
+            self.at(location, Code.BAD_TABLE, f"{what}: {problem}", fix, notes=notes)
         return converted
+
+
+def _with_constraints(
+    base: Type, spec: FieldSpec, allowed: frozenset[Any] | None, loc: Location
+) -> Type:
+    """A scalar field's type carrying what its declaration allows (for literal checks)."""
+    if not isinstance(base, Prim) or base.name not in ("string", "int", "decimal"):
+        return base
+    rules = Constraints(
+        pattern=spec.pattern,
+        minimum=spec.minimum,
+        maximum=spec.maximum,
+        min_length=spec.min_length,
+        max_length=spec.max_length,
+        in_table=spec.in_table,
+        allowed=allowed,
+        declared_at=loc,
+    )
+    if rules == Constraints(declared_at=loc):
+        return base
+    return Prim(base.name, base.enum, rules)

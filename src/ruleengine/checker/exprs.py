@@ -9,8 +9,9 @@ reported; expressions built on it stay quiet.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
-from ..errors import Code, RuleFileError
+from ..errors import Code, Note, RuleFileError
 from ..model import ExprSource
 from ..nodes import (
     Binary,
@@ -65,11 +66,17 @@ class ExprChecker(OperatorTyping):
         self.state = state
         self.source: ExprSource | None = None
 
-    def err(self, node: Expr, code: Code, message: str, hint: str | None = None) -> Type:
+    def err(
+        self,
+        node: Expr,
+        code: Code,
+        message: str,
+        hint: str | None = None,
+        notes: tuple[Note, ...] = (),
+    ) -> Type:
         assert self.source is not None
-        self.state.diagnostics.append(
-            self.source.diagnostic(code, message, node.span.start, node.span.end, hint)
-        )
+        found = self.source.diagnostic(code, message, node.span.start, node.span.end, hint)
+        self.state.diagnostics.append(replace(found, notes=notes) if notes else found)
         return ERROR
 
     def parse(self, source: ExprSource) -> Expr | None:
@@ -241,7 +248,12 @@ class ExprChecker(OperatorTyping):
                 node, Code.TYPE_MISMATCH, f"{name!r} is a function; call it: {name}(...)"
             )
         known = [*scope.names, *self.state.tables]
-        return self.err(node, Code.UNKNOWN_NAME, f"unknown name {name!r}", hint(name, known))
+        return self.err(
+            node,
+            Code.UNKNOWN_NAME,
+            f"unknown name {name!r}",
+            hint(name, known) or _quote_hint(name, self.source),
+        )
 
     def member(self, node: Member, t: Type, name: str, obj: Expr) -> Type:
         if t == ERROR:
@@ -444,3 +456,10 @@ class ExprChecker(OperatorTyping):
                 f"map keys must be int, decimal, string, bool or date, not {kt}",
             )
         return MapT(kt, vt)
+
+
+def _quote_hint(name: str, source: ExprSource | None) -> str:
+    """For a name that is no name: how to write it as text, inside YAML."""
+    if source is not None and source.text.strip() == name:
+        return f"""to give the text {name}, quote it twice: '"{name}"' (YAML takes one pair)"""
+    return f'to compare with the text {name}, quote it: "{name}"'

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import Code
-from ..nodes import Binary, Expr, ListLit, Literal, SetLit, unparse
+from ..errors import Code, Note
+from ..nodes import Binary, Expr, ListLit, Literal, Member, SetLit, Var, unparse
 from ..typesys import (
     BOOL,
     DECIMAL,
@@ -31,8 +31,9 @@ from ..typesys import (
     strip,
     unify,
 )
+from .literals import constraints_of, likely_meant, never_fits
 from .narrowing import Narrowing, narrow
-from .state import Scope, hint
+from .state import CheckState, Scope, hint, note
 
 
 class OperatorTyping:
@@ -40,7 +41,16 @@ class OperatorTyping:
 
         def check(self, node: Expr, scope: Scope, facts: Narrowing) -> Type: ...
 
-        def err(self, node: Expr, code: Code, message: str, hint: str | None = None) -> Type: ...
+        state: CheckState
+
+        def err(
+            self,
+            node: Expr,
+            code: Code,
+            message: str,
+            hint: str | None = None,
+            notes: tuple[Note, ...] = (),
+        ) -> Type: ...
 
     def binary(self, node: Binary, scope: Scope, facts: Narrowing) -> Type:
         op = node.op
@@ -66,8 +76,8 @@ class OperatorTyping:
                     f"cannot compare {lt} with {rt}: they are never equal",
                     compare_hint(lt, rt),
                 )
-            self.enum_literal(node.left, lt, node.right)
-            self.enum_literal(node.right, rt, node.left)
+            self.enum_literal(node.left, lt, node.right, scope)
+            self.enum_literal(node.right, rt, node.left, scope)
             return BOOL
         if op in ("<", "<=", ">", ">="):
             for side, t in ((node.left, lt), (node.right, rt)):
@@ -83,7 +93,7 @@ class OperatorTyping:
                 return self.err(node, Code.TYPE_MISMATCH, f"cannot order {lt} and {rt} with `{op}`")
             return BOOL
         if op in ("in", "not in"):
-            return self.membership(node, lt, rt)
+            return self.membership(node, lt, rt, scope)
         if op == "??":
             joined = unify(strip(lt), rt)
             if joined is None:
@@ -95,7 +105,7 @@ class OperatorTyping:
             return joined
         return self.arithmetic(node, lt, rt, facts)
 
-    def membership(self, node: Binary, lt: Type, rt: Type) -> Type:
+    def membership(self, node: Binary, lt: Type, rt: Type, scope: Scope) -> Type:
         if isinstance(rt, (ListT, SetT)):
             want = rt.elem
         elif isinstance(rt, MapT):
@@ -125,10 +135,42 @@ class OperatorTyping:
             )
         if isinstance(node.right, (ListLit, SetLit)):
             for item in node.right.items:
-                self.enum_literal(node.left, lt, item)
+                self.enum_literal(node.left, lt, item, scope)
+        elif isinstance(node.right, Var) and isinstance(rt, SetT):
+            self.table_items_fit(node.left, lt, node.right.name, scope)
         return BOOL
 
-    def enum_literal(self, side: Expr, t: Type, other: Expr) -> None:
+    def table_items_fit(self, side: Expr, t: Type, table: str, scope: Scope) -> None:
+        """`field in some_set_table`: every item the field's declaration never allows."""
+        rules = constraints_of(t)
+        checked = self.state.tables.get(table)
+        if rules is None or checked is None or not _is_field(side, scope):
+            return
+        definition = checked.definition
+        for i, item in enumerate(definition.value if definition.kind == "set" else ()):
+            why = never_fits(item, rules)
+            if why is not None and i < len(definition.item_locations):
+                self.state.at(
+                    definition.item_locations[i],
+                    Code.LITERAL_NEVER_MATCHES,
+                    f"{item!r} in table {table!r} never matches `{unparse(side)}`: {why}",
+                    likely_meant(item, rules),
+                    note(f"`{unparse(side)}` is declared here", rules.declared_at),
+                )
+
+    def enum_literal(self, side: Expr, t: Type, other: Expr, scope: Scope) -> None:
+        rules = constraints_of(t)
+        if rules is not None and isinstance(other, Literal) and _is_field(side, scope):
+            why = never_fits(other.value, rules)
+            if why is not None:
+                self.err(
+                    other,
+                    Code.LITERAL_NEVER_MATCHES,
+                    f"{other.value!r} never matches `{unparse(side)}`: {why}",
+                    likely_meant(other.value, rules),
+                    note(f"`{unparse(side)}` is declared here", rules.declared_at),
+                )
+                return
         base = strip(t)
         enum = base.enum if isinstance(base, Prim) else None
         if (
@@ -211,3 +253,10 @@ def _has_error(t: Type) -> bool:
     if isinstance(t, RecordT):
         return any(_has_error(ft) for _, ft in t.fields)
     return False
+
+
+def _is_field(node: Expr, scope: Scope) -> bool:
+    """A read of a declared field: `order.country`, or a decision input."""
+    if isinstance(node, Member):
+        return True
+    return isinstance(node, Var) and scope.kinds.get(node.name) == "input"

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ..numbers import number_fix, number_hint
 from ..typesys import (
     BOOL,
     DATE,
@@ -85,3 +86,25 @@ def convert_value(value: Any, t: Type) -> tuple[Any, str | None]:
         return out, None
     shown = "a number" if isinstance(value, Decimal) else repr(value)
     return value, f"expected {t}, got {shown}"
+
+
+# YAML 1.1 read these as booleans; the loader (YAML 1.2's core schema) reads them as text.
+YAML11_BOOLEANS = frozenset(
+    {"yes", "no", "on", "off", "y", "n", "Yes", "No", "On", "Off", "YES", "NO", "ON", "OFF"}
+)
+
+
+def fix_for(value: Any, t: Type) -> str | None:
+    """How to write a value that does not fit type t, where the mistake is a known habit."""
+    t = strip(t)
+    if t in (INT, DECIMAL) and isinstance(value, str):
+        fix = number_fix(value)
+        if fix is not None:
+            return number_hint(value, fix)
+    if t == BOOL and isinstance(value, str) and value in YAML11_BOOLEANS:
+        truth = "true" if value.lower() in ("yes", "on", "y") else "false"
+        return f"write {truth}: {value} is text here, not a boolean as it was in YAML 1.1"
+    if isinstance(t, Prim) and t.name == "string" and isinstance(value, (int, Decimal, bool)):
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        return f'quote it to make it text: "{shown}"'
+    return None
