@@ -90,7 +90,9 @@ def convert_value(value: Any, t: Type) -> tuple[Any, str | None]:
 
 # YAML 1.1 read these as booleans; the loader (YAML 1.2's core schema) reads them as text.
 YAML11_BOOLEANS = frozenset(
-    {"yes", "no", "on", "off", "y", "n", "Yes", "No", "On", "Off", "YES", "NO", "ON", "OFF"}
+    form
+    for word in ("yes", "no", "on", "off", "y", "n")
+    for form in (word, word.capitalize(), word.upper())
 )
 
 
