@@ -8,7 +8,7 @@ import random
 import pytest
 
 import ruleengine
-from ruleengine.compiler import indexing
+from ruleengine.compiler import compile_version, indexing
 
 from .conftest import BuildEngine
 
@@ -152,3 +152,21 @@ def test_rules_differing_in_literals_share_code_and_decide_alike(
         want = plain.decide("t", "d", facts).result
         assert shared.decide("t", "d", facts).result == want, facts
         assert shared.decide("t", "d", facts, explain=True).result == want, facts
+
+
+def test_compiling_leaves_the_checked_program_as_it_was(build_engine: BuildEngine) -> None:
+    # Index plans split conditions (`a == 1 and b and c` -> key 1, rest `b and c`): the
+    # rest is a new node, whose type goes to the compiler's own overlay, never into the
+    # checker's result.
+    lines = ["rules:", "  pick:", "    params: {item: Item}", "    rules:"]
+    for i, product in enumerate(PRODUCTS * 2):
+        when = f'item.product == "{product}" and item.seats > {i} and item.country != "X"'
+        lines += [f"      - id: r{i}", f"        when: '{when}'", f"        then: '\"r{i}\"'"]
+    engine = build_engine(DECISION, types=TYPES, rules="\n".join(lines) + "\n")
+    checked = engine.rulesets["t"].versions[0].compiled.checked
+    before = dict(checked.types)
+    again = compile_version(checked)
+    assert "_IX_pick" in again.source
+    # the rest, joined from the two conditions after the key test, is what each rule tests
+    assert "if ((v_item['seats'] > _c1) and (v_item['country'] != _c2)) else _NO" in again.source
+    assert checked.types == before
