@@ -370,7 +370,7 @@ def test_architecture_shows_the_layers_the_build_checks() -> None:
     (shown,) = re.findall(r"```layers\n(.*?)```", text, re.S)
     contracts = _pyproject()["tool"]["importlinter"]["contracts"]
     (layers,) = [c["layers"] for c in contracts if c["type"] == "layers"]
-    assert shown.splitlines() == layers
+    assert shown.splitlines() == layers, "the ```layers block of docs/architecture.md differs"
 
 
 def test_architecture_names_every_module_and_package() -> None:
@@ -382,7 +382,7 @@ def test_architecture_names_every_module_and_package() -> None:
         or (p.is_dir() and (p / "__init__.py").exists())
     )
     missing = [name for name in children if f"`{name}" not in text and f"{name}`" not in text]
-    assert missing == []
+    assert missing == [], f"say what {missing} are for under 'The packages' of {ARCHITECTURE_MD}"
 
 
 def test_architecture_commands_and_markers_exist() -> None:
