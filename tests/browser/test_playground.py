@@ -21,13 +21,29 @@ from .conftest import Shots, wait_for
 CASES: dict[str, Any] = yaml.safe_load((Path(__file__).parent / "playground.yaml").read_text())
 
 
+def csp_violations(driver: Any) -> str:
+    """The browser's Content-Security-Policy complaints, and what the page needs."""
+    logged = [e["message"] for e in driver.get_log("browser")]
+    found = [m for m in logged if "Content Security Policy" in m]
+    if not found:
+        return ""
+    return (
+        "; the browser refused, under the server's Content-Security-Policy: "
+        + " | ".join(found[:5])
+        + ". The page needs script-src 'self' and style-src 'self' (it has nothing inline)."
+    )
+
+
 class Page:
     def __init__(self, driver: Any, base_url: str) -> None:
         self.driver = driver
         driver.get(base_url + "/playground")
         driver.execute_script("sessionStorage.clear()")
         driver.get(base_url + "/playground")
-        wait_for(lambda: self.js("return document.body.dataset.ready === 'true'"), what="the page")
+        try:
+            wait_for(lambda: self.js("return document.body.dataset.ready === 'true'"), what="page")
+        except AssertionError as exc:
+            raise AssertionError(f"the page did not start{csp_violations(driver)}") from exc
 
     def js(self, script: str, *args: Any) -> Any:
         return self.driver.execute_script(script, *args)
@@ -306,9 +322,7 @@ def test_the_page_runs_under_a_strict_content_security_policy(page: Page) -> Non
     page.decide()
     assert "DRAFT" in page.text("#meta")
     page.js("document.querySelector('#tree a.loc').click()")
-    logged = page.driver.get_log("browser")
-    violations = [e["message"] for e in logged if "Content Security Policy" in e["message"]]
-    assert violations == [], violations
+    assert csp_violations(page.driver) == ""
     assert page.js("return document.querySelectorAll('.CodeMirror-line').length") > 0
 
 
