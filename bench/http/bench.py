@@ -4,8 +4,10 @@ connections) in its own process.
 
     .venv/bin/python bench/http/bench.py [--concurrency 32] [--seconds 10] [--batch 50]
 
-Prints, for each scenario, requests/s, decisions/s, p50 and p99 latency (ms).
-The server runs with its defaults (JSON access log on, watcher on, no decision log).
+Prints, for each scenario, requests/s, decisions/s, p50 and p99 latency (ms), then the
+ratio of single-decision throughput with the decision log on (fsync off, then on) to
+log off, each measured in the same run. The server runs with its defaults otherwise
+(JSON access log on, watcher on).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +158,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=50, help="inputs per batch request")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rules", default=str(ROOT / "rules" / "example"))
+    parser.add_argument(
+        "--no-log", action="store_true", help="skip the scenarios with the decision log on"
+    )
     parser.add_argument("--loadgen", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--body", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -164,61 +171,25 @@ def main() -> None:
 
     import tempfile
 
-    import httpx
-
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="bench-http-") as scratch:
         tmp = Path(scratch)
-        log = (tmp / "server.log").open("w")
-        server = subprocess.Popen(
-            [
-                str(RULEENGINE),
-                "serve",
-                "--rules",
-                args.rules,
-                "--port",
-                str(port),
-                "--workers",
-                str(args.workers),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "RULEENGINE_MAX_BATCH": str(max(args.batch, 1000))},
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if server.poll() is not None:
-                    raise SystemExit("server exited:\n" + (tmp / "server.log").read_text())
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit("server did not become ready")
-                time.sleep(0.2)
-            url = f"{base}/v1/rulesets/example/decisions/quote"
-            results = [
-                run_scenario("single", url, {"input": FACTS}, 1, args, tmp),
-                run_scenario(
-                    f"batch{args.batch}",
-                    url + "/batch",
-                    {"inputs": [FACTS] * args.batch},
-                    args.batch,
-                    args,
-                    tmp,
-                ),
-            ]
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=15)
-            log.close()
+        results = []
+        for label, extra in [
+            ("", []),
+            ("+log", ["--decision-log", str(tmp / "decisions.jsonl")]),
+            ("+fsync", ["--decision-log", str(tmp / "synced.jsonl"), "--decision-log-fsync"]),
+        ]:
+            if label and args.no_log:
+                continue
+            with _server(args, tmp, extra) as url:
+                results.append(run_scenario("single" + label, url, {"input": FACTS}, 1, args, tmp))
+                if not label:
+                    batch = {"inputs": [FACTS] * args.batch}
+                    results.append(
+                        run_scenario(
+                            f"batch{args.batch}", url + "/batch", batch, args.batch, args, tmp
+                        )
+                    )
     print(
         f"ruleengine serve --workers {args.workers}, loopback, concurrency {args.concurrency}, "
         f"{args.seconds:g} s per scenario, {os.cpu_count()} CPUs (load generator included)"
@@ -229,7 +200,62 @@ def main() -> None:
             f"{r['scenario']:<10} {r['requests_per_s']:>9} {r['decisions_per_s']:>12} "
             f"{r['p50_ms']:>8} {r['p99_ms']:>8} {r['errors']}"
         )
+    by_name = {r["scenario"]: r for r in results}
+    for label in ("+log", "+fsync"):
+        if "single" + label in by_name:
+            ratio = (
+                by_name["single" + label]["requests_per_s"] / by_name["single"]["requests_per_s"]
+            )
+            print(f"single{label} / single (decision log off): {ratio:.2f}")
     print(json.dumps(results))
+
+
+@contextmanager
+def _server(args: argparse.Namespace, tmp: Path, extra: list[str]) -> Iterator[str]:
+    """`ruleengine serve` with `extra` options; yields the decision URL once ready."""
+    import httpx
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = (tmp / "server.log").open("w")
+    server = subprocess.Popen(
+        [
+            str(RULEENGINE),
+            "serve",
+            "--rules",
+            args.rules,
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            *extra,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "RULEENGINE_MAX_BATCH": str(max(args.batch, 1000))},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                raise SystemExit("server exited:\n" + (tmp / "server.log").read_text())
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("server did not become ready")
+            time.sleep(0.2)
+        yield f"{base}/v1/rulesets/example/decisions/quote"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=15)
+        log.close()
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ class FieldRule:
     item: FieldRule | None = None  # list and set items, map values
     string_keys: bool = False  # kind map: its keys are strings (as JSON's always are)
     description: str | None = None
+    sensitive: bool = False  # the decision log writes a keyed hash of it, not the value
 
     @property
     def in_table(self) -> bool:
@@ -123,6 +124,7 @@ def _rule(t: Type, field: InputField | None) -> FieldRule:
     }
     if spec is not None:
         common |= {"name": spec.name, "description": spec.description}
+        common |= {"sensitive": spec.sensitive}
         common |= {"min_length": spec.min_length, "max_length": spec.max_length}
     if field is not None and spec is not None and spec.in_table and field.allowed is not None:
         common |= {"table": spec.in_table, "allowed": field.allowed}

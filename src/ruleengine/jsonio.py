@@ -9,6 +9,8 @@ are refused. Results write Decimals as strings with their exact digits
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -41,6 +43,141 @@ def loads(text: str | bytes) -> Any:
         raise JSONInputError(f"malformed JSON: {exc}") from None
 
 
+@dataclass(frozen=True, slots=True)
+class TextProblem:
+    """Valid JSON that no request may hold: a duplicate key, or text that is not Unicode
+    (a lone surrogate escape, bytes that are not UTF-8). `path` leads to it from the root."""
+
+    path: tuple[str | int, ...]
+    code: str  # duplicate_key | invalid_text
+    message: str
+
+
+class _Duplicates(dict[str, Any]):
+    """An object that repeated a key (the last value won); refused by `loads_request`."""
+
+    __slots__ = ("repeated",)
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        counts: dict[str, int] = {}
+        for key, _ in pairs:
+            counts[key] = counts.get(key, 0) + 1
+        self.repeated = sorted(key for key, n in counts.items() if n > 1)
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    return out if len(out) == len(pairs) else _Duplicates(pairs)
+
+
+# A `\uD800`-`\uDFFF` escape: the only way valid UTF-8 JSON can carry a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def loads_request(data: bytes) -> tuple[Any, tuple[TextProblem, ...]]:
+    """Parse a request body like `loads`, and list what it must not hold: duplicate keys
+    and text that is not Unicode, each with its path (the value is still returned, so a
+    batch can refuse only the inputs that hold them). Raise `JSONInputError` for what
+    is not JSON at all."""
+    suspect = False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:  # bad bytes become lone surrogates, found with their path
+        text = data.decode("utf-8", "surrogateescape")
+        suspect = True
+    else:
+        suspect = _SURROGATE_ESCAPE.search(data) is not None
+    duplicates = False
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal duplicates
+        out = _pairs(items)
+        duplicates = duplicates or type(out) is _Duplicates
+        return out
+
+    try:
+        value = json.loads(
+            text, parse_float=Decimal, parse_constant=_refuse_constant, object_pairs_hook=pairs
+        )
+    except json.JSONDecodeError as exc:
+        raise JSONInputError(f"malformed JSON: {exc.msg}", exc.lineno, exc.colno) from None
+    except RecursionError:
+        raise JSONInputError("malformed JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. int too long to convert
+        raise JSONInputError(f"malformed JSON: {exc}") from None
+    if not (suspect or duplicates):
+        return value, ()
+    found: list[TextProblem] = []
+    _find_problems(value, (), found)
+    return value, tuple(found)
+
+
+def _not_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _find_problems(value: Any, path: tuple[str | int, ...], out: list[TextProblem]) -> None:
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, path)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if _not_unicode(value):
+                out.append(
+                    TextProblem(
+                        path,
+                        "invalid_text",
+                        "text that is not valid Unicode (a lone surrogate "
+                        "or bytes that are not UTF-8)",
+                    )
+                )
+        elif isinstance(value, dict):
+            if type(value) is _Duplicates:
+                for key in value.repeated:
+                    out.append(
+                        TextProblem(
+                            (*path, key), "duplicate_key", f"the key {key!r} appears more than once"
+                        )
+                    )
+            for key, item in value.items():
+                if _not_unicode(key):
+                    out.append(
+                        TextProblem(
+                            (*path, key),
+                            "invalid_text",
+                            "a key that is not valid Unicode (a lone surrogate or bytes that "
+                            "are not UTF-8)",
+                        )
+                    )
+                else:
+                    stack.append((item, (*path, key)))
+        elif isinstance(value, list):
+            stack.extend((item, (*path, i)) for i, item in enumerate(value))
+    out.sort(key=lambda p: [str(part) for part in p.path])
+
+
+def path_text(path: tuple[str | int, ...]) -> str:
+    """`("input", "items", 0, "sku")` -> `input.items[0].sku`; a key that is not a plain
+    name is quoted as a JSON string with escapes (`input["\\udfff"]`), so any path can
+    be sent back."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part)}]"  # ASCII with escapes: any key can be sent back
+    return out
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
 def to_plain(value: Any) -> Any:
     """Convert a result to JSON-ready data: Decimal -> str, date -> ISO string."""
     if isinstance(value, dict):
@@ -52,7 +189,10 @@ def to_plain(value: Any) -> Any:
     if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
         return value
     if isinstance(value, Decimal):
-        return str(value) if value.is_finite() else None
+        if not value.is_finite():
+            return None
+        text = str(value)
+        return text[1:] if text[0] == "-" and value.is_zero() else text  # -0.00 is 0.00
     if isinstance(value, date):
         return value.isoformat()
     to_json = getattr(value, "to_json", None)
@@ -65,20 +205,20 @@ def dumps(value: Any, indent: int | None = None) -> str:
     return json.dumps(to_plain(value), indent=indent, ensure_ascii=False)
 
 
-def dumps_exact(value: Any) -> str:
+def dumps_exact(value: Any, ascii: bool = False) -> str:
     """One-line JSON in which a Decimal is a number with its exact digits (`16.78`, not
     `"16.78"`), so data read by `loads` is written back as it came (a decision log keeps
     inputs as received). Dates are ISO strings, sets sorted lists, like `to_plain`."""
     parts: list[str] = []
-    _write_exact(value, parts.append)
+    _write_exact(value, parts.append, ascii)
     return "".join(parts)
 
 
-def _write_exact(value: Any, out: Any) -> None:
+def _write_exact(value: Any, out: Any, ascii: bool = False) -> None:
     if value is None or value is True or value is False:
         out("null" if value is None else "true" if value else "false")
     elif isinstance(value, str):
-        out(json.dumps(value, ensure_ascii=False))
+        out(json.dumps(value, ensure_ascii=ascii))
     elif isinstance(value, int):
         out(str(int(value)))
     elif isinstance(value, Decimal):
@@ -94,19 +234,19 @@ def _write_exact(value: Any, out: Any) -> None:
         out("{")
         for i, (key, item) in enumerate(value.items()):
             out(", " if i else "")
-            out(json.dumps(str(key), ensure_ascii=False))
+            out(json.dumps(str(key), ensure_ascii=ascii))
             out(": ")
-            _write_exact(item, out)
+            _write_exact(item, out, ascii)
         out("}")
     elif isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value) if isinstance(value, (set, frozenset)) else value
         out("[")
         for i, item in enumerate(items):
             out(", " if i else "")
-            _write_exact(item, out)
+            _write_exact(item, out, ascii)
         out("]")
     else:
-        _write_exact(to_plain(value), out)  # dates, trace entries: as to_plain writes them
+        _write_exact(to_plain(value), out, ascii)  # dates, trace entries: as to_plain writes them
 
 
 def decision_to_json(decision: Any) -> dict[str, Any]:

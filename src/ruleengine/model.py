@@ -71,6 +71,7 @@ class FieldSpec:
     pattern: str | None = None
     in_table: str | None = None
     location: Location | None = None
+    sensitive: bool = False  # logged as a keyed hash, never verbatim
 
 
 @dataclass(frozen=True, slots=True)

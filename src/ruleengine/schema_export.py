@@ -113,6 +113,8 @@ def _record(
 
 
 def _described(schema: dict[str, Any], rule: FieldRule) -> dict[str, Any]:
+    if rule.sensitive:  # the decision log writes a keyed hash of it, not the value
+        schema = {**schema, "x-sensitive": True}
     if rule.description:
         return {**schema, "description": rule.description}
     return schema

@@ -248,6 +248,7 @@ class _Builder:
             pattern=spec.get("pattern"),
             in_table=spec.get("in_table"),
             location=location,
+            sensitive=spec.get("sensitive") is True,
         )
 
     def fields(self, doc: Document, path: DataPath, specs: dict[str, Any]) -> tuple[FieldSpec, ...]:

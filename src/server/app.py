@@ -22,9 +22,9 @@ from .deps import Services
 from .errors import install_error_handlers
 from .logs import configure_logging
 from .metrics import Metrics
-from .middleware import RequestContext
+from .middleware import RequestContext, page_policy
 from .openapi import OpenAPIBuilder
-from .routers import admin, decisions, health, playground, rulesets
+from .routers import admin, decisions, docs, health, playground, rulesets
 from .settings import Settings
 from .store import VersionStore
 from .watch import RulesWatcher
@@ -83,7 +83,15 @@ def create_app(
 
     decision_log = None
     if settings.decision_log is not None:
-        decision_log = DecisionLog(settings.decision_log, metrics.decision_log_dropped.inc)
+        key_file = settings.decision_log_key_file
+        decision_log = DecisionLog(
+            settings.decision_log,
+            fsync=settings.decision_log_fsync,
+            on_error=settings.decision_log_on_error,
+            max_bytes=settings.decision_log_max_bytes,
+            on_lost=metrics.decision_log_dropped.inc,
+            hmac_key=key_file.read_bytes().strip() if key_file is not None else None,
+        )
     watcher = RulesWatcher(
         store,
         watched,
@@ -118,16 +126,25 @@ def create_app(
         version=ruleengine.__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from the package by routers/docs.py (works offline)
+        redoc_url=None,
     )
     app.state.services = Services(settings, store, metrics, decision_log)
     install_error_handlers(app)
     app.include_router(decisions.router)
     app.include_router(rulesets.router)
     app.include_router(health.router)
+    app.include_router(docs.router)
     if settings.admin_enabled:
         app.include_router(admin.router)
     if settings.playground:
         app.include_router(playground.router)
     app.openapi = OpenAPIBuilder(app, store, settings)  # type: ignore[method-assign]
-    app.add_middleware(RequestContext, metrics=metrics, access_log=settings.access_log)
+    app.add_middleware(
+        RequestContext,
+        metrics=metrics,
+        access_log=settings.access_log,
+        allowed_hosts=settings.host_list,
+        page_policies={"/playground": page_policy(playground.PAGE)} if settings.playground else {},
+    )
     return app

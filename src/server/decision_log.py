@@ -1,79 +1,111 @@
-"""The decision log: one JSON line per decision, appended off the request path.
+"""The decision log: one JSON line per decision, and no answer before its line is written.
 
-Requests put entries on a bounded queue; one daemon thread serializes and
-appends them (flushing whenever the queue runs dry), so a slow disk never slows
-an answer. If the writer falls a whole queue behind, entries are dropped and
-counted (`ruleengine_decision_log_dropped_total`) rather than blocking requests.
-Lines follow `DESIGN.md`: `{"decision_id", "time", "ruleset", "decision",
-"version", "content_hash", "as_of", "locale", "input", "result"}`, which
-`ruleengine test --log` and `ruleengine diff` read back.
+A request serializes its lines (`line()`), then awaits `commit()`: one writer thread
+takes every line queued by concurrent requests, appends them with one `os.write`
+(and, with `fsync`, one `fsync`) per batch, and only then lets those requests answer
+(group commit). So a decision a client was answered for is in the file, whatever
+happens to the process afterwards (`kill -9` included); with `fsync`, whatever
+happens to the machine.
+
+If the file cannot be written (full disk, unopenable path), `on_error="fail"` (the
+default) makes `commit()` raise `DecisionLogUnavailable` (the server answers 503 and
+/readyz says not ready) until a write succeeds again; `on_error="continue"` answers
+anyway. Either way the failure is one error line in the log when it starts and one
+when it ends, plus a metric per lost line, never a traceback per request.
+
+The file is created 0600. With `max_bytes`, a file that would grow past it is renamed
+to `<name>.<UTC time>` first (under a lock file, so the workers of one server agree)
+and a new file started: rotation keeps every line. Lines follow `DESIGN.md`:
+`{"decision_id", "time", "ruleset", "decision", "version", "content_hash", "as_of",
+"locale", "input", "result"}`, which `ruleengine test --log` and `ruleengine diff`
+read back. Input fields a rule set declares `sensitive` are written as
+`"hmac-sha256:<hex>"` (keyed with the configured key; see `redact.py`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import fcntl
 import logging
-import queue
+import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import ruleengine
 from ruleengine import Decision, jsonio
+
+from .redact import Redactor
 
 log = logging.getLogger("server.decision_log")
 
-_STOP = object()
+RETRY_SECONDS = 1.0  # how often a failing log tries its file again when no request does
+
+
+class DecisionLogUnavailable(Exception):
+    """The lines of this commit were not written (and the log fails closed)."""
+
+
+def _ignore(count: int) -> None:
+    return None
 
 
 class DecisionLog:
     def __init__(
         self,
         path: Path,
-        on_drop: Callable[[], None] = lambda: None,
-        capacity: int = 100_000,
+        *,
+        fsync: bool = False,
+        on_error: str = "fail",
+        max_bytes: int = 0,
+        on_lost: Callable[[int], None] = _ignore,
+        hmac_key: bytes | None = None,
     ) -> None:
-        self.path = path
-        self._on_drop = on_drop
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=capacity)
+        if on_error not in ("fail", "continue"):
+            raise ValueError(f"on_error must be 'fail' or 'continue', not {on_error!r}")
+        self.path = Path(path)
+        self.fsync = fsync
+        self.fail_closed = on_error == "fail"
+        self.max_bytes = max_bytes
+        self._on_lost = on_lost
+        self.redactor = Redactor(hmac_key)
+        self._cond = threading.Condition()
+        # (bytes, future, loop) or (bytes, None, None) for a caller that does not wait
+        self._pending: list[tuple[bytes, asyncio.Future[None] | None, Any]] = []
+        self._closing = False
         self._thread: threading.Thread | None = None
+        self._fd: int | None = None
+        self.error: str | None = None  # why the last write failed; None while healthy
+
+    @property
+    def healthy(self) -> bool:
+        return self.error is None
 
     def start(self) -> None:
         if self._thread is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._closing = False
+            self._try_open()
             self._thread = threading.Thread(target=self._run, name="decision-log", daemon=True)
             self._thread.start()
 
-    def record(self, decision_id: str, decision: Decision, input: Any) -> None:
-        """Queue one line; never blocks. `result` is serialized by the writer thread."""
-        try:
-            self._queue.put_nowait((decision_id, datetime.now(UTC), decision, input))
-        except queue.Full:
-            self._on_drop()
+    # --- the request side ---------------------------------------------------------
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Write everything queued, then stop the writer."""
-        if self._thread is not None:
-            self._queue.put(_STOP)
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        with self.path.open("a", encoding="utf-8") as out:
-            while True:
-                item = self._queue.get()
-                if item is _STOP:
-                    out.flush()
-                    return
-                try:
-                    out.write(self._line(*item))
-                except Exception:  # one unwritable entry must not stop the log
-                    log.exception("decision-log entry not written")
-                if self._queue.empty():
-                    out.flush()
+    def entry(
+        self, engine: ruleengine.Engine, decision_id: str, decision: Decision, input: Any
+    ) -> bytes:
+        """The log line of one decision, its `sensitive` input fields hashed."""
+        plan = self.redactor.plan(engine, decision)
+        return self.line(decision_id, decision, self.redactor.apply(plan, input) if plan else input)
 
     @staticmethod
-    def _line(decision_id: str, when: datetime, decision: Decision, input: Any) -> str:
+    def line(
+        decision_id: str, decision: Decision, input: Any, when: datetime | None = None
+    ) -> bytes:
+        """The log line of one decision; `input` as received (after redaction)."""
+        when = when or datetime.now(UTC)
         entry = {
             "decision_id": decision_id,
             "time": when.isoformat(timespec="microseconds").replace("+00:00", "Z"),
@@ -83,7 +115,166 @@ class DecisionLog:
             "content_hash": decision.content_hash,
             "as_of": decision.as_of.isoformat(),
             "locale": decision.locale,
-            "input": input,  # as received: numbers stay numbers, with their digits
+            "input": input,  # numbers stay numbers, with their digits
             "result": jsonio.to_plain(decision.result),  # the wire form of the answer
         }
-        return jsonio.dumps_exact(entry) + "\n"
+        text = jsonio.dumps_exact(entry) + "\n"
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:  # text no UTF-8 can hold: written as JSON escapes
+            return jsonio.dumps_exact(entry, ascii=True).encode("ascii") + b"\n"
+
+    async def commit(self, lines: list[bytes]) -> None:
+        """Return once `lines` are handed to the OS (and synced, with `fsync`).
+
+        Raise `DecisionLogUnavailable` if they could not be written and the log fails
+        closed; with `on_error="continue"`, return anyway (the loss is counted)."""
+        if not lines:
+            return
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._cond:
+            if self._thread is None:
+                raise DecisionLogUnavailable("the decision log is not running")
+            self._pending.append((b"".join(lines), future, loop))
+            self._cond.notify()
+        await future
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write everything queued, then stop the writer and close the file."""
+        thread = self._thread
+        if thread is not None:
+            with self._cond:
+                self._closing = True
+                self._cond.notify()
+            thread.join(timeout)
+            self._thread = None
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+
+    # --- the writer thread ----------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closing:
+                    if not self._cond.wait(RETRY_SECONDS if self.error else None):
+                        break  # failing and idle: try the file again
+                batch, self._pending = self._pending, []
+                closing = self._closing
+            if batch:
+                self._write_batch(batch)
+            elif self.error is not None:
+                self._try_open()
+            if closing and not batch:
+                return
+
+    def _write_batch(self, batch: list[tuple[bytes, asyncio.Future[None] | None, Any]]) -> None:
+        data = b"".join(item[0] for item in batch)
+        failure: str | None = None
+        try:
+            self._append(data)
+        except OSError as exc:
+            failure = f"{exc.strerror or type(exc).__name__} ({self.path.name})"
+            self._close_fd()  # the next batch opens the file again
+        self._set_state(failure, sum(item[0].count(b"\n") for item in batch))
+        raise_it = failure is not None and self.fail_closed
+        by_loop: dict[Any, list[asyncio.Future[None]]] = {}
+        for _, future, loop in batch:
+            if future is not None:
+                by_loop.setdefault(loop, []).append(future)
+        for loop, futures in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
+                loop.call_soon_threadsafe(_resolve, futures, failure if raise_it else None)
+
+    def _set_state(self, failure: str | None, lines: int) -> None:
+        if failure is not None:
+            self._on_lost(lines)
+            if self.error is None:
+                log.error(
+                    "decision log cannot be written",
+                    extra={
+                        "error": failure,
+                        "then": "decisions answered 503 until it can"
+                        if self.fail_closed
+                        else "decisions answered anyway; lost lines counted",
+                    },
+                )
+            self.error = failure
+        elif self.error is not None:
+            log.warning("decision log writable again", extra={"after": self.error})
+            self.error = None
+
+    def _try_open(self) -> None:
+        try:
+            self._open()
+        except OSError as exc:
+            self._set_state(f"{exc.strerror or type(exc).__name__} ({self.path.name})", 0)
+        else:
+            if self.error is not None:
+                self._set_state(None, 0)
+
+    def _open(self) -> int:
+        """The file's descriptor: opened (created 0600) if needed, again if it was rotated."""
+        if self._fd is not None:
+            try:
+                if os.stat(self.path).st_ino == os.fstat(self._fd).st_ino:
+                    return self._fd
+            except FileNotFoundError:
+                pass
+            self._close_fd()  # another worker rotated it (or it was moved away): follow
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        return self._fd
+
+    def _close_fd(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+
+    def _append(self, data: bytes) -> None:
+        fd = self._open()
+        if self.max_bytes and os.fstat(fd).st_size + len(data) > self.max_bytes:
+            fd = self._rotate(fd)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        if self.fsync:
+            os.fsync(fd)
+
+    def _rotate(self, fd: int) -> int:
+        """Rename the full file aside (once, whichever worker gets there first); open anew."""
+        lock = os.open(
+            self.path.with_name(self.path.name + ".lock"), os.O_WRONLY | os.O_CREAT, 0o600
+        )
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same and os.fstat(fd).st_size > 0:
+                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+                target = self.path.with_name(f"{self.path.name}.{stamp}")
+                n = 0
+                while target.exists():
+                    n += 1
+                    target = self.path.with_name(f"{self.path.name}.{stamp}-{n}")
+                os.rename(self.path, target)
+                log.info("decision log rotated", extra={"to": target.name})
+            return self._open()
+        finally:
+            os.close(lock)
+
+
+def _resolve(futures: list[asyncio.Future[None]], failure: str | None) -> None:
+    for future in futures:
+        if future.done():  # the request was cancelled (client gone)
+            continue
+        if failure is None:
+            future.set_result(None)
+        else:
+            future.set_exception(DecisionLogUnavailable(failure))

@@ -3,10 +3,12 @@ read under the size limit (Content-Length first, then the bytes as they stream).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.requests import ClientDisconnect
 
 from ruleengine import jsonio
 
@@ -15,6 +17,8 @@ from .errors import ApiError
 from .metrics import Metrics
 from .settings import Settings
 from .store import Snapshot, VersionStore
+
+log = logging.getLogger("server.access")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,19 +59,35 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise ApiError.one(400, "bad_request", "", "Content-Length is not a number") from None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large(limit)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect:  # one line, not a traceback: nobody is left to answer
+        log.info(
+            "client disconnected before sending the whole body",
+            extra={"path": request.url.path, "received_bytes": size},
+        )
+        raise ApiError.one(400, "client_disconnected", "", "the client went away") from None
     return b"".join(chunks)
 
 
-async def get_json_body(request: Request) -> Any:
-    """The body as JSON (fractional numbers as exact Decimals): 400 if it is not JSON."""
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A JSON request body (fractional numbers as exact Decimals) and what it must not
+    hold (duplicate keys, text that is not Unicode), each with its path."""
+
+    value: Any
+    problems: tuple[jsonio.TextProblem, ...]
+
+
+async def get_json_body(request: Request) -> Body:
+    """The body as JSON: 400 if it is not JSON (its problems are the route's to refuse)."""
     body = await read_body(request, get_services(request).settings.max_body_bytes)
     try:
-        return jsonio.loads(body)
+        return Body(*jsonio.loads_request(body))
     except jsonio.JSONInputError as exc:
         where = f" at line {exc.line}, column {exc.column}" if exc.line else ""
         raise ApiError.one(400, "malformed_json", "", f"{exc}{where}") from None
@@ -75,4 +95,4 @@ async def get_json_body(request: Request) -> Any:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
-JsonBody = Annotated[Any, Depends(get_json_body)]
+JsonBody = Annotated[Body, Depends(get_json_body)]

@@ -36,8 +36,11 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
+    408: "request_timeout",
+    409: "conflict",
     413: "body_too_large",
     415: "unsupported_media_type",
+    429: "too_many_requests",
 }
 
 
@@ -131,8 +134,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"path": request.url.path})
+        # Reached only when the request-context middleware is not installed: it answers
+        # unhandled errors itself, while it still knows the request id.
+        rid = request_id.get()
+        log.exception("unhandled error", extra={"path": request.url.path, "request_id": rid})
         return errors_response(
             500,
-            [problem("internal_error", "", f"internal error; request id {request_id.get()}")],
+            [problem("internal_error", "", f"internal error; request id {rid}")],
+            {"X-Request-ID": rid},
         )

@@ -71,7 +71,7 @@ class Metrics:
         )
         self.decision_log_dropped = Counter(
             "ruleengine_decision_log_dropped",
-            "Decision-log lines dropped because the writer could not keep up.",
+            "Decision-log lines not written (the log file could not be written).",
             registry=self.registry,
         )
 

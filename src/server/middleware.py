@@ -1,14 +1,29 @@
-"""Per-request context as a plain ASGI middleware (no BaseHTTPMiddleware overhead):
-a request id (the client's `X-Request-ID` if it is sane, else a fresh one) set in
-the logging context and echoed in the response, one JSON access-log line, and the
-request-latency histogram by route template."""
+"""Per-request context as a plain ASGI middleware (no BaseHTTPMiddleware overhead).
+
+- A request id (the client's `X-Request-ID` if it is sane, else a fresh one), set in
+  the logging context and sent back as `X-Request-ID` on every answer.
+- The Host header checked against `allowed_hosts` (when set): others get 400.
+- Security headers on every answer: `X-Content-Type-Options: nosniff`,
+  `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer`; `Cache-Control: no-store`
+  on the API (`/v1/...`: decisions are per-request data, never to be cached); a
+  Content-Security-Policy on the HTML pages.
+- Anything a route did not handle is logged once, with its traceback and the request
+  id, and answered 500 in the error envelope carrying the same id (Starlette's own
+  handler runs outside this middleware, after the request id is gone).
+- One JSON access-log line and the request-latency histogram by route template.
+"""
 
 from __future__ import annotations
 
+import base64
+import fnmatch
+import hashlib
+import json
 import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,41 +31,85 @@ from .logs import request_id
 from .metrics import Metrics
 
 log = logging.getLogger("server.access")
+errors_log = logging.getLogger("server.errors")
 
 _SANE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+_ALWAYS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
+_NO_STORE = (b"cache-control", b"no-store")
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp, metrics: Metrics, access_log: bool = True) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        access_log: bool = True,
+        allowed_hosts: list[str] | None = None,
+        page_policies: Mapping[str, str] | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.access_log = access_log
+        self.allowed_hosts = [h.lower() for h in allowed_hosts or ()]
+        # path -> Content-Security-Policy of the HTML page served there
+        self.page_policies = {p: v.encode("ascii") for p, v in (page_policies or {}).items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = b""
+        rid = host = b""
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 rid = value
-                break
+            elif name == b"host":
+                host = value
         rid_text = rid.decode("ascii") if _SANE_ID.match(rid) else uuid.uuid4().hex
         token = request_id.set(rid_text)
         start = time.perf_counter()
         status = 500
+        started = False
+        path: str = scope["path"]
+        extra = [(b"x-request-id", rid_text.encode("ascii")), *_ALWAYS]
+        if path.startswith("/v1/"):
+            extra.append(_NO_STORE)
+        policy = self.page_policies.get(path)
+        if policy is not None:
+            extra.append((b"content-security-policy", policy))
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
+                started = True
                 status = message["status"]
                 headers = list(message.get("headers", ()))
-                headers.append((b"x-request-id", rid_text.encode("ascii")))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in extra if h[0] not in present)
                 message = {**message, "headers": headers}
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if self.allowed_hosts and not self._host_allowed(host):
+                await _envelope(
+                    send_with_id,
+                    400,
+                    "invalid_host",
+                    "headers.host",
+                    "this service does not answer for that Host",
+                )
+            else:
+                await self.app(scope, receive, send_with_id)
+        except Exception:
+            errors_log.exception("unhandled error", extra={"path": path, "request_id": rid_text})
+            if started:
+                raise  # the answer is half sent: the server closes the connection
+            await _envelope(
+                send_with_id, 500, "internal_error", "", f"internal error; request id {rid_text}"
+            )
         finally:
             seconds = time.perf_counter() - start
             route = _route_of(scope)
@@ -62,7 +121,7 @@ class RequestContext:
                     "request",
                     extra={
                         "method": scope["method"],
-                        "path": scope["path"],
+                        "path": path,
                         "route": route,
                         "status": status,
                         "ms": round(seconds * 1000, 3),
@@ -70,6 +129,45 @@ class RequestContext:
                     },
                 )
             request_id.reset(token)
+
+    def _host_allowed(self, host: bytes) -> bool:
+        name = host.decode("latin-1").lower()
+        if name.startswith("["):  # [::1]:8000
+            name = name[: name.find("]") + 1]
+        else:
+            name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.allowed_hosts)
+
+
+async def _envelope(send: Send, status: int, code: str, path: str, message: str) -> None:
+    body = json.dumps({"errors": [{"code": code, "path": path, "message": message}]}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def page_policy(html: str) -> str:
+    """A Content-Security-Policy for a self-contained page: its own inline scripts and
+    styles (by hash) and calls to this origin; nothing from elsewhere, no framing."""
+
+    def hashes(tag: str) -> str:
+        blocks = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.DOTALL)
+        digests = [base64.b64encode(hashlib.sha256(b.encode()).digest()).decode() for b in blocks]
+        return " ".join(f"'sha256-{d}'" for d in digests) or "'none'"
+
+    return (
+        f"default-src 'none'; script-src {hashes('script')}; style-src {hashes('style')}; "
+        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    )
 
 
 def _route_of(scope: Scope) -> str:

@@ -7,6 +7,7 @@ worker process reads the same environment, so every worker is configured alike.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,12 +34,63 @@ class Settings(BaseSettings):
     decision_log: Path | None = Field(
         default=None, description="Append one JSON line per decision here."
     )
+    decision_log_fsync: bool = Field(
+        default=False,
+        description="fsync the decision log once per batch of lines before answering "
+        "(an answered decision then survives a power cut, not only a crash).",
+    )
+    decision_log_on_error: Literal["fail", "continue"] = Field(
+        default="fail",
+        description="When the decision log cannot be written: fail (answer decisions 503, "
+        "not ready) or continue (answer; count the lost lines in a metric).",
+    )
+    decision_log_max_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="Rotate the decision log before it grows past this size (0: never); "
+        "rotated files are kept as <name>.<UTC time>.",
+    )
+    decision_log_key_file: Path | None = Field(
+        default=None,
+        description="A file holding the key of the HMAC that replaces `sensitive` input "
+        "fields in the decision log (without one, they are logged as 'redacted').",
+    )
     admin_token: SecretStr | None = Field(
         default=None,
         description="Bearer token for /v1/admin/*; admin routes are disabled without it.",
     )
     max_body_bytes: int = Field(default=MIB, gt=0, description="Larger request bodies get 413.")
     max_batch: int = Field(default=1000, gt=0, description="Batches with more inputs get 413.")
+    max_batch_explain: int = Field(
+        default=100,
+        gt=0,
+        description="A batch asking for explanations holds at most this many inputs (413).",
+    )
+    max_response_bytes: int = Field(
+        default=8 * MIB,
+        gt=0,
+        description="A decision answer larger than this is refused (413) instead of sent.",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="Close a connection whose request headers take longer (0: no limit).",
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="Close a connection whose request body takes longer (0: no limit).",
+    )
+    allowed_hosts: str | None = Field(
+        default=None,
+        description="Comma-separated Host names the service answers (e.g. "
+        "'decisions.example.com,*.internal'); other Host headers get 400. Default: any.",
+    )
+    admin_max_failures: int = Field(
+        default=5,
+        gt=0,
+        description="Failed admin logins from one client allowed per minute; more get 429.",
+    )
     watch: bool = Field(default=True, description="Reload when a file under `rules` changes.")
     watch_debounce_ms: int = Field(default=300, ge=0, description="Quiet time before a reload.")
     reload_signal: Path | None = Field(
@@ -60,6 +112,10 @@ class Settings(BaseSettings):
     )
     access_log: bool = Field(default=True, description="Log one JSON line per request.")
     log_level: str = Field(default="info", description="Level of the server's JSON log lines.")
+
+    @property
+    def host_list(self) -> list[str]:
+        return [h.strip() for h in (self.allowed_hosts or "").split(",") if h.strip()]
 
     @property
     def admin_enabled(self) -> bool:

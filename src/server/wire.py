@@ -5,6 +5,8 @@ in `openapi.py`."""
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -79,12 +81,22 @@ class Health(BaseModel):
     status: str
 
 
+class DecisionLogState(BaseModel):
+    ok: bool = Field(description="Whether the last write (or open) of the decision log worked.")
+    error: str | None = Field(description="Why it did not; decisions get 503 meanwhile.")
+    fail_closed: bool = Field(description="Whether decisions are refused while it fails.")
+
+
 class Readiness(BaseModel):
-    status: str = Field(description="ready once rules are loaded, else not_ready")
+    status: str = Field(
+        description="ready once rules are loaded (and the decision log, when it fails "
+        "closed, can be written), else not_ready"
+    )
     pid: int
     generation: int = Field(description="How many times rules were swapped in, by this worker.")
     loaded_at: str | None
     last_reload: ReloadInfo | None
+    decision_log: DecisionLogState | None = None
 
 
 class ReloadAnswer(BaseModel):
@@ -117,6 +129,33 @@ def ruleset_folders(rs: ruleengine.RuleSet) -> tuple[str, ...]:
 
 def reload_info(attempt: ReloadAttempt | None) -> dict[str, Any] | None:
     return attempt.to_json() if attempt is not None else None
+
+
+# Where a bundle is unpacked: <tmp>/ruleengine-bundle-<random>/<n>/
+_BUNDLE_FOLDER = re.compile(r"^.*/ruleengine-bundle-[^/]+/[0-9]+/")
+
+
+def public_path(file: str, rules: Path) -> str:
+    """A diagnostic's file as public answers show it: relative to the rules folder (or
+    the unpacked bundle), never a path of the server's file system."""
+    if not file:
+        return file
+    bundled = _BUNDLE_FOLDER.sub("", file)
+    if bundled != file:
+        return bundled
+    root = str(rules.resolve())
+    for prefix in (root, os.path.relpath(root)):
+        if file.startswith(prefix + os.sep):
+            return file[len(prefix) + 1 :]
+    return os.path.basename(file) if os.path.isabs(file) else file
+
+
+def public_reload_info(attempt: ReloadAttempt | None, rules: Path) -> dict[str, Any] | None:
+    """`reload_info` with every diagnostic's file made public (`public_path`)."""
+    info = reload_info(attempt)
+    if info is not None:
+        info["errors"] = [{**e, "file": public_path(e["file"], rules)} for e in info["errors"]]
+    return info
 
 
 def snapshot_header(snapshot: Snapshot) -> dict[str, Any]:

@@ -63,3 +63,22 @@ def test_dumps_exact_writes_back_what_loads_read(value: Any) -> None:
 )
 def test_dumps_exact_examples(value: Any, text: str) -> None:
     assert jsonio.dumps_exact(value) == text
+
+
+def test_negative_zero_is_written_as_zero() -> None:
+    assert jsonio.to_plain(Decimal("-0.00")) == "0.00"
+    assert jsonio.to_plain(Decimal("-0")) == "0"
+    assert jsonio.to_plain(Decimal("-0.01")) == "-0.01"
+
+
+def test_loads_request_lists_text_problems_with_paths() -> None:
+    value, problems = jsonio.loads_request(b'{"a": [1, {"b": "x\\udfff", "b": 2}], "c": 1}')
+    assert value["c"] == 1
+    assert [(jsonio.path_text(p.path), p.code) for p in problems] == [
+        ("a[1].b", "duplicate_key"),
+    ]  # the last "b" won, so the surrogate text is gone with the first
+    _, problems = jsonio.loads_request(b'{"k\\ud800y": "\\udc00"}')
+    assert [(jsonio.path_text(p.path), p.code) for p in problems] == [
+        ('["k\\ud800y"]', "invalid_text")
+    ]
+    assert jsonio.loads_request(b'{"ok": "\\ud83d\\ude00"}') == ({"ok": "\U0001f600"}, ())

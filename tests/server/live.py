@@ -29,10 +29,26 @@ def free_port() -> int:
 @contextmanager
 def serve(rules: Path, log: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """Run `ruleengine serve` on `rules`; yield its base URL once /readyz says ready."""
+    with serve_process(rules, log, *args, env=env) as (base, _):
+        yield base
+
+
+@contextmanager
+def serve_process(
+    rules: Path | None, log: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`serve`, yielding the process too (`rules` None: no --rules, e.g. for --bundle)."""
     port = free_port()
     out = log.open("w")
     process = subprocess.Popen(
-        [str(RULEENGINE), "serve", "--rules", str(rules), "--port", str(port), *args],
+        [
+            str(RULEENGINE),
+            "serve",
+            *(["--rules", str(rules)] if rules is not None else []),
+            "--port",
+            str(port),
+            *args,
+        ],
         stdout=out,
         stderr=subprocess.STDOUT,
         env={**os.environ, "RULEENGINE_WATCH_DEBOUNCE_MS": "100", **(env or {})},
@@ -49,7 +65,7 @@ def serve(rules: Path, log: Path, *args: str, env: dict[str, str] | None = None)
                 pass
             assert time.monotonic() < deadline, "server did not become ready:\n" + log.read_text()
             time.sleep(0.1)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:

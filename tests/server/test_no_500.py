@@ -5,6 +5,7 @@ the documented schemas), and hypothesis-generated bodies for the decision routes
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date
 from typing import Any
 
@@ -25,10 +26,11 @@ from schemathesis.specs.openapi.checks import (
 
 import ruleengine
 from server.app import create_app
+from server.logs import JsonFormatter
 from server.settings import Settings
 
 from ..conftest import examples
-from .conftest import EXAMPLE, FACTS, errors_of
+from .conftest import EXAMPLE, FACTS, URL, captured_logs, errors_of
 
 pytestmark = pytest.mark.fuzz
 
@@ -52,7 +54,7 @@ def api_schema(fuzz_app: FastAPI) -> schemathesis.BaseSchema:
     found = schemathesis.openapi.from_asgi("/openapi.json", fuzz_app)
     # A batch over its documented maxItems is refused with 413, as the contract says.
     found.config.checks.negative_data_rejection = CheckConfig(
-        expected_statuses=[400, 401, 404, 405, 413, 422]
+        expected_statuses=[400, 401, 404, 405, 413, 422, 429]
     )
     return found
 
@@ -166,3 +168,78 @@ def test_generated_bodies_never_500(
         assert len(results) == len(body["inputs"])
         for entry in results:
             assert ("result" in entry) != ("errors" in entry)
+
+
+# --- text no JSON reader should accept, and the request id of a 500 -------------------
+
+SURROGATE_KEY = b'{"input": {"\\udfff": 1}}'
+
+
+def test_a_lone_surrogate_is_a_422_naming_its_path(client: TestClient) -> None:
+    bad_id = json.dumps({"input": FACTS}).replace('"c-1"', '"c-\\ud800"')
+    for body, path in [
+        (SURROGATE_KEY, 'input["\\udfff"]'),
+        (bad_id.encode(), "input.customer.id"),
+        # bytes that are not UTF-8 inside a string: the same, with its path
+        (json.dumps({"input": FACTS}).encode().replace(b"c-1", b"c-\xff"), "input.customer.id"),
+    ]:
+        [error] = errors_of(client.post(URL.format("quote"), content=body), 422)
+        assert (error["code"], error["path"]) == ("invalid_text", path)
+
+
+def test_a_batch_answers_its_good_inputs_and_names_the_bad_ones(client: TestClient) -> None:
+    good = json.dumps(FACTS)
+    bad = good.replace("c-1", "c-\\udfff")  # the JSON escape of a lone surrogate
+    body = '{"inputs": [' + ", ".join([good, bad, good]) + "]}"
+    response = client.post(URL.format("quote") + "/batch", content=body)
+    assert response.status_code == 200, response.text
+    first, bad, last = response.json()["results"]
+    assert "result" in first and "result" in last
+    assert bad == {
+        "errors": [
+            {
+                "code": "invalid_text",
+                "path": "inputs[1].customer.id",
+                "message": "text that is not valid Unicode (a lone surrogate or bytes that "
+                "are not UTF-8)",
+            }
+        ]
+    }
+
+
+def test_duplicate_keys_are_refused_with_their_path(client: TestClient) -> None:
+    body = json.dumps({"input": FACTS}).replace('"tier": "gold"', '"tier": "gold", "tier": "x"')
+    [error] = errors_of(client.post(URL.format("quote"), content=body), 422)
+    assert (error["code"], error["path"]) == ("duplicate_key", "input.customer.tier")
+    [error] = errors_of(client.post(URL.format("quote"), content='{"input": {}, "input": {}}'), 422)
+    assert (error["code"], error["path"]) == ("duplicate_key", "input")
+
+
+def test_a_500_carries_the_request_id_of_its_log_line(monkeypatch: Any) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    engine = ruleengine.load(EXAMPLE, clock=lambda: date(2026, 3, 15))
+    monkeypatch.setattr(engine, "decide", broken)
+    app = create_app(engine=engine, settings=Settings(watch=False, access_log=False))
+    with (
+        captured_logs("server.errors") as records,
+        TestClient(app, raise_server_exceptions=False) as client,
+    ):
+        response = client.post(URL.format("quote"), json={"input": FACTS})
+        given = client.post(
+            URL.format("quote"), json={"input": FACTS}, headers={"X-Request-ID": "trace-42"}
+        )
+    [error] = errors_of(response, 500)
+    rid = response.headers["X-Request-ID"]
+    assert error["message"] == f"internal error; request id {rid}"
+    assert given.headers["X-Request-ID"] == "trace-42"
+    assert "trace-42" in given.text
+    # one log line per 500, with the traceback and the same request id
+    assert len(records) == 2 and all(r.exc_info for r in records)
+    assert [request_id_of(r) for r in records] == [rid, "trace-42"]
+
+
+def request_id_of(record: logging.LogRecord) -> str:
+    """The request id the JSON log line of `record` carries."""
+    return str(json.loads(JsonFormatter().format(record)).get("request_id"))

@@ -19,6 +19,7 @@ import typer
 
 APP_FACTORY = "server.app:create_app"
 JSON_FORMATTER = "server.logs.JsonFormatter"
+HTTP_PROTOCOL = "server.protocol:DeadlineProtocol"
 
 
 def log_config(level: str = "info") -> dict[str, Any]:
@@ -69,6 +70,38 @@ def command(
         Path | None,
         typer.Option("--corpus", help="JSON lines the playground shows a draft's impact on."),
     ] = None,
+    decision_log_fsync: Annotated[
+        bool,
+        typer.Option(
+            "--decision-log-fsync", help="fsync each batch of log lines before answering."
+        ),
+    ] = False,
+    decision_log_on_error: Annotated[
+        str,
+        typer.Option(
+            "--decision-log-on-error",
+            help="When the log cannot be written: fail (answer 503, not ready) or continue.",
+        ),
+    ] = "fail",
+    decision_log_max_bytes: Annotated[
+        int,
+        typer.Option(
+            "--decision-log-max-bytes", min=0, help="Rotate the log past this size (0: never)."
+        ),
+    ] = 0,
+    decision_log_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--decision-log-key-file",
+            help="Key of the HMAC that replaces `sensitive` input fields in the log.",
+        ),
+    ] = None,
+    allowed_hosts: Annotated[
+        str | None,
+        typer.Option(
+            "--allowed-hosts", help="Comma-separated Host names to answer (default: any)."
+        ),
+    ] = None,
     watch: Annotated[
         bool, typer.Option("--watch/--no-watch", help="Reload when a rule file changes.")
     ] = True,
@@ -86,8 +119,17 @@ def command(
         os.environ["RULEENGINE_BUNDLE_POLL_SECONDS"] = str(bundle_poll)
     os.environ["RULEENGINE_WATCH"] = "true" if watch else "false"
     os.environ["RULEENGINE_LOG_LEVEL"] = log_level
+    if decision_log_on_error not in ("fail", "continue"):
+        raise typer.BadParameter("fail or continue", param_hint="--decision-log-on-error")
     if decision_log is not None:
         os.environ["RULEENGINE_DECISION_LOG"] = str(decision_log.resolve())
+        os.environ["RULEENGINE_DECISION_LOG_FSYNC"] = "true" if decision_log_fsync else "false"
+        os.environ["RULEENGINE_DECISION_LOG_ON_ERROR"] = decision_log_on_error
+        os.environ["RULEENGINE_DECISION_LOG_MAX_BYTES"] = str(decision_log_max_bytes)
+        if decision_log_key_file is not None:
+            os.environ["RULEENGINE_DECISION_LOG_KEY_FILE"] = str(decision_log_key_file.resolve())
+    if allowed_hosts is not None:
+        os.environ["RULEENGINE_ALLOWED_HOSTS"] = allowed_hosts
     if drafts_dir is not None:
         os.environ["RULEENGINE_DRAFTS_DIR"] = str(drafts_dir.resolve())
     if corpus is not None:
@@ -105,6 +147,7 @@ def command(
         uvicorn.run(
             APP_FACTORY,
             factory=True,
+            http=HTTP_PROTOCOL,  # header and body read deadlines (server/protocol.py)
             host=host,
             port=port,
             workers=workers,

@@ -1,13 +1,18 @@
 """`POST /v1/admin/reload`, behind a bearer token (`RULEENGINE_ADMIN_TOKEN`).
 
 Mounted only when the token is configured: otherwise admin routes do not exist
-(404). A wrong or missing token gets 401 and a warning in the log.
+(404). A wrong or missing token gets 401 and a warning in the log; past
+`admin_max_failures` failures a minute from one client, 429 until the minute is over.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import math
+import threading
+import time
+from collections import OrderedDict, deque
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -21,7 +26,61 @@ from ..wire import ReloadAnswer
 log = logging.getLogger("server.admin")
 
 
+class LoginThrottle:
+    """Failed admin logins per client in a sliding window; past `limit`, refuse (429)
+    without even comparing the token, until the window has room again."""
+
+    WINDOW = 60.0
+    MAX_CLIENTS = 10_000  # memory stays bounded whatever the number of clients
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def retry_after(self, client: str) -> float:
+        """Seconds until `client` may try again (0: now)."""
+        with self._lock:
+            times = self._failures.get(client)
+            if times is None:
+                return 0.0
+            now = time.monotonic()
+            while times and times[0] <= now - self.WINDOW:
+                times.popleft()
+            if len(times) < self.limit:
+                return 0.0
+            return times[0] + self.WINDOW - now
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            times = self._failures.pop(client, None) or deque()
+            times.append(time.monotonic())
+            self._failures[client] = times  # most recent last
+            while len(self._failures) > self.MAX_CLIENTS:
+                self._failures.popitem(last=False)
+
+
+def _throttle(request: Request, limit: int) -> LoginThrottle:
+    throttle: LoginThrottle | None = getattr(request.app.state, "admin_throttle", None)
+    if throttle is None:
+        throttle = request.app.state.admin_throttle = LoginThrottle(limit)
+    return throttle
+
+
 def require_admin(request: Request, services: ServicesDep) -> None:
+    client = request.client.host if request.client else "-"
+    throttle = _throttle(request, services.settings.admin_max_failures)
+    wait = throttle.retry_after(client)
+    if wait > 0:
+        log.warning(
+            "admin request refused: too many failed logins",
+            extra={"path": request.url.path, "client": client},
+        )
+        raise ApiError(
+            429,
+            [problem("too_many_requests", "", "too many failed admin logins; try again later")],
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
     token = services.settings.admin_token
     expected = token.get_secret_value().encode() if token is not None else b""
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
@@ -30,12 +89,10 @@ def require_admin(request: Request, services: ServicesDep) -> None:
         or scheme.lower() != "bearer"
         or not hmac.compare_digest(given.strip().encode(), expected)
     ):
+        throttle.failed(client)
         log.warning(
             "admin request refused: wrong or missing bearer token",
-            extra={
-                "path": request.url.path,
-                "client": request.client.host if request.client else "-",
-            },
+            extra={"path": request.url.path, "client": client},
         )
         raise ApiError(
             401,
@@ -54,6 +111,7 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
     response_model=ReloadAnswer,
     responses={
         401: {"description": "Wrong or missing bearer token"},
+        429: {"description": "Too many failed logins from this client in the last minute"},
         422: {"description": "The rules did not load; the running versions stay"},
     },
     summary="Reload the rules now, in every worker",

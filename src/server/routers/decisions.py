@@ -17,8 +17,10 @@ from fastapi.responses import JSONResponse
 import ruleengine
 from ruleengine import RuleEngineError, jsonio
 
+from ..decision_log import DecisionLogUnavailable
 from ..deps import JsonBody, Services, ServicesDep, SnapshotDep
 from ..errors import ApiError, engine_error, problem
+from ..logs import request_id
 
 router = APIRouter(tags=["decisions"])
 
@@ -109,8 +111,9 @@ class _Decider:
         )
         self.version_label = version if known is not None and version and known.get(version) else ""
 
-    def decide(self, input: Any) -> dict[str, Any]:
-        """The answer's envelope; raises `ApiError` for a bad request."""
+    def decide(self, input: Any) -> tuple[dict[str, Any], bytes | None]:
+        """The answer's envelope and its decision-log line; raises `ApiError` for a bad
+        request."""
         metrics = self.services.metrics
         start = time.perf_counter()
         try:
@@ -129,9 +132,9 @@ class _Decider:
         decision_id = str(uuid.uuid4())
         out = jsonio.decision_to_json(made)
         out["decision_id"] = decision_id
-        if self.services.decision_log is not None:
-            self.services.decision_log.record(decision_id, made, input)
-        return out
+        log = self.services.decision_log
+        line = log.entry(self.engine, decision_id, made, input) if log is not None else None
+        return out, line
 
     def check_names(self) -> None:
         """404 before deciding a batch: an unknown rule set, pinned version or decision."""
@@ -143,13 +146,55 @@ class _Decider:
             raise ruleengine.NotFoundError("decision", self.decision, known)
 
 
+async def _answer(services: Services, body: Any, lines: list[bytes]) -> JSONResponse:
+    """Send `body` once its decision-log lines are written (group commit); 413 when it is
+    larger than `max_response_bytes`, 503 when the log cannot be written (fail closed)."""
+    response = JSONResponse(body)
+    limit = services.settings.max_response_bytes
+    if len(response.body) > limit:
+        raise ApiError.one(
+            413,
+            "response_too_large",
+            "",
+            f"the answer would be {len(response.body)} bytes; the limit is {limit} "
+            "(ask for fewer inputs, or without explain)",
+            expected=f"at most {limit} bytes",
+            got=f"{len(response.body)} bytes",
+        )
+    log = services.decision_log
+    if log is not None and lines:
+        try:
+            await log.commit(lines)
+        except DecisionLogUnavailable:
+            message = (
+                "the decision could not be logged, so it is not answered; "
+                f"request id {request_id.get()}"
+            )
+            raise ApiError(
+                503,
+                [problem("decision_log_unavailable", "", message)],
+                headers={"Retry-After": "1"},
+            ) from None
+    return response
+
+
+def _refuse_text(problems: tuple[jsonio.TextProblem, ...]) -> None:
+    """422 listing every duplicate key and non-Unicode text of a request body."""
+    if problems:
+        raise ApiError(
+            422, [problem(p.code, jsonio.path_text(p.path), p.message) for p in problems]
+        )
+
+
 @router.post(DECIDE, include_in_schema=False)
 async def decide(
     ruleset: str, decision: str, body: JsonBody, snapshot: SnapshotDep, services: ServicesDep
 ) -> JSONResponse:
-    input, version, explain = _envelope(body, "input")
+    _refuse_text(body.problems)
+    input, version, explain = _envelope(body.value, "input")
     decider = _Decider(services, snapshot.engine, ruleset, decision, version, explain)
-    return JSONResponse(decider.decide(input))
+    out, line = decider.decide(input)
+    return await _answer(services, out, [line] if line is not None else [])
 
 
 def _batch_paths(errors: list[dict[str, Any]], index: int) -> list[dict[str, Any]]:
@@ -163,27 +208,58 @@ def _batch_paths(errors: list[dict[str, Any]], index: int) -> list[dict[str, Any
     return out
 
 
+def _item_problems(
+    problems: tuple[jsonio.TextProblem, ...],
+) -> dict[int, list[dict[str, Any]]]:
+    """Problems inside one input of a batch, by index (that input alone is refused);
+    a problem anywhere else refuses the whole request."""
+    by_item: dict[int, list[dict[str, Any]]] = {}
+    elsewhere = []
+    for p in problems:
+        if len(p.path) >= 2 and p.path[0] == "inputs" and isinstance(p.path[1], int):
+            by_item.setdefault(p.path[1], []).append(
+                problem(p.code, jsonio.path_text(p.path), p.message)
+            )
+        else:
+            elsewhere.append(p)
+    _refuse_text(tuple(elsewhere))
+    return by_item
+
+
 @router.post(DECIDE + "/batch", include_in_schema=False)
 async def decide_batch(
     ruleset: str, decision: str, body: JsonBody, snapshot: SnapshotDep, services: ServicesDep
 ) -> JSONResponse:
-    inputs, version, explain = _envelope(body, "inputs")
-    limit = services.settings.max_batch
+    bad_items = _item_problems(body.problems)
+    inputs, version, explain = _envelope(body.value, "inputs")
+    settings = services.settings
+    limit = settings.max_batch_explain if explain else settings.max_batch
     if len(inputs) > limit:
         raise ApiError.one(
             413,
             "batch_too_large",
             "inputs",
-            f"a batch holds at most {limit} inputs; this one has {len(inputs)}",
+            f"a batch{' with explain' if explain else ''} holds at most {limit} inputs; "
+            f"this one has {len(inputs)}",
             expected=f"at most {limit} inputs",
             got=f"{len(inputs)} inputs",
         )
     decider = _Decider(services, snapshot.engine, ruleset, decision, version, explain)
     decider.check_names()
     results: list[dict[str, Any]] = []
+    lines: list[bytes] = []
     for index, input in enumerate(inputs):
+        if index in bad_items:
+            results.append({"errors": bad_items[index]})
+            continue
         try:
-            results.append(decider.decide(input))
+            out, line = decider.decide(input)
         except ApiError as exc:
             results.append({"errors": _batch_paths(exc.errors, index)})
-    return JSONResponse({"ruleset": ruleset, "decision": decision, "results": results})
+        else:
+            results.append(out)
+            if line is not None:
+                lines.append(line)
+    return await _answer(
+        services, {"ruleset": ruleset, "decision": decision, "results": results}, lines
+    )

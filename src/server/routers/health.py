@@ -1,4 +1,6 @@
-"""`/healthz` (the process answers), `/readyz` (rules are loaded), `/metrics`."""
+"""`/healthz` (the process answers), `/readyz` (rules are loaded and decisions can be
+logged), `/metrics`. Nothing here names a file-system path: rule-file diagnostics are
+shown relative to the rules folder."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
 from ..deps import ServicesDep
-from ..wire import Health, Readiness, reload_info
+from ..wire import Health, Readiness, public_reload_info
 
 router = APIRouter(tags=["operations"])
 
@@ -22,20 +24,29 @@ async def healthz() -> dict[str, Any]:
 @router.get(
     "/readyz",
     response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "No rules loaded yet"}},
-    summary="Readiness: ready once rules are loaded",
+    responses={503: {"model": Readiness, "description": "Not ready: see the fields why"}},
+    summary="Readiness: ready once rules are loaded and decisions can be logged",
 )
 async def readyz(services: ServicesDep) -> Any:
     store = services.store
     snapshot = store.snapshot
-    body = {
-        "status": "ready" if snapshot is not None else "not_ready",
+    ready = snapshot is not None
+    body: dict[str, Any] = {
         "pid": os.getpid(),
         "generation": snapshot.generation if snapshot is not None else 0,
         "loaded_at": snapshot.loaded_at if snapshot is not None else None,
-        "last_reload": reload_info(store.last_reload),
+        "last_reload": public_reload_info(store.last_reload, services.settings.rules),
     }
-    if snapshot is None:
+    log = services.decision_log
+    if log is not None:
+        body["decision_log"] = {
+            "ok": log.healthy,
+            "error": log.error,
+            "fail_closed": log.fail_closed,
+        }
+        ready = ready and (log.healthy or not log.fail_closed)
+    body = {"status": "ready" if ready else "not_ready", **body}
+    if not ready:
         return JSONResponse(body, status_code=503)
     return body
 
