@@ -12,7 +12,16 @@ may change shape.
 """
 
 from . import jsonio
-from .bundle import MAX_BUNDLE_BYTES, BundleIndex, build_bundle, extract_bundle
+from .bundle import (
+    MAX_BUNDLE_BYTES,
+    BundleIndex,
+    build_bundle,
+    extract_bundle,
+    key_id,
+    load_public_key,
+    load_signing_key,
+    verify_versions,
+)
 from .engine import (
     Decision,
     Engine,
@@ -76,10 +85,14 @@ __all__ = [
     "extract_bundle",
     "find_suites",
     "jsonio",
+    "key_id",
     "load",
+    "load_public_key",
+    "load_signing_key",
     "load_suites",
     "load_versions",
     "render_diagnostics",
+    "verify_versions",
     "version_conflicts",
 ]
 __version__ = "0.1.0"

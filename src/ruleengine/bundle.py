@@ -10,6 +10,7 @@ file's hash checked) and writes nothing unless the whole bundle is valid.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import io
@@ -26,6 +27,7 @@ from .engine import display_path, load
 from .errors import Code, Diagnostic, RuleFileError
 
 INDEX_NAME = ".bundle.json"
+SIGNATURE_NAME = ".bundle.sig"  # {"algorithm": "ed25519", "key_id", "signature"} over the index
 # The most a bundle may unpack to: the whole uncompressed tar stream (files,
 # headers, padding), so a gzip bomb is cut off however its headers lie.
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
@@ -92,13 +94,15 @@ def _member(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
-def build_bundle(rules: Path) -> tuple[bytes, BundleIndex]:
+def build_bundle(rules: Path, signing_key: Any = None) -> tuple[bytes, BundleIndex]:
     """Check every version under `rules` and pack its YAML files as a deterministic .tar.gz.
 
     Raise `RuleFileError` when any version is broken: a broken rule set is never
     bundled. Identical rule files give identical bytes: sorted entries, mtime 0,
     owner 0 and unnamed, mode 0o644, gzip header without time or file name.
-    INDEX_NAME is the first member.
+    INDEX_NAME is the first member; with `signing_key` (an Ed25519 private key, see
+    `load_signing_key`), SIGNATURE_NAME, its signature, is the second (Ed25519 is
+    deterministic: a signed build is reproducible too).
     """
     rules = Path(rules)
     if rules.is_file():  # as `load` does: a file stands for its folder
@@ -146,6 +150,9 @@ def build_bundle(rules: Path) -> tuple[bytes, BundleIndex]:
     tar_buffer = io.BytesIO()
     with tarfile.open(fileobj=tar_buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
         tar.addfile(_member(INDEX_NAME, len(index_bytes)), io.BytesIO(index_bytes))
+        if signing_key is not None:
+            signature = sign_index(index_bytes, signing_key)
+            tar.addfile(_member(SIGNATURE_NAME, len(signature)), io.BytesIO(signature))
         for name in hashes:
             tar.addfile(_member(name, len(files[name])), io.BytesIO(files[name]))
     raw = tar_buffer.getvalue()
@@ -261,7 +268,7 @@ def _parse_index(text: bytes) -> tuple[dict[str, str], tuple[dict[str, str], ...
         raise _Refused(f'{INDEX_NAME}: "files" must map each path to "sha256:<hex>"')
     for name in files:
         problem = _name_problem(name)
-        if problem is not None or name == INDEX_NAME:
+        if problem is not None or name in (INDEX_NAME, SIGNATURE_NAME):
             why = f"a name with {problem}" if problem else "the index itself"
             raise _Refused(f"{INDEX_NAME} lists {name!r}, {why}")
     versions = index.get("versions")
@@ -285,7 +292,7 @@ def _verify(members: dict[str, bytes], files: dict[str, str]) -> list[str]:
             problems.append(f"{name} is listed in {INDEX_NAME} but missing from the archive")
         elif _sha256(members[name]) != expected:
             problems.append(f"{name} does not match its sha256 in {INDEX_NAME}")
-    for name in sorted(members.keys() - files.keys() - {INDEX_NAME}):
+    for name in sorted(members.keys() - files.keys() - {INDEX_NAME, SIGNATURE_NAME}):
         problems.append(f"{name} is in the archive but not in {INDEX_NAME}")
     # A path used both as a file and as a folder cannot be written out.
     folders = {str(parent) for name in members for parent in PurePosixPath(name).parents}
@@ -294,7 +301,7 @@ def _verify(members: dict[str, bytes], files: dict[str, str]) -> list[str]:
     return problems
 
 
-def extract_bundle(data: bytes, into: Path, source: str) -> BundleIndex:
+def extract_bundle(data: bytes, into: Path, source: str, public_key: Any = None) -> BundleIndex:
     """Check bundle bytes, then unpack them into the empty or not yet existing folder `into`.
 
     `source` (a URL or path) names the bundle in errors. Raise
@@ -316,6 +323,8 @@ def extract_bundle(data: bytes, into: Path, source: str) -> BundleIndex:
         if INDEX_NAME not in members:
             raise _Refused(f"no {INDEX_NAME} in it")
         files, versions = _parse_index(members[INDEX_NAME])
+        if public_key is not None:
+            _check_signature(members, public_key)
     except _Refused as exc:
         raise refuse([str(exc)]) from None
     problems = _verify(members, files)
@@ -335,3 +344,129 @@ def extract_bundle(data: bytes, into: Path, source: str) -> BundleIndex:
         with open(target, "xb") as handle:
             handle.write(members[name])
     return BundleIndex(files, versions, _sha256(data))
+
+
+# --- signatures and the version list ---------------------------------------------
+
+
+def key_id(public_key: Any) -> str:
+    """`sha256:<hex>` of the raw public key: names the key a bundle was signed with."""
+    from cryptography.hazmat.primitives import serialization
+
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return _sha256(raw)
+
+
+def sign_index(index_bytes: bytes, signing_key: Any) -> bytes:
+    """The SIGNATURE_NAME member: an Ed25519 signature of the exact index bytes (which
+    list every file's sha256, so the signature covers every file)."""
+    signature = signing_key.sign(index_bytes)
+    return (
+        json.dumps(
+            {
+                "algorithm": "ed25519",
+                "key_id": key_id(signing_key.public_key()),
+                "signature": base64.b64encode(signature).decode("ascii"),
+            },
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n"
+    ).encode("utf-8")
+
+
+def _check_signature(members: dict[str, bytes], public_key: Any) -> None:
+    from cryptography.exceptions import InvalidSignature
+
+    text = members.get(SIGNATURE_NAME)
+    if text is None:
+        raise _Refused(
+            f"it is not signed (no {SIGNATURE_NAME}) and this server requires a signature; "
+            "build it with `ruleengine bundle --sign KEY`"
+        )
+    try:
+        entry = json.loads(text.decode("utf-8"))
+        signature = base64.b64decode(entry["signature"], validate=True)
+        if entry.get("algorithm") != "ed25519":
+            raise ValueError(f"algorithm {entry.get('algorithm')!r}")
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise _Refused(f"{SIGNATURE_NAME} is not a valid signature entry ({exc})") from None
+    try:
+        public_key.verify(signature, members[INDEX_NAME])
+    except InvalidSignature:
+        raise _Refused(
+            f"bad signature: {SIGNATURE_NAME} does not verify with the configured public key "
+            f"{key_id(public_key)} (signed with {entry.get('key_id', 'an unknown key')})"
+        ) from None
+
+
+def _read_key(path: Path, private: bool) -> Any:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    what = "private" if private else "public"
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read the {what} key {path}: {exc.strerror}") from None
+    try:
+        key = (
+            serialization.load_pem_private_key(data, password=None)
+            if private
+            else serialization.load_pem_public_key(data)
+        )
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{path} is not a PEM {what} key ({exc})") from None
+    wanted = ed25519.Ed25519PrivateKey if private else ed25519.Ed25519PublicKey
+    if not isinstance(key, wanted):
+        raise ValueError(f"{path} is not an Ed25519 {what} key")
+    return key
+
+
+def load_signing_key(path: Path) -> Any:
+    """An Ed25519 private key from a PEM file (`openssl genpkey -algorithm ed25519`);
+    ValueError with a readable message otherwise."""
+    return _read_key(path, private=True)
+
+
+def load_public_key(path: Path) -> Any:
+    """An Ed25519 public key from a PEM file (`openssl pkey -pubout`); ValueError otherwise."""
+    return _read_key(path, private=False)
+
+
+def verify_versions(index: BundleIndex, engine: Any, source: str) -> None:
+    """Raise `RuleFileError` unless the versions loaded from a bundle are exactly those its
+    index lists (rule set, version, effective date and content hash)."""
+
+    def key(v: dict[str, str]) -> tuple[str, str]:
+        return v["ruleset"], v["version"]
+
+    listed = {key(v): v for v in index.versions}
+    loaded = {
+        (v.ruleset, v.version): {
+            "ruleset": v.ruleset,
+            "version": v.version,
+            "effective_from": v.effective_from.isoformat(),
+            "content_hash": v.content_hash,
+        }
+        for rs in engine.rulesets.values()
+        for v in rs.versions
+    }
+    problems = []
+    for name in sorted(listed.keys() - loaded.keys()):
+        problems.append(f"{'@'.join(name)} is listed in {INDEX_NAME} but not in the bundle")
+    for name in sorted(loaded.keys() - listed.keys()):
+        problems.append(f"{'@'.join(name)} is in the bundle but not listed in {INDEX_NAME}")
+    for name in sorted(listed.keys() & loaded.keys()):
+        for field in ("effective_from", "content_hash"):
+            if listed[name].get(field) != loaded[name][field]:
+                problems.append(
+                    f"{'@'.join(name)}: {INDEX_NAME} says {field} {listed[name].get(field)}, "
+                    f"the files give {loaded[name][field]}"
+                )
+    if problems:
+        shown = "; ".join(problems[:_SHOWN])
+        more = f"; and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else ""
+        raise RuleFileError(
+            [Diagnostic(Code.BAD_BUNDLE, f"refused bundle: {shown}{more}", source, hint=_HINT)]
+        )

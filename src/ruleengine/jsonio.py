@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -209,9 +210,41 @@ def dumps_exact(value: Any, ascii: bool = False) -> str:
     """One-line JSON in which a Decimal is a number with its exact digits (`16.78`, not
     `"16.78"`), so data read by `loads` is written back as it came (a decision log keeps
     inputs as received). Dates are ISO strings, sets sorted lists, like `to_plain`."""
-    parts: list[str] = []
-    _write_exact(value, parts.append, ascii)
-    return "".join(parts)
+    # The C encoder writes everything but Decimals, which stand in as marker strings
+    # (NUL, a per-process nonce, an index: no text a client sends can forge one) and are
+    # spliced back as numbers. Keys the encoder cannot write take the slow path.
+    decimals: list[Decimal] = []
+
+    def default(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            decimals.append(value)
+            return f"\0{_NONCE}{len(decimals) - 1}\0"
+        if isinstance(value, (set, frozenset)):
+            return sorted(value)
+        return to_plain(value)  # dates, trace entries: as to_plain writes them
+
+    try:
+        text = json.dumps(value, ensure_ascii=ascii, default=default)
+    except TypeError:
+        parts: list[str] = []
+        _write_exact(value, parts.append, ascii)
+        return "".join(parts)
+    if decimals:
+        text = _MARKER.sub(lambda m: _decimal_text(decimals[int(m.group(1))]), text)
+    return text
+
+
+_NONCE = secrets.token_hex(8)
+_MARKER = re.compile(r'"\\u0000' + _NONCE + r'([0-9]+)\\u0000"')
+
+
+def _decimal_text(value: Decimal) -> str:
+    # 1E+2 and -0.50 are JSON numbers as they are; an integral text gets "E0" so
+    # that it reads back as this Decimal (1e0 parses to Decimal("1")), not an int.
+    text = str(value)
+    if not value.is_finite():
+        return "null"
+    return text + "E0" if text.lstrip("-").isdigit() else text
 
 
 def _write_exact(value: Any, out: Any, ascii: bool = False) -> None:
@@ -222,14 +255,7 @@ def _write_exact(value: Any, out: Any, ascii: bool = False) -> None:
     elif isinstance(value, int):
         out(str(int(value)))
     elif isinstance(value, Decimal):
-        # 1E+2 and -0.50 are JSON numbers as they are; an integral text gets "E0" so
-        # that it reads back as this Decimal (1e0 parses to Decimal("1")), not an int.
-        text = str(value)
-        if not value.is_finite():
-            text = "null"
-        elif text.lstrip("-").isdigit():
-            text += "E0"
-        out(text)
+        out(_decimal_text(value))
     elif isinstance(value, dict):
         out("{")
         for i, (key, item) in enumerate(value.items()):

@@ -9,14 +9,18 @@ reload watcher (started and stopped with the app's lifespan, in every worker).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
 import ruleengine
 
-from .bundle_source import BundlePoller, BundleSource
+from .bundle_source import BundlePoller, BundleSource, FolderSource
 from .decision_log import DecisionLog
 from .deps import Services
 from .errors import install_error_handlers
@@ -64,7 +68,14 @@ def create_app(
         store = VersionStore(loader, engine)
         watched = None  # an engine handed in is the caller's to change
     elif settings.bundle is not None:
-        bundle = BundleSource(settings.bundle)
+        bundle = BundleSource(
+            settings.bundle,
+            timeout=settings.bundle_timeout_seconds,
+            public_key=ruleengine.load_public_key(settings.bundle_public_key)
+            if settings.bundle_public_key is not None
+            else None,
+            max_age=settings.bundle_max_age_seconds,
+        )
         store = VersionStore(bundle.load)
         watched = None  # the bundle is polled instead
     else:
@@ -78,8 +89,18 @@ def create_app(
 
     metrics = Metrics()
     store.on_reload(metrics.reloaded)
+    source: BundleSource | FolderSource = (
+        bundle
+        if bundle is not None
+        else FolderSource(
+            Path(engine.root if engine is not None and engine.root else settings.rules), store
+        )
+    )
     if engine is None:
-        store.reload("startup")  # before serving: no request ever sees a half-loaded store
+        # Before serving: no request ever sees a half-loaded store. A bundle download is
+        # bounded by its deadline, and SIGTERM/SIGINT abort it at once.
+        with cancelled_by_signals(bundle.cancel if bundle is not None else None):
+            store.reload("startup")
 
     decision_log = None
     if settings.decision_log is not None:
@@ -129,7 +150,7 @@ def create_app(
         docs_url=None,  # served from the package by routers/docs.py (works offline)
         redoc_url=None,
     )
-    app.state.services = Services(settings, store, metrics, decision_log)
+    app.state.services = Services(settings, store, metrics, decision_log, source)
     install_error_handlers(app)
     app.include_router(decisions.router)
     app.include_router(rulesets.router)
@@ -148,3 +169,31 @@ def create_app(
         page_policies={"/playground": page_policy(playground.PAGE)} if settings.playground else {},
     )
     return app
+
+
+@contextmanager
+def cancelled_by_signals(cancel: Callable[[], None] | None) -> Iterator[None]:
+    """While the block runs (in the main thread), SIGTERM and SIGINT first `cancel()`
+    (abort the bundle download in flight), then do what they did before: uvicorn's
+    handler, which stops the server once start-up returns, or the default (exit)."""
+    if cancel is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        cancel()
+        before = previous[signum]
+        if callable(before):
+            before(signum, frame)
+        elif before == signal.SIG_DFL:
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for number, before in previous.items():
+            signal.signal(number, before)

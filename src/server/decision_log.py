@@ -94,15 +94,26 @@ class DecisionLog:
     # --- the request side ---------------------------------------------------------
 
     def entry(
-        self, engine: ruleengine.Engine, decision_id: str, decision: Decision, input: Any
+        self,
+        engine: ruleengine.Engine,
+        decision_id: str,
+        decision: Decision,
+        input: Any,
+        result: Any = None,
     ) -> bytes:
-        """The log line of one decision, its `sensitive` input fields hashed."""
+        """The log line of one decision, its `sensitive` input fields hashed; `result`,
+        when given, is the answer's result already in wire form."""
         plan = self.redactor.plan(engine, decision)
-        return self.line(decision_id, decision, self.redactor.apply(plan, input) if plan else input)
+        logged = self.redactor.apply(plan, input) if plan else input
+        return self.line(decision_id, decision, logged, result)
 
     @staticmethod
     def line(
-        decision_id: str, decision: Decision, input: Any, when: datetime | None = None
+        decision_id: str,
+        decision: Decision,
+        input: Any,
+        result: Any = None,
+        when: datetime | None = None,
     ) -> bytes:
         """The log line of one decision; `input` as received (after redaction)."""
         when = when or datetime.now(UTC)
@@ -116,7 +127,8 @@ class DecisionLog:
             "as_of": decision.as_of.isoformat(),
             "locale": decision.locale,
             "input": input,  # numbers stay numbers, with their digits
-            "result": jsonio.to_plain(decision.result),  # the wire form of the answer
+            # the wire form of the answer
+            "result": jsonio.to_plain(decision.result) if result is None else result,
         }
         text = jsonio.dumps_exact(entry) + "\n"
         try:

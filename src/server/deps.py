@@ -29,16 +29,18 @@ class Services:
     store: VersionStore
     metrics: Metrics
     decision_log: DecisionLog | None
+    source: Any = None  # BundleSource or FolderSource: `state()` and `stale()` for /readyz
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:  # async: no threadpool hop
     services: Services = request.app.state.services
     return services
 
 
-def get_snapshot(request: Request) -> Snapshot:
+async def get_snapshot(request: Request) -> Snapshot:
     """The versions this request is decided with (read once: reloads cannot tear it)."""
-    snapshot = get_services(request).store.snapshot
+    services: Services = request.app.state.services
+    snapshot = services.store.snapshot
     if snapshot is None:
         raise ApiError.one(503, "not_ready", "", "no rules are loaded yet")
     return snapshot
@@ -83,9 +85,11 @@ class Body:
     problems: tuple[jsonio.TextProblem, ...]
 
 
-async def get_json_body(request: Request) -> Body:
-    """The body as JSON: 400 if it is not JSON (its problems are the route's to refuse)."""
-    body = await read_body(request, get_services(request).settings.max_body_bytes)
+async def get_checked_body(request: Request) -> Body:
+    """The body as JSON: 400 if it is not JSON (its problems are the route's to refuse,
+    so a batch can refuse only the inputs that hold them)."""
+    services: Services = request.app.state.services
+    body = await read_body(request, services.settings.max_body_bytes)
     try:
         return Body(*jsonio.loads_request(body))
     except jsonio.JSONInputError as exc:
@@ -93,6 +97,22 @@ async def get_json_body(request: Request) -> Body:
         raise ApiError.one(400, "malformed_json", "", f"{exc}{where}") from None
 
 
+async def get_json_body(request: Request) -> Any:
+    """The body as JSON: 400 if it is not JSON, 422 naming each duplicate key and each
+    text that is not Unicode."""
+    body = await get_checked_body(request)
+    if body.problems:
+        raise ApiError(
+            422,
+            [
+                {"code": p.code, "path": jsonio.path_text(p.path), "message": p.message}
+                for p in body.problems
+            ],
+        )
+    return body.value
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
 SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
-JsonBody = Annotated[Body, Depends(get_json_body)]
+JsonBody = Annotated[Any, Depends(get_json_body)]
+CheckedBody = Annotated[Body, Depends(get_checked_body)]

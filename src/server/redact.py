@@ -19,7 +19,6 @@ from typing import Any
 
 import ruleengine
 from ruleengine import jsonio
-from ruleengine.schema_export import decision_schemas
 
 log = logging.getLogger("server.decision_log")
 
@@ -69,7 +68,7 @@ class Redactor:
         except KeyError:
             pass
         version = engine.ruleset(decision.ruleset).get(decision.version)
-        plan = _plan(decision_schemas(version, decision.decision)[0]) if version else None
+        plan = _plan(version.decisions[decision.decision].input_schema()) if version else None
         with self._lock:
             self._plans[cache_key] = plan
         if plan and self._key is None and not self._warned:

@@ -31,6 +31,22 @@ class Settings(BaseSettings):
     bundle_poll_seconds: float = Field(
         default=30.0, ge=0, description="How often to ask for a new bundle (0: never)."
     )
+    bundle_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Overall deadline of one bundle download, however slowly it arrives.",
+    )
+    bundle_public_key: Path | None = Field(
+        default=None,
+        description="PEM Ed25519 public key: only bundles signed with its private key "
+        "(`ruleengine bundle --sign KEY`) are loaded.",
+    )
+    bundle_max_age_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Not ready once the bundle source has not answered for this long "
+        "(default: never).",
+    )
     decision_log: Path | None = Field(
         default=None, description="Append one JSON line per decision here."
     )

@@ -54,12 +54,14 @@ class RuleSetDetail(RuleSetInfo):
     today: str
     loaded_at: str
     last_reload: ReloadInfo | None
+    source: SourceState | None = None
 
 
 class RuleSetList(BaseModel):
     today: str
     loaded_at: str
     last_reload: ReloadInfo | None
+    source: SourceState | None = None
     rulesets: list[RuleSetInfo]
 
 
@@ -87,6 +89,23 @@ class DecisionLogState(BaseModel):
     fail_closed: bool = Field(description="Whether decisions are refused while it fails.")
 
 
+class SourceState(BaseModel):
+    kind: str = Field(description="folder or bundle")
+    source: str = Field(description="The bundle URL, or the rules folder's name.")
+    bundle_digest: str | None = Field(description="sha256 of the bundle the rules came from.")
+    last_fetch: str | None = Field(
+        description="When the source last answered (bundle) or the rules last loaded (folder)."
+    )
+    last_error: str | None = Field(description="What went wrong last, if it still stands.")
+    last_error_at: str | None = None
+    signed_by_required_key: bool | None = None
+    max_age_seconds: float | None = None
+    stale: bool | None = Field(
+        default=None,
+        description="The source has not answered for longer than max_age_seconds: not ready.",
+    )
+
+
 class Readiness(BaseModel):
     status: str = Field(
         description="ready once rules are loaded (and the decision log, when it fails "
@@ -97,6 +116,7 @@ class Readiness(BaseModel):
     loaded_at: str | None
     last_reload: ReloadInfo | None
     decision_log: DecisionLogState | None = None
+    source: SourceState | None = None
 
 
 class ReloadAnswer(BaseModel):
@@ -148,6 +168,12 @@ def public_path(file: str, rules: Path) -> str:
         if file.startswith(prefix + os.sep):
             return file[len(prefix) + 1 :]
     return os.path.basename(file) if os.path.isabs(file) else file
+
+
+def public_root(services: Any) -> Path:
+    """The folder public answers show rule files relative to."""
+    root = getattr(services.source, "root", None)
+    return Path(root) if root is not None else Path(services.settings.rules)
 
 
 def public_reload_info(attempt: ReloadAttempt | None, rules: Path) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from .. import RuleFileError, build_bundle, render_diagnostics
+from .. import RuleFileError, build_bundle, key_id, load_signing_key, render_diagnostics
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -43,10 +43,24 @@ def command(
         Path, typer.Option("--output", "-o", help="Bundle file to write, e.g. rules.tar.gz.")
     ],
     rules: Annotated[Path, typer.Argument(help="Rules folder to bundle.")] = Path("rules"),
+    sign: Annotated[
+        Path | None,
+        typer.Option(
+            "--sign",
+            help="PEM Ed25519 private key: sign the bundle's index (serve --bundle-public-key).",
+        ),
+    ] = None,
 ) -> None:
     """Check every rule set under RULES and write them as one bundle (.tar.gz) for serve --bundle."""
+    key = None
+    if sign is not None:
+        try:
+            key = load_signing_key(sign)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise typer.Exit(1) from None
     try:
-        data, index = build_bundle(rules)
+        data, index = build_bundle(rules, key)
     except RuleFileError as exc:
         problems = exc.diagnostics
         print(render_diagnostics(problems))
@@ -65,5 +79,5 @@ def command(
     print(
         f"wrote {output}: {_plural(rulesets, 'rule set')}, "
         f"{_plural(len(index.versions), 'version')}, {_plural(len(index.files), 'file')}, "
-        f"{index.digest}"
+        f"{index.digest}" + (f", signed by {key_id(key.public_key())}" if key is not None else "")
     )

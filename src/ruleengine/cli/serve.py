@@ -56,6 +56,27 @@ def command(
     bundle_poll: Annotated[
         float, typer.Option("--bundle-poll", min=0, help="Seconds between bundle checks.")
     ] = 30.0,
+    bundle_timeout: Annotated[
+        float,
+        typer.Option(
+            "--bundle-timeout", min=0.1, help="Overall deadline of one bundle download (s)."
+        ),
+    ] = 30.0,
+    bundle_public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--bundle-public-key",
+            help="PEM Ed25519 public key: load only bundles signed with its private key.",
+        ),
+    ] = None,
+    bundle_max_age: Annotated[
+        float | None,
+        typer.Option(
+            "--bundle-max-age",
+            min=0.1,
+            help="Not ready once the bundle source has not answered for this many seconds.",
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
@@ -117,6 +138,11 @@ def command(
     if bundle is not None:
         os.environ["RULEENGINE_BUNDLE"] = bundle
         os.environ["RULEENGINE_BUNDLE_POLL_SECONDS"] = str(bundle_poll)
+        os.environ["RULEENGINE_BUNDLE_TIMEOUT_SECONDS"] = str(bundle_timeout)
+        if bundle_public_key is not None:
+            os.environ["RULEENGINE_BUNDLE_PUBLIC_KEY"] = str(bundle_public_key.resolve())
+        if bundle_max_age is not None:
+            os.environ["RULEENGINE_BUNDLE_MAX_AGE_SECONDS"] = str(bundle_max_age)
     os.environ["RULEENGINE_WATCH"] = "true" if watch else "false"
     os.environ["RULEENGINE_LOG_LEVEL"] = log_level
     if decision_log_on_error not in ("fail", "continue"):

@@ -7,6 +7,7 @@ Mounted only when the token is configured: otherwise admin routes do not exist
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import math
@@ -18,8 +19,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from ..deps import ServicesDep
+from ..deps import Services, ServicesDep
 from ..errors import ApiError, problem
+from ..store import ReloadAttempt
 from ..watch import signal_reload
 from ..wire import ReloadAnswer
 
@@ -67,7 +69,7 @@ def _throttle(request: Request, limit: int) -> LoginThrottle:
     return throttle
 
 
-def require_admin(request: Request, services: ServicesDep) -> None:
+async def require_admin(request: Request, services: ServicesDep) -> None:
     client = request.client.host if request.client else "-"
     throttle = _throttle(request, services.settings.admin_max_failures)
     wait = throttle.retry_after(client)
@@ -103,6 +105,14 @@ def require_admin(request: Request, services: ServicesDep) -> None:
 
 AdminDep = Annotated[None, Depends(require_admin)]
 
+
+async def _reload(services: Services) -> ReloadAttempt:
+    attempt = await run_in_threadpool(services.store.reload, "admin")
+    if services.settings.reload_signal is not None:
+        await run_in_threadpool(signal_reload, services.settings.reload_signal)
+    return attempt
+
+
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
@@ -116,10 +126,14 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
     },
     summary="Reload the rules now, in every worker",
 )
-async def reload(_: AdminDep, services: ServicesDep) -> dict[str, Any]:
-    attempt = await run_in_threadpool(services.store.reload, "admin")
-    if services.settings.reload_signal is not None:
-        await run_in_threadpool(signal_reload, services.settings.reload_signal)
+async def reload(_: AdminDep, services: ServicesDep, request: Request) -> dict[str, Any]:
+    # One admin reload in flight per worker: the others join it (same answer) instead of
+    # each holding a thread behind the store's lock while a slow bundle downloads.
+    state = request.app.state
+    flight: asyncio.Future[ReloadAttempt] | None = getattr(state, "admin_reload", None)
+    if flight is None or flight.done():
+        flight = state.admin_reload = asyncio.ensure_future(_reload(services))
+    attempt = await asyncio.shield(flight)
     if not attempt.ok:
         raise ApiError(
             422,

@@ -18,7 +18,7 @@ import ruleengine
 from ruleengine import RuleEngineError, jsonio
 
 from ..decision_log import DecisionLogUnavailable
-from ..deps import JsonBody, Services, ServicesDep, SnapshotDep
+from ..deps import CheckedBody, Services, ServicesDep, SnapshotDep
 from ..errors import ApiError, engine_error, problem
 from ..logs import request_id
 
@@ -133,7 +133,11 @@ class _Decider:
         out = jsonio.decision_to_json(made)
         out["decision_id"] = decision_id
         log = self.services.decision_log
-        line = log.entry(self.engine, decision_id, made, input) if log is not None else None
+        line = (
+            log.entry(self.engine, decision_id, made, input, out["result"])
+            if log is not None
+            else None
+        )
         return out, line
 
     def check_names(self) -> None:
@@ -188,7 +192,7 @@ def _refuse_text(problems: tuple[jsonio.TextProblem, ...]) -> None:
 
 @router.post(DECIDE, include_in_schema=False)
 async def decide(
-    ruleset: str, decision: str, body: JsonBody, snapshot: SnapshotDep, services: ServicesDep
+    ruleset: str, decision: str, body: CheckedBody, snapshot: SnapshotDep, services: ServicesDep
 ) -> JSONResponse:
     _refuse_text(body.problems)
     input, version, explain = _envelope(body.value, "input")
@@ -228,7 +232,7 @@ def _item_problems(
 
 @router.post(DECIDE + "/batch", include_in_schema=False)
 async def decide_batch(
-    ruleset: str, decision: str, body: JsonBody, snapshot: SnapshotDep, services: ServicesDep
+    ruleset: str, decision: str, body: CheckedBody, snapshot: SnapshotDep, services: ServicesDep
 ) -> JSONResponse:
     bad_items = _item_problems(body.problems)
     inputs, version, explain = _envelope(body.value, "inputs")

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
 from ..deps import ServicesDep
-from ..wire import Health, Readiness, public_reload_info
+from ..wire import Health, Readiness, public_reload_info, public_root
 
 router = APIRouter(tags=["operations"])
 
@@ -35,7 +35,7 @@ async def readyz(services: ServicesDep) -> Any:
         "pid": os.getpid(),
         "generation": snapshot.generation if snapshot is not None else 0,
         "loaded_at": snapshot.loaded_at if snapshot is not None else None,
-        "last_reload": public_reload_info(store.last_reload, services.settings.rules),
+        "last_reload": public_reload_info(store.last_reload, public_root(services)),
     }
     log = services.decision_log
     if log is not None:
@@ -45,6 +45,9 @@ async def readyz(services: ServicesDep) -> Any:
             "fail_closed": log.fail_closed,
         }
         ready = ready and (log.healthy or not log.fail_closed)
+    if services.source is not None:
+        body["source"] = services.source.state()
+        ready = ready and not services.source.stale()
     body = {"status": "ready" if ready else "not_ready", **body}
     if not ready:
         return JSONResponse(body, status_code=503)

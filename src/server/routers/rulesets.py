@@ -18,7 +18,8 @@ from ..wire import (
     ExampleList,
     RuleSetDetail,
     RuleSetList,
-    reload_info,
+    public_reload_info,
+    public_root,
     ruleset_folders,
     ruleset_info,
     snapshot_header,
@@ -34,7 +35,8 @@ async def list_rulesets(snapshot: SnapshotDep, services: ServicesDep) -> dict[st
     engine = snapshot.engine
     return {
         **snapshot_header(snapshot),
-        "last_reload": reload_info(services.store.last_reload),
+        "last_reload": public_reload_info(services.store.last_reload, public_root(services)),
+        "source": services.source.state() if services.source is not None else None,
         "rulesets": [ruleset_info(rs, engine) for rs in engine.rulesets.values()],
     }
 
@@ -53,7 +55,10 @@ async def get_ruleset(ruleset: str, snapshot: SnapshotDep, services: ServicesDep
     return {
         **ruleset_info(rs, snapshot.engine),
         **snapshot_header(snapshot),
-        "last_reload": reload_info(last.errors_for(ruleset_folders(rs)) if last else None),
+        "last_reload": public_reload_info(
+            last.errors_for(ruleset_folders(rs)) if last else None, public_root(services)
+        ),
+        "source": services.source.state() if services.source is not None else None,
     }
 
 
