@@ -86,6 +86,17 @@ class _Fetch:
                 conn.sock.shutdown(socket.SHUT_RDWR)
 
     def get(self, url: str, etag: str | None, deadline: float) -> tuple[int, bytes, str | None]:
+        # The watchdog: however slowly the server sends (headers included), the socket
+        # is shut down at the deadline and the read in progress fails at once.
+        watchdog = threading.Timer(max(deadline - time.monotonic(), 0), self.abort, ("deadline",))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            return self._get(url, etag, deadline)
+        finally:
+            watchdog.cancel()
+
+    def _get(self, url: str, etag: str | None, deadline: float) -> tuple[int, bytes, str | None]:
         for _ in range(MAX_REDIRECTS + 1):
             parts = urlsplit(url)
             remaining = deadline - time.monotonic()
@@ -199,16 +210,13 @@ class BundleSource:
         fetch = self._fetch = _Fetch()
         try:
             return fetch.get(self.url, self._etag, time.monotonic() + self.timeout)
-        except TimeoutError:
-            why = (
-                "cancelled: the server is stopping"
-                if fetch.aborted == "cancelled"
-                else f"cannot fetch bundle: no whole answer within {self.timeout:g}s"
-            )
-            raise self._failed(why, _FETCH_HINT) from None
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            if fetch.aborted:
+        except (OSError, http.client.HTTPException, ValueError) as exc:  # TimeoutError too
+            if fetch.aborted == "cancelled":
                 raise self._failed("cancelled: the server is stopping") from None
+            if fetch.aborted or isinstance(exc, TimeoutError):
+                raise self._failed(
+                    f"cannot fetch bundle: no whole answer within {self.timeout:g}s", _FETCH_HINT
+                ) from None
             raise self._failed(
                 f"cannot fetch bundle: {exc or type(exc).__name__}", _FETCH_HINT
             ) from None

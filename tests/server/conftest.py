@@ -4,11 +4,15 @@ helpers that check the error envelope."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +97,58 @@ def captured_logs(name: str) -> Iterator[list[logging.LogRecord]]:
         yield records
     finally:
         logger.removeHandler(handler)
+
+
+class Published:
+    """What the test bundle server serves, and what it was asked."""
+
+    def __init__(self) -> None:
+        self.body = b""
+        self.status = 200
+        self.requests: list[str | None] = []  # the If-None-Match of each GET
+        self.delay = 0.0  # seconds before answering
+
+    def publish(self, body: bytes) -> None:
+        self.body = body
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha256(self.body).hexdigest()[:16] + '"'
+
+
+@pytest.fixture
+def bundle_server() -> Iterator[tuple[Published, str]]:
+    published = Published()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked = self.headers.get("If-None-Match")
+            published.requests.append(asked)
+            time.sleep(published.delay)
+            if published.status != 200:
+                self.send_error(published.status)
+                return
+            if asked == published.etag:
+                self.send_response(304)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("ETag", published.etag)
+            self.send_header("Content-Length", str(len(published.body)))
+            self.end_headers()
+            try:
+                self.wfile.write(published.body)
+            except OSError:
+                pass  # the client stopped reading
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield published, f"http://127.0.0.1:{server.server_address[1]}/rules.tar.gz"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -3,13 +3,8 @@ replaced only by a bundle that is intact and loads, never by a bad one."""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,57 +14,7 @@ from server.app import create_app
 from server.bundle_source import BundlePoller, BundleSource
 from server.store import VersionStore
 
-from .conftest import EXAMPLE, FACTS, URL, settings
-
-
-class Published:
-    """What the test bundle server serves, and what it was asked."""
-
-    def __init__(self) -> None:
-        self.body = b""
-        self.status = 200
-        self.requests: list[str | None] = []  # the If-None-Match of each GET
-
-    def publish(self, body: bytes) -> None:
-        self.body = body
-
-    @property
-    def etag(self) -> str:
-        return '"' + hashlib.sha256(self.body).hexdigest()[:16] + '"'
-
-
-@pytest.fixture
-def bundle_server() -> Iterator[tuple[Published, str]]:
-    published = Published()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            asked = self.headers.get("If-None-Match")
-            published.requests.append(asked)
-            if published.status != 200:
-                self.send_error(published.status)
-                return
-            if asked == published.etag:
-                self.send_response(304)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("ETag", published.etag)
-            self.send_header("Content-Length", str(len(published.body)))
-            self.end_headers()
-            self.wfile.write(published.body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield published, f"http://127.0.0.1:{server.server_address[1]}/rules.tar.gz"
-    finally:
-        server.shutdown()
-        server.server_close()
+from .conftest import EXAMPLE, FACTS, URL, Published, settings
 
 
 def _rules(tmp_path: Path, name: str, discount: str | None = None) -> Path:
