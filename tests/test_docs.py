@@ -406,3 +406,51 @@ def test_architecture_compile_command_prints_the_generated_code() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("# rules/example/2026-07/decisions.yaml:")
     assert "def d_quote(" in result.stdout and "def d_checkout(" not in result.stdout
+
+
+# --- the bundle signing commands of docs/bundles.md, the options of docs/reliability.md
+
+
+def _dollar_commands(name: str) -> list[str]:
+    text = (ROOT / "docs" / name).read_text("utf-8")
+    return re.findall(r"^\$ (.+)$", text, flags=re.MULTILINE)
+
+
+def test_the_signing_commands_of_bundles_md_run(tmp_path: Path) -> None:
+    """openssl makes the key pair, `ruleengine bundle --sign` signs, and the documented
+    public key verifies the bundle (what `serve --bundle-public-key` does)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    commands = [c for c in _dollar_commands("bundles.md") if "openssl" in c or "--sign" in c]
+    assert len(commands) == 3
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    for command in commands:
+        args = shlex.split(command)
+        if args[0] == "ruleengine":
+            args = [sys.executable, "-c", "from ruleengine.cli import main; main()", *args[1:]]
+        done = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    assert "signed by sha256:" in done.stdout
+    data = (tmp_path / "rules.tar.gz").read_bytes()
+    key = ruleengine.load_public_key(tmp_path / "bundle-signing.pub.pem")
+    ruleengine.extract_bundle(data, tmp_path / "out", "rules.tar.gz", key)  # verifies
+
+
+@pytest.mark.parametrize("doc", ["bundles.md", "reliability.md"])
+def test_every_documented_serve_and_bundle_option_exists(doc: str) -> None:
+    from typer.testing import CliRunner
+
+    from ruleengine.cli import app
+
+    text = (ROOT / "docs" / doc).read_text("utf-8")
+    for command in ("serve", "bundle"):
+        help_text = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "300"}).output
+        used = set(re.findall(rf"ruleengine {command}\b[^\n`]*", text))
+        options = {o for line in used for o in re.findall(r"--[a-z][a-z-]+", line)}
+        options |= {
+            o
+            for o in re.findall(r"`(--[a-z][a-z-]+)", text)
+            if o.startswith("--bundle") and command == "serve"
+        }
+        missing = sorted(o for o in options if o not in help_text)
+        assert not missing, f"{doc}: ruleengine {command} has no {missing}"

@@ -57,73 +57,86 @@ def create_app(
         settings = settings.model_copy(update={"rules": rules})
     configure_logging(settings.log_level)
 
-    bundle: BundleSource | None = None
-    if engine is not None:
-        root = engine.root or str(settings.rules)
-        clock = engine.clock
-
-        def loader() -> ruleengine.Engine:
-            return ruleengine.load(root, clock=clock)
-
-        store = VersionStore(loader, engine)
-        watched = None  # an engine handed in is the caller's to change
-    elif settings.bundle is not None:
-        bundle = BundleSource(
-            settings.bundle,
-            timeout=settings.bundle_timeout_seconds,
-            public_key=ruleengine.load_public_key(settings.bundle_public_key)
-            if settings.bundle_public_key is not None
-            else None,
-            max_age=settings.bundle_max_age_seconds,
-        )
-        store = VersionStore(bundle.load)
-        watched = None  # the bundle is polled instead
-    else:
-        root = str(settings.rules)
-
-        def loader() -> ruleengine.Engine:
-            return ruleengine.load(root)
-
-        store = VersionStore(loader)
-        watched = settings.rules if settings.watch else None
-
+    bundle = _bundle_source(settings) if engine is None and settings.bundle else None
+    store, watched = _store(engine, settings, bundle)
     metrics = Metrics()
     store.on_reload(metrics.reloaded)
-    source: BundleSource | FolderSource = (
-        bundle
-        if bundle is not None
-        else FolderSource(
-            Path(engine.root if engine is not None and engine.root else settings.rules), store
-        )
-    )
+    root = engine.root if engine is not None and engine.root else settings.rules
+    source = bundle if bundle is not None else FolderSource(Path(root), store)
     if engine is None:
         # Before serving: no request ever sees a half-loaded store. A bundle download is
         # bounded by its deadline, and SIGTERM/SIGINT abort it at once.
         with cancelled_by_signals(bundle.cancel if bundle is not None else None):
             store.reload("startup")
 
-    decision_log = None
-    if settings.decision_log is not None:
-        key_file = settings.decision_log_key_file
-        decision_log = DecisionLog(
-            settings.decision_log,
-            fsync=settings.decision_log_fsync,
-            on_error=settings.decision_log_on_error,
-            max_bytes=settings.decision_log_max_bytes,
-            on_lost=metrics.decision_log_dropped.inc,
-            hmac_key=key_file.read_bytes().strip() if key_file is not None else None,
-        )
+    decision_log = _decision_log(settings, metrics)
     watcher = RulesWatcher(
         store,
         watched,
         settings.reload_signal if settings.watch or settings.admin_enabled else None,
         settings.watch_debounce_ms,
     )
-
     poller = (
         BundlePoller(store, bundle, settings.bundle_poll_seconds) if bundle is not None else None
     )
+    app = FastAPI(
+        title="ruleengine",
+        version=ruleengine.__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan(decision_log, watcher, poller, bundle),
+        docs_url=None,  # served from the package by routers/docs.py (works offline)
+        redoc_url=None,
+    )
+    app.state.services = Services(settings, store, metrics, decision_log, source)
+    _wire(app, settings, metrics, store)
+    return app
 
+
+def _bundle_source(settings: Settings) -> BundleSource:
+    key = settings.bundle_public_key
+    return BundleSource(
+        str(settings.bundle),
+        timeout=settings.bundle_timeout_seconds,
+        public_key=ruleengine.load_public_key(key) if key is not None else None,
+        max_age=settings.bundle_max_age_seconds,
+    )
+
+
+def _store(
+    engine: ruleengine.Engine | None, settings: Settings, bundle: BundleSource | None
+) -> tuple[VersionStore, Path | None]:
+    """The version store and the folder to watch (None: an engine handed in is the
+    caller's to change; a bundle is polled instead)."""
+    if engine is not None:
+        root = engine.root or str(settings.rules)
+        clock = engine.clock
+        return VersionStore(lambda: ruleengine.load(root, clock=clock), engine), None
+    if bundle is not None:
+        return VersionStore(bundle.load), None
+    folder = str(settings.rules)
+    return VersionStore(lambda: ruleengine.load(folder)), settings.rules if settings.watch else None
+
+
+def _decision_log(settings: Settings, metrics: Metrics) -> DecisionLog | None:
+    if settings.decision_log is None:
+        return None
+    key_file = settings.decision_log_key_file
+    return DecisionLog(
+        settings.decision_log,
+        fsync=settings.decision_log_fsync,
+        on_error=settings.decision_log_on_error,
+        max_bytes=settings.decision_log_max_bytes,
+        on_lost=metrics.decision_log_dropped.inc,
+        hmac_key=key_file.read_bytes().strip() if key_file is not None else None,
+    )
+
+
+def _lifespan(
+    decision_log: DecisionLog | None,
+    watcher: RulesWatcher,
+    poller: BundlePoller | None,
+    bundle: BundleSource | None,
+) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if decision_log is not None:
@@ -142,15 +155,11 @@ def create_app(
             if decision_log is not None:
                 decision_log.close()
 
-    app = FastAPI(
-        title="ruleengine",
-        version=ruleengine.__version__,
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        docs_url=None,  # served from the package by routers/docs.py (works offline)
-        redoc_url=None,
-    )
-    app.state.services = Services(settings, store, metrics, decision_log, source)
+    return lifespan
+
+
+def _wire(app: FastAPI, settings: Settings, metrics: Metrics, store: VersionStore) -> None:
+    """Error envelope, routers, OpenAPI document, request-context middleware."""
     install_error_handlers(app)
     app.include_router(decisions.router)
     app.include_router(rulesets.router)
@@ -168,7 +177,6 @@ def create_app(
         allowed_hosts=settings.host_list,
         page_policies={"/playground": page_policy(playground.PAGE)} if settings.playground else {},
     )
-    return app
 
 
 @contextmanager

@@ -155,18 +155,19 @@ async def _envelope(send: Send, status: int, code: str, path: str, message: str)
 
 
 def page_policy(html: str) -> str:
-    """A Content-Security-Policy for a self-contained page: its own inline scripts and
-    styles (by hash) and calls to this origin; nothing from elsewhere, no framing."""
+    """A Content-Security-Policy for a page of this service: scripts and styles from
+    this origin or inline ones of the page itself (by hash), calls to this origin only;
+    nothing from elsewhere, no plugins, no framing."""
 
-    def hashes(tag: str) -> str:
-        blocks = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.DOTALL)
-        digests = [base64.b64encode(hashlib.sha256(b.encode()).digest()).decode() for b in blocks]
-        return " ".join(f"'sha256-{d}'" for d in digests) or "'none'"
+    def sources(tag: str) -> str:
+        inline = re.findall(rf"<{tag}(?![^>]*\bsrc=)[^>]*>(.*?)</{tag}>", html, flags=re.DOTALL)
+        digests = [base64.b64encode(hashlib.sha256(b.encode()).digest()).decode() for b in inline]
+        return " ".join(["'self'", *(f"'sha256-{d}'" for d in digests if d)])
 
     return (
-        f"default-src 'none'; script-src {hashes('script')}; style-src {hashes('style')}; "
-        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"
+        f"default-src 'none'; script-src {sources('script')}; style-src {sources('style')}; "
+        "connect-src 'self'; img-src 'self' data:; font-src 'self'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'; object-src 'none'"
     )
 
 

@@ -4,6 +4,7 @@ helpers that check the error envelope."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import shutil
@@ -136,10 +137,8 @@ def bundle_server() -> Iterator[tuple[Published, str]]:
             self.send_header("ETag", published.etag)
             self.send_header("Content-Length", str(len(published.body)))
             self.end_headers()
-            try:
+            with contextlib.suppress(OSError):  # the client stopped reading
                 self.wfile.write(published.body)
-            except OSError:
-                pass  # the client stopped reading
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -87,6 +87,7 @@ def _keys(tmp_path: Path, name: str) -> tuple[Path, Path]:
     return private, public
 
 
+@pytest.mark.live
 def test_a_trickling_server_is_cut_off_at_the_deadline(trickle: str) -> None:
     source = BundleSource(trickle, timeout=1.0)
     start = time.monotonic()
@@ -98,6 +99,7 @@ def test_a_trickling_server_is_cut_off_at_the_deadline(trickle: str) -> None:
     source.close()
 
 
+@pytest.mark.live
 def test_cancel_aborts_the_download_in_flight(trickle: str) -> None:
     source = BundleSource(trickle, timeout=60.0)
     threading.Timer(0.5, source.cancel).start()
@@ -108,6 +110,7 @@ def test_cancel_aborts_the_download_in_flight(trickle: str) -> None:
     source.close()
 
 
+@pytest.mark.live
 def test_sigterm_during_the_first_download_stops_the_server(trickle: str, tmp_path: Path) -> None:
     import subprocess
 
@@ -232,6 +235,7 @@ def test_an_oversized_bundle_is_not_downloaded_again(
         source.close()
 
 
+@pytest.mark.live
 def test_a_source_away_longer_than_max_age_is_not_ready(
     tmp_path: Path, bundle_server: tuple[Published, str]
 ) -> None:
@@ -258,6 +262,7 @@ def test_a_source_away_longer_than_max_age_is_not_ready(
         wait_for("ready", lambda: client.get("/readyz").status_code == 200 or None, 10)
 
 
+@pytest.mark.live
 def test_admin_reloads_never_pile_up(tmp_path: Path, bundle_server: tuple[Published, str]) -> None:
     published, url = bundle_server
     published.publish(build_bundle(_rules(tmp_path, "a"))[0])

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 import ruleengine
@@ -216,6 +217,7 @@ def test_sensitive_fields_are_logged_as_a_keyed_hash(example_copy: Path, tmp_pat
     )
 
 
+@pytest.mark.live
 def test_kill_9_under_load_loses_no_answered_decision(tmp_path: Path) -> None:
     """A real server under concurrent load, killed with SIGKILL: every decision a client
     got a 200 for is in the log, and every line is whole."""

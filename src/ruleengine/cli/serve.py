@@ -43,89 +43,101 @@ def log_config(level: str = "info") -> dict[str, Any]:
     }
 
 
+def _opt(name: str, help: str, **extra: Any) -> Any:
+    return typer.Option(name, help=help, **extra)
+
+
+Bundle = Annotated[
+    str | None,
+    _opt(
+        "--bundle",
+        "Serve a bundle (http, https or file URL, or a path) instead of --rules; "
+        "see docs/bundles.md.",
+    ),
+]
+BundlePoll = Annotated[float, _opt("--bundle-poll", "Seconds between bundle checks.", min=0)]
+BundleTimeout = Annotated[
+    float, _opt("--bundle-timeout", "Overall deadline of one bundle download (s).", min=0.1)
+]
+BundlePublicKey = Annotated[
+    Path | None,
+    _opt(
+        "--bundle-public-key",
+        "PEM Ed25519 public key: load only bundles signed with its private key.",
+    ),
+]
+BundleMaxAge = Annotated[
+    float | None,
+    _opt(
+        "--bundle-max-age",
+        "Not ready once the bundle source has not answered for this many seconds.",
+        min=0.1,
+    ),
+]
+DecisionLog = Annotated[Path | None, _opt("--decision-log", "Append one JSON line per decision.")]
+DecisionLogFsync = Annotated[
+    bool, _opt("--decision-log-fsync", "fsync each batch of log lines before answering.")
+]
+DecisionLogOnError = Annotated[
+    str,
+    _opt(
+        "--decision-log-on-error",
+        "When the log cannot be written: fail (answer 503, not ready) or continue.",
+    ),
+]
+DecisionLogMaxBytes = Annotated[
+    int, _opt("--decision-log-max-bytes", "Rotate the log past this size (0: never).", min=0)
+]
+DecisionLogKeyFile = Annotated[
+    Path | None,
+    _opt(
+        "--decision-log-key-file",
+        "Key of the HMAC that replaces `sensitive` input fields in the log.",
+    ),
+]
+AllowedHosts = Annotated[
+    str | None, _opt("--allowed-hosts", "Comma-separated Host names to answer (default: any).")
+]
+DraftsDir = Annotated[
+    Path | None, _opt("--drafts-dir", "Where the playground saves drafts (admin token).")
+]
+Corpus = Annotated[
+    Path | None, _opt("--corpus", "JSON lines the playground shows a draft's impact on.")
+]
+Watch = Annotated[bool, _opt("--watch/--no-watch", "Reload when a rule file changes.")]
+
+
+def _environment(values: dict[str, Any]) -> None:
+    """Settings for every worker, as `RULEENGINE_*` variables (server/settings.py)."""
+    for name, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, Path):
+            value = value.resolve()
+        os.environ[f"RULEENGINE_{name}"] = str(value)
+
+
 def command(
     rules: Annotated[Path, typer.Option("--rules", help="Rules folder to serve.")] = Path("rules"),
-    bundle: Annotated[
-        str | None,
-        typer.Option(
-            "--bundle",
-            help="Serve a bundle (http, https or file URL, or a path) instead of --rules; "
-            "see docs/bundles.md.",
-        ),
-    ] = None,
-    bundle_poll: Annotated[
-        float, typer.Option("--bundle-poll", min=0, help="Seconds between bundle checks.")
-    ] = 30.0,
-    bundle_timeout: Annotated[
-        float,
-        typer.Option(
-            "--bundle-timeout", min=0.1, help="Overall deadline of one bundle download (s)."
-        ),
-    ] = 30.0,
-    bundle_public_key: Annotated[
-        Path | None,
-        typer.Option(
-            "--bundle-public-key",
-            help="PEM Ed25519 public key: load only bundles signed with its private key.",
-        ),
-    ] = None,
-    bundle_max_age: Annotated[
-        float | None,
-        typer.Option(
-            "--bundle-max-age",
-            min=0.1,
-            help="Not ready once the bundle source has not answered for this many seconds.",
-        ),
-    ] = None,
+    bundle: Bundle = None,
+    bundle_poll: BundlePoll = 30.0,
+    bundle_timeout: BundleTimeout = 30.0,
+    bundle_public_key: BundlePublicKey = None,
+    bundle_max_age: BundleMaxAge = None,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
-    decision_log: Annotated[
-        Path | None, typer.Option("--decision-log", help="Append one JSON line per decision.")
-    ] = None,
-    drafts_dir: Annotated[
-        Path | None,
-        typer.Option("--drafts-dir", help="Where the playground saves drafts (admin token)."),
-    ] = None,
-    corpus: Annotated[
-        Path | None,
-        typer.Option("--corpus", help="JSON lines the playground shows a draft's impact on."),
-    ] = None,
-    decision_log_fsync: Annotated[
-        bool,
-        typer.Option(
-            "--decision-log-fsync", help="fsync each batch of log lines before answering."
-        ),
-    ] = False,
-    decision_log_on_error: Annotated[
-        str,
-        typer.Option(
-            "--decision-log-on-error",
-            help="When the log cannot be written: fail (answer 503, not ready) or continue.",
-        ),
-    ] = "fail",
-    decision_log_max_bytes: Annotated[
-        int,
-        typer.Option(
-            "--decision-log-max-bytes", min=0, help="Rotate the log past this size (0: never)."
-        ),
-    ] = 0,
-    decision_log_key_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--decision-log-key-file",
-            help="Key of the HMAC that replaces `sensitive` input fields in the log.",
-        ),
-    ] = None,
-    allowed_hosts: Annotated[
-        str | None,
-        typer.Option(
-            "--allowed-hosts", help="Comma-separated Host names to answer (default: any)."
-        ),
-    ] = None,
-    watch: Annotated[
-        bool, typer.Option("--watch/--no-watch", help="Reload when a rule file changes.")
-    ] = True,
+    decision_log: DecisionLog = None,
+    drafts_dir: DraftsDir = None,
+    corpus: Corpus = None,
+    decision_log_fsync: DecisionLogFsync = False,
+    decision_log_on_error: DecisionLogOnError = "fail",
+    decision_log_max_bytes: DecisionLogMaxBytes = 0,
+    decision_log_key_file: DecisionLogKeyFile = None,
+    allowed_hosts: AllowedHosts = None,
+    watch: Watch = True,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning...")] = "info",
 ) -> None:
     """Serve decisions over HTTP: POST /v1/rulesets/{ruleset}/decisions/{decision}.
@@ -134,32 +146,30 @@ def command(
     """
     import uvicorn
 
-    os.environ["RULEENGINE_RULES"] = str(rules.resolve())
-    if bundle is not None:
-        os.environ["RULEENGINE_BUNDLE"] = bundle
-        os.environ["RULEENGINE_BUNDLE_POLL_SECONDS"] = str(bundle_poll)
-        os.environ["RULEENGINE_BUNDLE_TIMEOUT_SECONDS"] = str(bundle_timeout)
-        if bundle_public_key is not None:
-            os.environ["RULEENGINE_BUNDLE_PUBLIC_KEY"] = str(bundle_public_key.resolve())
-        if bundle_max_age is not None:
-            os.environ["RULEENGINE_BUNDLE_MAX_AGE_SECONDS"] = str(bundle_max_age)
-    os.environ["RULEENGINE_WATCH"] = "true" if watch else "false"
-    os.environ["RULEENGINE_LOG_LEVEL"] = log_level
     if decision_log_on_error not in ("fail", "continue"):
         raise typer.BadParameter("fail or continue", param_hint="--decision-log-on-error")
+    _environment({"RULES": rules, "WATCH": watch, "LOG_LEVEL": log_level})
+    if bundle is not None:
+        _environment(
+            {
+                "BUNDLE": bundle,
+                "BUNDLE_POLL_SECONDS": bundle_poll,
+                "BUNDLE_TIMEOUT_SECONDS": bundle_timeout,
+                "BUNDLE_PUBLIC_KEY": bundle_public_key,
+                "BUNDLE_MAX_AGE_SECONDS": bundle_max_age,
+            }
+        )
     if decision_log is not None:
-        os.environ["RULEENGINE_DECISION_LOG"] = str(decision_log.resolve())
-        os.environ["RULEENGINE_DECISION_LOG_FSYNC"] = "true" if decision_log_fsync else "false"
-        os.environ["RULEENGINE_DECISION_LOG_ON_ERROR"] = decision_log_on_error
-        os.environ["RULEENGINE_DECISION_LOG_MAX_BYTES"] = str(decision_log_max_bytes)
-        if decision_log_key_file is not None:
-            os.environ["RULEENGINE_DECISION_LOG_KEY_FILE"] = str(decision_log_key_file.resolve())
-    if allowed_hosts is not None:
-        os.environ["RULEENGINE_ALLOWED_HOSTS"] = allowed_hosts
-    if drafts_dir is not None:
-        os.environ["RULEENGINE_DRAFTS_DIR"] = str(drafts_dir.resolve())
-    if corpus is not None:
-        os.environ["RULEENGINE_CORPUS"] = str(corpus.resolve())
+        _environment(
+            {
+                "DECISION_LOG": decision_log,
+                "DECISION_LOG_FSYNC": decision_log_fsync,
+                "DECISION_LOG_ON_ERROR": decision_log_on_error,
+                "DECISION_LOG_MAX_BYTES": decision_log_max_bytes,
+                "DECISION_LOG_KEY_FILE": decision_log_key_file,
+            }
+        )
+    _environment({"ALLOWED_HOSTS": allowed_hosts, "DRAFTS_DIR": drafts_dir, "CORPUS": corpus})
     scratch: list[str] = []
     if workers > 1:
         signal = tempfile.mkdtemp(prefix="ruleengine-reload-")
