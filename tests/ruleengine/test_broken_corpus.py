@@ -67,6 +67,7 @@ def test_corpus_covers_every_class() -> None:
     unknown = sum(codes.get(c, 0) for c in ("unknown_name", "unknown_function", "unknown_field"))
     assert unknown >= 2
     assert codes.get("bad_date", 0) + codes.get("bad_version", 0) >= 2
+    assert codes.get("number_syntax", 0) >= 1 and codes.get("literal_never_matches", 0) >= 1
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

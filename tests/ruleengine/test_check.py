@@ -394,7 +394,7 @@ def test_rule_groups_and_reasons() -> None:
         ("type_mismatch", 4, 24, "`when` must be a bool, got int"),
         ("unknown_reason", 4, 36, "unknown reason code 'nope'"),
         ("duplicate_rule_id", 5, 9, "rule id 'a' is already used at r.yaml:4:9"),
-        ("type_mismatch", 5, 37, "rule 'a' gives int, but earlier rules of 'g' give string"),
+        ("type_mismatch", 5, 38, "rule 'a' gives int, but earlier rules of 'g' give string"),
     ]
     # At the rule's `then`, with the rule that set the type as a note.
     [note] = caught.value.diagnostics[-1].notes

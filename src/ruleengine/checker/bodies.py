@@ -273,12 +273,13 @@ class Bodies:
             if contributed != ERROR and item_type != ERROR:
                 joined = unify(item_type, contributed)
                 if joined is None:
-                    self.at(
+                    self.mismatch(
+                        rule.then,
+                        checked[0].then,
                         _gives(rule),
-                        Code.TYPE_MISMATCH,
                         f"rule {rule.id!r} gives {contributed}, "
                         f"but earlier rules of {d.name!r} give {item_type}",
-                        notes=note(f"earlier rules give {item_type} here", self.first_giver),
+                        f"earlier rules give {item_type} here",
                     )
                     item_type = ERROR
                 else:
@@ -354,15 +355,33 @@ class Bodies:
             dt = self.typed(d.default, default, scope)
             joined = unify(item_type, dt) if ERROR not in (dt, item_type) else ERROR
             if joined is None:
-                self.at(
+                self.mismatch(
+                    d.default,
+                    default,
                     d.default.location,
-                    Code.TYPE_MISMATCH,
                     f"the default of {d.name!r} ({dt}) does not fit its rules ({item_type})",
-                    notes=note(f"the rules give {item_type} here", self.first_giver),
+                    f"the rules give {item_type} here",
                 )
                 joined = ERROR
             result = joined
         return default, result
+
+    def mismatch(
+        self,
+        source: ExprSource | None,
+        node: Expr | None,
+        where: Location,
+        message: str,
+        because: str,
+    ) -> None:
+        """A result of another type than the group's: under the whole expression if there
+        is one (else at `where`), with the rule that set the type as a note."""
+        notes = note(because, self.first_giver)
+        if source is not None and node is not None:
+            self.exprs.source = source
+            self.exprs.err(node, Code.TYPE_MISMATCH, message, notes=notes)
+        else:
+            self.at(where, Code.TYPE_MISMATCH, message, notes=notes)
 
     # -- decisions
 
