@@ -454,3 +454,43 @@ def test_every_documented_serve_and_bundle_option_exists(doc: str) -> None:
         }
         missing = sorted(o for o in options if o not in help_text)
         assert not missing, f"{doc}: ruleengine {command} has no {missing}"
+
+
+# --- docs/analysis.md: finding codes and the commands shown ---------------------
+
+ANALYSIS_MD = ROOT / "docs" / "analysis.md"
+
+
+def test_every_finding_code_is_documented() -> None:
+    from ruleengine.analysis.findings import CODES
+
+    text = ANALYSIS_MD.read_text("utf-8")
+    rows = dict(re.findall(r"^\| `([a-z_]+)` \| (warning|note) \|", text, re.M))
+    assert rows == {code: severity for code, (severity, _) in CODES.items()}
+
+
+def _analysis_consoles() -> list[tuple[str, str]]:
+    """(command, printed text) of every `$ ruleengine ...` console block in docs/analysis.md."""
+    text = ANALYSIS_MD.read_text("utf-8")
+    return re.findall(r"```console\n\$ ruleengine ([^\n]+)\n(.*?)```", text, re.S)
+
+
+def test_analysis_docs_show_both_commands() -> None:
+    commands = [command.split()[0] for command, _ in _analysis_consoles()]
+    assert "analyze" in commands and "diff" in commands
+
+
+@pytest.mark.parametrize(("command", "shown"), _analysis_consoles())
+def test_documented_analysis_output(command: str, shown: str) -> None:
+    """The command prints what the page shows; a shown line ending in `...` stands for
+    any line starting with the text before it (the part the solver picks)."""
+    result = _cli(*shlex.split(command))
+    assert result.returncode in (0, 1), result.stderr
+    actual = result.stdout.rstrip("\n").split("\n")
+    expected = shown.rstrip("\n").split("\n")
+    assert len(actual) == len(expected), result.stdout
+    for got, want in zip(actual, expected, strict=True):
+        if want.endswith("..."):
+            assert got.startswith(want[:-3]), (got, want)
+        else:
+            assert got == want

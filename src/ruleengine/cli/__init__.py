@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import bundle, check, compile, diff, evaluate, serve, test
+from . import analyze, bundle, check, compile, diff, evaluate, serve, test
 
 app = typer.Typer(
     name="ruleengine",
@@ -20,6 +20,7 @@ app.command("test")(test.command)
 app.command("diff")(diff.command)
 app.command("bundle")(bundle.command)
 app.command("compile")(compile.command)
+app.command("analyze")(analyze.command)
 
 
 def main() -> None:

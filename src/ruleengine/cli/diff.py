@@ -35,6 +35,7 @@ from ..qa.diff import DiffRequest, run_diff
 from ..qa.diff_report import DiffReport
 from ..qa.distribute import JobError, Runner, check_dask
 from ..qa.sources import PARTITION_BYTES, InputFile, InputsError, find_inputs
+from .analyze import SYMBOLIC, prove_diff
 from .progress import RunProgress
 
 
@@ -81,7 +82,9 @@ def runner_for(workers: int | None, dask: str | None) -> Runner:
     return Runner(workers=workers or os.cpu_count() or 1)
 
 
-def inputs_for(specs: list[str]) -> list[InputFile]:
+def inputs_for(specs: list[str] | None) -> list[InputFile]:
+    if not specs:
+        raise _fail("--inputs is required (or --symbolic)")
     try:
         return find_inputs(specs)
     except InputsError as exc:
@@ -92,7 +95,7 @@ RulesetArg = Annotated[str, typer.Argument(help="Rule set name, e.g. example.")]
 FromOpt = Annotated[str, typer.Option("--from", help="The version in production.")]
 ToOpt = Annotated[str, typer.Option("--to", help="The version to compare with it.")]
 InputsOpt = Annotated[
-    list[str],
+    list[str] | None,
     typer.Option(
         "--inputs",
         help="JSON lines: inputs, or decision-log lines. Repeat it; files, folders, "
@@ -156,7 +159,7 @@ def command(
     ruleset: RulesetArg,
     old: FromOpt,
     new: ToOpt,
-    inputs: InputsOpt,
+    inputs: InputsOpt = None,
     decision: DecisionOpt = None,
     as_of: AsOfOpt = None,
     summary: SummaryOpt = False,
@@ -167,10 +170,13 @@ def command(
     dask: DaskOpt = None,
     examples: ExamplesOpt = 3,
     partition_bytes: PartitionOpt = PARTITION_BYTES,
+    symbolic: Annotated[bool, SYMBOLIC] = False,
 ) -> None:
     """Decide every input under two versions and report the decisions that change."""
     if output_format not in ("text", "json", "markdown"):
         raise _fail(f"--format {output_format!r}: expected text, json or markdown")
+    if symbolic:
+        raise typer.Exit(prove_diff(ruleset, old, new, decision, output_format, rules, from_rules))
     day = parse_as_of(as_of)
     runner = runner_for(workers, dask)
     files = inputs_for(inputs)
