@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..errors import InputError, InputProblem, did_you_mean
+from ..errors import InputCode, InputError, InputProblem, did_you_mean
 
 # Bounds on numbers accepted as input: they keep every computation exact and finite.
 MAX_INT = 2**63 - 1
@@ -106,7 +106,11 @@ def unknown_fields(
             )
             errs.append(
                 InputProblem(
-                    "unknown_field", f"{path}.{shown}", message, "one of: " + ", ".join(known), None
+                    InputCode.UNKNOWN_FIELD,
+                    f"{path}.{shown}",
+                    message,
+                    "one of: " + ", ".join(known),
+                    None,
                 )
             )
 
