@@ -339,6 +339,7 @@ def _shown_in(shown: list[str], printed: list[str]) -> str | None:
     return None
 
 
+@pytest.mark.live  # the sessions run pools of processes and a local Dask cluster
 @pytest.mark.parametrize("page", [TESTING_MD, SCALE_MD], ids=lambda p: p.name)
 def test_documented_diff_and_replay_sessions(page: Path, tmp_path: Path) -> None:
     blocks = _sessions(page)

@@ -83,6 +83,7 @@ def run(cli: CliRunner, *args: str) -> tuple[str, str]:
     return result.stdout, result.stderr
 
 
+@pytest.mark.live  # a process pool and a local Dask cluster
 def test_one_process_a_pool_and_dask_print_the_same_bytes(
     cli: CliRunner, rules: Path, tmp_path: Path
 ) -> None:

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 import ruleengine
@@ -219,6 +220,7 @@ def test_replay_stops_at_first_change_with_x(cli: CliRunner, rules: Path, tmp_pa
     assert result.stdout.splitlines()[-1] == closing(same=1, changed=1)
 
 
+@pytest.mark.live  # a process pool and a local Dask cluster
 def test_many_logs_on_a_pool_and_on_dask_give_the_same_report(
     cli: CliRunner, rules: Path, tmp_path: Path
 ) -> None:
