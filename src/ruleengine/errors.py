@@ -52,6 +52,7 @@ class Code(_Described):
     BAD_VERSION = "bad_version", "the manifest's version is not a valid label"
     BAD_DATE = "bad_date", "an invalid date"
     BAD_PATTERN = "bad_pattern", "a field's pattern is not a valid regular expression"
+    UNSAFE_PATTERN = "unsafe_pattern", "a field's pattern could take too long to match"
     NUMBER_SYNTAX = "number_syntax", "a number not written the one way (`.5`, `1e2`, `1_000`)"
     # expressions, names and types
     EXPR_SYNTAX = "expr_syntax", "an expression cannot be read"
@@ -72,6 +73,7 @@ class Code(_Described):
     UNKNOWN_LOCALE = "unknown_locale", "a reason message in an undeclared locale"
     UNKNOWN_REASON = "unknown_reason", "a rule gives an undeclared reason code"
     RECURSION = "recursion", "definitions that depend on themselves"
+    COST_LIMIT = "cost_limit", "a decision's worst-case cost is over the limit"
     BAD_TYPE = "bad_type", "a type or constraint that cannot be used"
     BAD_RULE_GROUP = "bad_rule_group", "a rule group's default without `hit: first`"
     # versions and rule sets

@@ -34,6 +34,7 @@ from .model import (
     TypeDef,
     VersionModel,
 )
+from .patterns import pattern_problem
 from .schema_check import schema_diagnostics, schema_problems, schema_validator
 
 __all__ = [
@@ -256,15 +257,9 @@ class _Builder:
         for name, spec in specs.items():
             fpath = (*path, name)
             if isinstance(spec, dict) and "pattern" in spec:
-                try:
-                    re.compile(spec["pattern"])
-                except re.error as exc:
-                    self.error(
-                        doc,
-                        (*fpath, "pattern"),
-                        Code.BAD_PATTERN,
-                        f"invalid regular expression: {exc}",
-                    )
+                problem = pattern_problem(str(spec["pattern"]))
+                if problem is not None:
+                    self.error(doc, (*fpath, "pattern"), problem.code, problem.message)
                     spec = {k: v for k, v in spec.items() if k != "pattern"}
             out.append(self.field(doc, fpath, name, spec))
         return tuple(out)

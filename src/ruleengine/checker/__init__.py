@@ -14,16 +14,20 @@ Modules, one concern each:
 - `exprs`: expression typing;
 - `narrowing`: what a condition tells about null and zero;
 - `order`: what an expression reads, callees before callers;
-- `bodies`: the walks over reasons, functions, rule groups and decisions.
+- `bodies`: the walks over reasons, functions, rule groups and decisions;
+- `cost`: each decision's worst-case cost as a polynomial in input size (`cost_limit`).
 
 Public entry: `check_version(model)`.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..errors import RuleFileError
 from ..model import VersionModel
 from .bodies import Bodies
+from .cost import CostLimits, decision_costs
 from .decls import Declarations
 from .exprs import ExprChecker
 from .order import fact_reads
@@ -47,6 +51,7 @@ __all__ = [
     "CheckedRule",
     "CheckedTable",
     "CheckedVersion",
+    "CostLimits",
     "InputField",
     "RecordSchema",
     "check_version",
@@ -55,7 +60,7 @@ __all__ = [
 ]
 
 
-def check_version(model: VersionModel) -> CheckedVersion:
+def check_version(model: VersionModel, limits: CostLimits | None = None) -> CheckedVersion:
     """Type-check one version; raise `RuleFileError` listing every problem."""
     state = CheckState(model, reasons={r.code: r for r in model.reasons}, broken=set(model.broken))
     decls = Declarations(state)
@@ -69,7 +74,7 @@ def check_version(model: VersionModel) -> CheckedVersion:
     decisions = bodies.check_decisions()
     if model.problems or state.diagnostics:
         raise RuleFileError([*model.problems, *state.diagnostics])
-    return CheckedVersion(
+    checked = CheckedVersion(
         model=model,
         records=state.records,
         tables=state.tables,
@@ -80,3 +85,7 @@ def check_version(model: VersionModel) -> CheckedVersion:
         types=state.types,
         call_order=tuple(order),
     )
+    costs, problems = decision_costs(checked, limits)
+    if problems:
+        raise RuleFileError(problems)
+    return replace(checked, costs=costs)

@@ -98,6 +98,9 @@ class CheckedVersion:
     # Read it through `type_of`; the compiler keeps its own overlay for nodes it makes.
     types: dict[int, Type] = field(repr=False)
     call_order: tuple[str, ...] = ()  # functions and groups, callees first
+    # Each decision's worst-case steps, coefficients of a polynomial in the input size
+    # (checker/cost.py); the runtime budget evaluates it at a request's actual sizes.
+    costs: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def type_of(self, node: Expr) -> Type:
         """The type the checker gave to `node` (a node of this checked program)."""
