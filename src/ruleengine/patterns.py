@@ -18,16 +18,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from re import _constants as _c  # the parser is private; its tree is stable in 3.11+
+from re import _parser as _p
 from typing import Any
 
 from ruleengine.errors import Code
-
-try:  # Python 3.11+: the parser is private; its tree is stable across 3.x.
-    from re import _constants as _c
-    from re import _parser as _p
-except ImportError:  # pragma: no cover - older layouts
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _p  # type: ignore[no-redef]
 
 MAX_PATTERN_LENGTH = 1000
 MAX_NESTING = 20

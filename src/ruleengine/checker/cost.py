@@ -17,7 +17,7 @@ bound (the runtime budget uses it with the request's actual sizes).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 from dataclasses import dataclass, field
 
 from ..errors import Code, Diagnostic
@@ -165,7 +165,7 @@ class _Estimator:
         value = table.value if table else None
         if isinstance(value, tuple) and len(value) == 2:
             value = value[1]
-        return (max(1, len(value)),) if hasattr(value, "__len__") else ONE
+        return (max(1, len(value)),) if isinstance(value, Sized) else ONE
 
     def macro(self, node: Macro, env: Env, src: ExprSource) -> Cost:
         coll = self.expr(node.collection, env, src)
