@@ -105,6 +105,7 @@ async def _load(url: str, body: bytes, concurrency: int, seconds: float) -> dict
     elapsed = time.perf_counter() - started
     latencies.sort()
     return {
+        "warmup_requests": len(warmup),
         "requests": len(latencies),
         "errors": errors,
         "seconds": round(elapsed, 2),
@@ -127,6 +128,8 @@ def run_scenario(
 ) -> dict[str, Any]:
     path = tmp / f"{name}.json"
     path.write_text(json.dumps(body))
+    pid = _PIDS.get(url.split("/v1/")[0])
+    cpu_before = _cpu_seconds(pid) if pid is not None else 0.0
     out = subprocess.run(
         [
             sys.executable,
@@ -148,7 +151,37 @@ def run_scenario(
         raise SystemExit(f"load generator failed ({name}):\n{out.stderr}")
     figures: dict[str, Any] = json.loads(out.stdout)
     figures["decisions_per_s"] = round(figures["requests_per_s"] * per_request, 1)
+    pid = _PIDS.get(url.split("/v1/")[0])
+    if pid is not None:
+        served = figures["requests"] + figures.pop("warmup_requests", 0)
+        figures["server_cpu_us"] = round((_cpu_seconds(pid) - cpu_before) / served * 1e6, 1)
     return {"scenario": name, **figures}
+
+
+# base URL -> pid of the server process (its workers are its children)
+_PIDS: dict[str, int] = {}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) of `pid` and all its descendants."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, grew = {pid}, True
+    while grew:
+        more = {p for p, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(times.get(p, 0.0) for p in tree)
 
 
 def main() -> None:
@@ -204,11 +237,15 @@ def main() -> None:
         f"ruleengine serve --workers {args.workers}, loopback, concurrency {args.concurrency}, "
         f"{args.seconds:g} s per scenario, {os.cpu_count()} CPUs (load generator included)"
     )
-    print(f"{'scenario':<13} {'req/s':>9} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} errors")
+    print(
+        f"{'scenario':<13} {'req/s':>9} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'CPU us/req':>10} errors"
+    )
     for r in results:
         print(
             f"{r['scenario']:<13} {r['requests_per_s']:>9} {r['decisions_per_s']:>12} "
-            f"{r['p50_ms']:>8} {r['p99_ms']:>8} {r['errors']}"
+            f"{r['p50_ms']:>8} {r['p99_ms']:>8} {r.get('cpu_median', r['server_cpu_us']):>10} "
+            f"{r['errors']}"
         )
     by_name = {r["scenario"]: r for r in results}
     for label in ("+log", "+fsync"):
@@ -216,8 +253,10 @@ def main() -> None:
             ratio = (
                 by_name["single" + label]["requests_per_s"] / by_name["single"]["requests_per_s"]
             )
+            cpu = [by_name[n].get("cpu_median") for n in ("single", "single" + label)]
             print(
-                f"single{label} / single (decision log off): {ratio:.2f} "
+                f"single{label} / single (decision log off): {ratio:.2f} by requests/s, "
+                f"{cpu[0] / cpu[1]:.2f} by server CPU per request "
                 f"(medians of {args.rounds} alternating rounds)"
             )
     print(json.dumps(results))
@@ -226,7 +265,13 @@ def main() -> None:
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median requests/s, with every round's figure."""
     ranked = sorted(runs, key=lambda r: r["requests_per_s"])
-    return {**ranked[len(ranked) // 2], "rounds": [r["requests_per_s"] for r in runs]}
+    cpu = sorted(r["server_cpu_us"] for r in runs)
+    return {
+        **ranked[len(ranked) // 2],
+        "rounds": [r["requests_per_s"] for r in runs],
+        "cpu_rounds": [r["server_cpu_us"] for r in runs],
+        "cpu_median": cpu[len(cpu) // 2],
+    }
 
 
 @contextmanager
@@ -266,6 +311,7 @@ def _server(args: argparse.Namespace, tmp: Path, extra: list[str], label: str) -
             if time.monotonic() > deadline:
                 raise SystemExit("server did not become ready")
             time.sleep(0.2)
+        _PIDS[base] = server.pid
         yield f"{base}/v1/rulesets/example/decisions/quote"
     finally:
         server.terminate()

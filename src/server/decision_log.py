@@ -1,11 +1,13 @@
 """The decision log: one JSON line per decision, and no answer before its line is written.
 
-A request serializes its lines (`line()`), then awaits `commit()`: one writer thread
-takes every line queued by concurrent requests, appends them with one `os.write`
-(and, with `fsync`, one `fsync`) per batch, and only then lets those requests answer
-(group commit). So a decision a client was answered for is in the file, whatever
-happens to the process afterwards (`kill -9` included); with `fsync`, whatever
-happens to the machine.
+A request serializes its lines (`entry()`), then awaits `commit()`, which returns only
+once they are handed to the OS (group commit). Without fsync, the lines queued by the
+requests of one event-loop iteration are appended with one `os.write` by a callback at
+its end (no thread hop: the write is a copy into the page cache). With `fsync`, one
+writer thread takes every line queued meanwhile and appends them with one `os.write`
+and one `fsync` per batch, off the event loop. Either way a decision a client was
+answered for is in the file, whatever happens to the process afterwards (`kill -9`
+included); with `fsync`, whatever happens to the machine.
 
 If the file cannot be written (full disk, unopenable path), `on_error="fail"` (the
 default) makes `commit()` raise `DecisionLogUnavailable` (the server answers 503 and
@@ -78,7 +80,14 @@ class DecisionLog:
         self._closing = False
         self._thread: threading.Thread | None = None
         self._fd: int | None = None
+        self._io = threading.Lock()  # file operations: the loop's writes, the thread's probes
         self.error: str | None = None  # why the last write failed; None while healthy
+        self._failed_at = "write"  # open | write: what failed last
+        self._outage = False  # failing since the last error line (no write succeeded since)
+        # fsync off: lines queued by the requests of one event-loop iteration, written by
+        # one callback at its end (no thread hop: the write itself is a copy to the page cache)
+        self._on_loop: list[tuple[bytes, asyncio.Future[None]]] = []
+        self._flush_scheduled = False
 
     @property
     def healthy(self) -> bool:
@@ -99,24 +108,27 @@ class DecisionLog:
         decision_id: str,
         decision: Decision,
         input: Any,
-        result: Any = None,
+        result_json: str | None = None,
     ) -> bytes:
-        """The log line of one decision, its `sensitive` input fields hashed; `result`,
-        when given, is the answer's result already in wire form."""
+        """The log line of one decision, its `sensitive` input fields hashed;
+        `result_json`, when given, is the answer's result as JSON text (encoded once
+        for the answer and the line)."""
         plan = self.redactor.plan(engine, decision)
         logged = self.redactor.apply(plan, input) if plan else input
-        return self.line(decision_id, decision, logged, result)
+        return self.line(decision_id, decision, logged, result_json)
 
     @staticmethod
     def line(
         decision_id: str,
         decision: Decision,
         input: Any,
-        result: Any = None,
+        result_json: str | None = None,
         when: datetime | None = None,
     ) -> bytes:
         """The log line of one decision; `input` as received (after redaction)."""
         when = when or datetime.now(UTC)
+        if result_json is None:
+            result_json = jsonio.dumps_exact(jsonio.to_plain(decision.result))
         entry = {
             "decision_id": decision_id,
             "time": when.isoformat(timespec="microseconds").replace("+00:00", "Z"),
@@ -127,14 +139,14 @@ class DecisionLog:
             "as_of": decision.as_of.isoformat(),
             "locale": decision.locale,
             "input": input,  # numbers stay numbers, with their digits
-            # the wire form of the answer
-            "result": jsonio.to_plain(decision.result) if result is None else result,
         }
-        text = jsonio.dumps_exact(entry) + "\n"
+        # "result" (the wire form of the answer) comes last, spliced in as JSON text
+        tail = f', "result": {result_json}}}\n'
         try:
-            return text.encode("utf-8")
+            return (jsonio.dumps_exact(entry)[:-1] + tail).encode("utf-8")
         except UnicodeEncodeError:  # text no UTF-8 can hold: written as JSON escapes
-            return jsonio.dumps_exact(entry, ascii=True).encode("ascii") + b"\n"
+            text = jsonio.dumps_exact(entry, ascii=True)[:-1] + tail
+            return text.encode("utf-8", "backslashreplace")
 
     async def commit(self, lines: list[bytes]) -> None:
         """Return once `lines` are handed to the OS (and synced, with `fsync`).
@@ -143,14 +155,27 @@ class DecisionLog:
         closed; with `on_error="continue"`, return anyway (the loss is counted)."""
         if not lines:
             return
+        if self._thread is None:
+            raise DecisionLogUnavailable("the decision log is not running")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        with self._cond:
-            if self._thread is None:
-                raise DecisionLogUnavailable("the decision log is not running")
-            self._pending.append((b"".join(lines), future, loop))
-            self._cond.notify()
+        data = b"".join(lines)
+        if not self.fsync:
+            self._on_loop.append((data, future))
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                loop.call_soon(self._flush_on_loop)
+        else:
+            with self._cond:
+                self._pending.append((data, future, loop))
+                self._cond.notify()
         await future
+
+    def _flush_on_loop(self) -> None:
+        batch, self._on_loop = self._on_loop, []
+        self._flush_scheduled = False
+        failure = self._write(b"".join(data for data, _ in batch), batch_lines(batch))
+        _resolve([f for _, f in batch], failure if self.fail_closed else None)
 
     def close(self, timeout: float = 10.0) -> None:
         """Write everything queued, then stop the writer and close the file."""
@@ -179,32 +204,42 @@ class DecisionLog:
             if batch:
                 self._write_batch(batch)
             elif self.error is not None:
-                self._try_open()
+                self._probe()
             if closing and not batch:
                 return
 
     def _write_batch(self, batch: list[tuple[bytes, asyncio.Future[None] | None, Any]]) -> None:
-        data = b"".join(item[0] for item in batch)
-        failure: str | None = None
-        try:
-            self._append(data)
-        except OSError as exc:
-            failure = f"{exc.strerror or type(exc).__name__} ({self.path.name})"
-            self._close_fd()  # the next batch opens the file again
-        self._set_state(failure, sum(item[0].count(b"\n") for item in batch))
-        raise_it = failure is not None and self.fail_closed
+        failure = self._write(b"".join(item[0] for item in batch), batch_lines(batch))
         by_loop: dict[Any, list[asyncio.Future[None]]] = {}
         for _, future, loop in batch:
             if future is not None:
                 by_loop.setdefault(loop, []).append(future)
         for loop, futures in by_loop.items():
             with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
-                loop.call_soon_threadsafe(_resolve, futures, failure if raise_it else None)
+                loop.call_soon_threadsafe(_resolve, futures, failure if self.fail_closed else None)
 
-    def _set_state(self, failure: str | None, lines: int) -> None:
+    def _write(self, data: bytes, lines: int) -> str | None:
+        """Append `data` in one write (and fsync); why it failed, or None."""
+        with self._io:
+            kind = "open"
+            try:
+                fd = self._open()
+                kind = "write"
+                self._append(fd, data)
+            except OSError as exc:
+                self._close_fd()  # the next batch opens the file again
+                failure = f"{exc.strerror or type(exc).__name__} ({self.path.name})"
+                self._set_state(failure, lines, kind)
+                return failure
+            self._set_state(None, 0)
+            return None
+
+    def _set_state(self, failure: str | None, lines: int, kind: str = "write") -> None:
+        """A failed (`failure`) or successful write: one error line when an outage
+        starts, one line when a write succeeds again, nothing in between."""
         if failure is not None:
             self._on_lost(lines)
-            if self.error is None:
+            if not self._outage:
                 log.error(
                     "decision log cannot be written",
                     extra={
@@ -214,19 +249,34 @@ class DecisionLog:
                         else "decisions answered anyway; lost lines counted",
                     },
                 )
-            self.error = failure
-        elif self.error is not None:
+            self._outage = True
+            self.error, self._failed_at = failure, kind
+        elif self._outage:
             log.warning("decision log writable again", extra={"after": self.error})
+            self._outage = False
             self.error = None
 
     def _try_open(self) -> None:
-        try:
-            self._open()
-        except OSError as exc:
-            self._set_state(f"{exc.strerror or type(exc).__name__} ({self.path.name})", 0)
-        else:
-            if self.error is not None:
-                self._set_state(None, 0)
+        with self._io:
+            try:
+                self._open()
+            except OSError as exc:
+                failure = f"{exc.strerror or type(exc).__name__} ({self.path.name})"
+                self._set_state(failure, 0, "open")
+
+    def _probe(self) -> None:
+        """Failing and idle: say ready again once the cause looks gone (the file opens;
+        the disk has room), so traffic comes back and a write can prove it."""
+        with self._io:
+            try:
+                fd = self._open()
+                if self._failed_at == "write":
+                    room = os.fstatvfs(fd)
+                    if room.f_bavail * room.f_frsize < 1024 * 1024:
+                        return
+            except OSError:
+                return
+            self.error = None
 
     def _open(self) -> int:
         """The file's descriptor: opened (created 0600) if needed, again if it was rotated."""
@@ -247,8 +297,7 @@ class DecisionLog:
                 os.close(self._fd)
             self._fd = None
 
-    def _append(self, data: bytes) -> None:
-        fd = self._open()
+    def _append(self, fd: int, data: bytes) -> None:
         if self.max_bytes and os.fstat(fd).st_size + len(data) > self.max_bytes:
             fd = self._rotate(fd)
         view = memoryview(data)
@@ -280,6 +329,10 @@ class DecisionLog:
             return self._open()
         finally:
             os.close(lock)
+
+
+def batch_lines(batch: list[Any]) -> int:
+    return sum(item[0].count(b"\n") for item in batch)
 
 
 def _resolve(futures: list[asyncio.Future[None]], failure: str | None) -> None:

@@ -7,12 +7,13 @@ decision's own input and result (see `openapi.py`), which no static model can.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 import ruleengine
 from ruleengine import RuleEngineError, jsonio
@@ -111,7 +112,7 @@ class _Decider:
         )
         self.version_label = version if known is not None and version and known.get(version) else ""
 
-    def decide(self, input: Any) -> tuple[dict[str, Any], bytes | None]:
+    def decide(self, input: Any) -> tuple[dict[str, Any], bytes | None, str | None]:
         """The answer's envelope and its decision-log line; raises `ApiError` for a bad
         request."""
         metrics = self.services.metrics
@@ -133,12 +134,11 @@ class _Decider:
         out = jsonio.decision_to_json(made)
         out["decision_id"] = decision_id
         log = self.services.decision_log
-        line = (
-            log.entry(self.engine, decision_id, made, input, out["result"])
-            if log is not None
-            else None
-        )
-        return out, line
+        if log is None:
+            return out, None, None
+        # The result's JSON text, encoded once for the log line and the answer.
+        result_json = json.dumps(out["result"], ensure_ascii=False, separators=(",", ":"))
+        return out, log.entry(self.engine, decision_id, made, input, result_json), result_json
 
     def check_names(self) -> None:
         """404 before deciding a batch: an unknown rule set, pinned version or decision."""
@@ -150,10 +150,26 @@ class _Decider:
             raise ruleengine.NotFoundError("decision", self.decision, known)
 
 
-async def _answer(services: Services, body: Any, lines: list[bytes]) -> JSONResponse:
+def _response(body: dict[str, Any], result_json: str | None) -> Response:
+    """`JSONResponse(body)`, reusing the result's JSON text when it was already made."""
+    if result_json is None or next(iter(body), None) != "result":
+        return JSONResponse(body)
+    rest = json.dumps(
+        {k: v for k, v in body.items() if k != "result"},
+        ensure_ascii=False,
+        allow_nan=False,
+        separators=(",", ":"),
+    )
+    text = '{"result":' + result_json + ("," + rest[1:] if len(rest) > 2 else "}")
+    return Response(text.encode("utf-8"), media_type="application/json")
+
+
+async def _answer(
+    services: Services, body: Any, lines: list[bytes], result_json: str | None = None
+) -> Response:
     """Send `body` once its decision-log lines are written (group commit); 413 when it is
     larger than `max_response_bytes`, 503 when the log cannot be written (fail closed)."""
-    response = JSONResponse(body)
+    response = _response(body, result_json)
     limit = services.settings.max_response_bytes
     if len(response.body) > limit:
         raise ApiError.one(
@@ -193,12 +209,12 @@ def _refuse_text(problems: tuple[jsonio.TextProblem, ...]) -> None:
 @router.post(DECIDE, include_in_schema=False)
 async def decide(
     ruleset: str, decision: str, body: CheckedBody, snapshot: SnapshotDep, services: ServicesDep
-) -> JSONResponse:
+) -> Response:
     _refuse_text(body.problems)
     input, version, explain = _envelope(body.value, "input")
     decider = _Decider(services, snapshot.engine, ruleset, decision, version, explain)
-    out, line = decider.decide(input)
-    return await _answer(services, out, [line] if line is not None else [])
+    out, line, result_json = decider.decide(input)
+    return await _answer(services, out, [line] if line is not None else [], result_json)
 
 
 def _batch_paths(errors: list[dict[str, Any]], index: int) -> list[dict[str, Any]]:
@@ -233,7 +249,7 @@ def _item_problems(
 @router.post(DECIDE + "/batch", include_in_schema=False)
 async def decide_batch(
     ruleset: str, decision: str, body: CheckedBody, snapshot: SnapshotDep, services: ServicesDep
-) -> JSONResponse:
+) -> Response:
     bad_items = _item_problems(body.problems)
     inputs, version, explain = _envelope(body.value, "inputs")
     settings = services.settings
@@ -257,7 +273,7 @@ async def decide_batch(
             results.append({"errors": bad_items[index]})
             continue
         try:
-            out, line = decider.decide(input)
+            out, line, _ = decider.decide(input)
         except ApiError as exc:
             results.append({"errors": _batch_paths(exc.errors, index)})
         else:
