@@ -39,7 +39,7 @@ from .loader import Document, load_documents
 from .model import Location
 from .runtime.inputs import DATE_CACHE as _DATES
 from .runtime.inputs import FAIL, describe_value, to_date
-from .trace import TraceEntry, validation_reads
+from .trace import TraceEntry, derivation, validation_reads
 from .validate import validate_version
 from .views import DecisionInfo, RuleGroupInfo, RuleInfo, TableInfo, VersionViews, version_views
 
@@ -146,6 +146,8 @@ class Decision(NamedTuple):
     as_of: date
     locale: str
     explanation: tuple[TraceEntry, ...] | None = None
+    # With explain: how each output value was derived (trace.derivation's tree).
+    derivation: dict[str, Any] | None = None
 
 
 # tuple.__new__ builds a Decision without the NamedTuple's Python-level __new__.
@@ -228,6 +230,7 @@ class Engine:
                 trace: list[Any] = []
                 result = compiled.run_traced(data, as_of, locale, trace)
                 rules = tuple(entry for entry in trace if type(entry) is TraceEntry)
+                tables = chosen.compiled.checked.tables
                 return Decision(
                     result,
                     ruleset,
@@ -237,6 +240,7 @@ class Engine:
                     as_of,
                     locale,
                     rules,
+                    derivation(trace, data, as_of, tables),
                 )
             # Plainly valid input: checked and decided by one generated function. Else the
             # collecting validator lists every problem (or vouches for the input).
@@ -252,7 +256,17 @@ class Engine:
             raise as_internal(exc) from exc
         return _new_tuple(
             Decision,
-            (result, ruleset, decision, chosen.version, chosen.content_hash, as_of, locale, None),
+            (
+                result,
+                ruleset,
+                decision,
+                chosen.version,
+                chosen.content_hash,
+                as_of,
+                locale,
+                None,
+                None,
+            ),
         )
 
     def _route(

@@ -288,4 +288,7 @@ def decision_to_json(decision: Any) -> dict[str, Any]:
     }
     if decision.explanation is not None:
         out["explanation"] = [to_plain(entry) for entry in decision.explanation]
+    derivation = getattr(decision, "derivation", None)
+    if derivation is not None:
+        out["derivation"] = to_plain(derivation)
     return out

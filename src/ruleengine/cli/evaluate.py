@@ -38,7 +38,7 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def render_trace(decision: Decision) -> None:
+def render_trace(decision: Decision, console: Any = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -56,7 +56,65 @@ def render_trace(decision: Decision) -> None:
             values,
             entry.location,
         )
-    Console(stderr=True).print(table)
+    (console or Console(stderr=True)).print(table)
+
+
+def _location(node: dict[str, Any]) -> str:
+    where = node.get("location")
+    return f"{where['file']}:{where['line']}:{where['col']}" if where else ""
+
+
+def _tree_label(node: dict[str, Any]) -> str:
+    from rich.markup import escape
+
+    if "ref" in node:
+        value = jsonio.dumps(node.get("value"))
+        return (
+            f"{escape(node.get('label', ''))} = {escape(value)} [dim](see {node['ref']} above)[/]"
+        )
+    if "kind" not in node:
+        return f"[yellow]{escape(node.get('label', '...'))} ({escape(node['cut'])})[/]"
+    text = f"[dim]{node['kind']}[/] [bold]{escape(node['label'])}[/]"
+    if "value" in node:
+        text += f" = [cyan]{escape(jsonio.dumps(node['value']))}[/]"
+    if "args" in node:
+        text += f" [dim]args[/] {escape(jsonio.dumps(node['args']))}"
+    if node.get("location"):
+        text += f"  [dim]{escape(_location(node))}[/] [dim]{node.get('id', '')}[/]"
+    if node.get("expr"):
+        text += f"\n[dim]{escape(node['expr'])}[/]"
+    if "cut" in node:
+        text += f"\n[yellow]({escape(node['cut'])})[/]"
+    return text
+
+
+def render_derivation(derivation: dict[str, Any], title: str) -> Any:
+    """The derivation as a rich tree: one branch per output field, its inputs below."""
+    from rich.tree import Tree
+
+    top = Tree(title)
+
+    def add(parent: Tree, node: dict[str, Any]) -> None:
+        branch = parent.add(_tree_label(node))
+        for child in node.get("inputs", ()):
+            add(branch, child)
+
+    for root in derivation.get("roots", ()):
+        add(top, root)
+    return top
+
+
+def _print_text(result: Decision, explain: bool) -> None:
+    """The answer for a person: the result, and with explain the derivation and rules."""
+    from rich.console import Console
+
+    console = Console()
+    console.print_json(jsonio.dumps(jsonio.to_plain(result.result)))
+    if explain and result.derivation is not None:
+        name = f"{result.ruleset} {result.decision} @ {result.version}"
+        console.print(render_derivation(jsonio.to_plain(result.derivation), f"{name}: derivation"))
+    if explain:
+        render_trace(result, console)
 
 
 def command(
@@ -76,8 +134,18 @@ def command(
         bool, typer.Option("--explain", help="Include the rules considered and the values read.")
     ] = False,
     rules: Annotated[Path, typer.Option("--rules", help="Rules folder.")] = Path("rules"),
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="json, or text (the result, and with --explain the derivation as a tree);"
+            " default: text on a terminal, json otherwise.",
+        ),
+    ] = "auto",
 ) -> None:
     """Evaluate one decision and print it as JSON (money as decimal strings)."""
+    if output_format not in ("auto", "text", "json"):
+        raise _fail(f"--format {output_format!r}: expected json or text")
     facts = _read_input(input_file)
     if as_of is not None:
         try:
@@ -109,6 +177,9 @@ def command(
         raise typer.Exit(2) from None
     except (NotFoundError, NoVersionInEffectError) as exc:
         raise _fail(str(exc)) from None
+    if output_format == "text" or (output_format == "auto" and sys.stdout.isatty()):
+        _print_text(result, explain)
+        return
     print(jsonio.dumps(jsonio.decision_to_json(result), indent=2))
     if explain and sys.stderr.isatty():
         render_trace(result)

@@ -12,6 +12,7 @@ from .emit import NAME, Code, Origin, ident, lit
 from .expressions import ExprCompiler
 from .fastpath import RESERVED, FastPath, decision_rules
 from .lowering import lowered
+from .sites import value_site
 from .unit import CompileUnit, origin
 
 
@@ -48,11 +49,20 @@ class DecisionWriter:
             b.name: b.location for b in (*decision.definition.let, *decision.definition.output)
         }
         reads: set[str] = set()
+        sources = {b.name: b.expr for b in decision.definition.let}
+        out_sources = {b.name: b.expr for b in decision.definition.output}
+        facts_from = {*(f.spec.name for f in decision.inputs), "as_of"}
+        let_names = [name for name, _, _ in decision.lets]
         for name, node, _ in decision.lets:
             m.mark(origin(f"decision {decision.name} let {name}", places[name]), 1, comment=False)
+            ec.source = sources[name]
             code = lowered(ec, node, 1)
             reads |= code.reads
-            m.emit(f"{ident('v_', name)} = {code.text}", 1)
+            text = code.text
+            if ec.traced:
+                site = value_site(m, "let", name, node, sources[name], facts_from, let_names)
+                text = f"_derived(_trace, {m.constant(site)}, len(_trace), {text})"
+            m.emit(f"{ident('v_', name)} = {text}", 1)
         # A result must never share a list or record with the version's tables (a
         # caller mutating it would change them): outputs that may hold table data are
         # copied on the way out. Everything else is built fresh by each decision.
@@ -61,9 +71,14 @@ class DecisionWriter:
         for name, node, t in decision.outputs:
             where = f"decision {decision.name} output {name}"
             m.mark(origin(where, places[name]), 1, comment=False)
+            ec.source = out_sources[name]
             code = lowered(ec, node, 1)
             reads |= code.reads
             value = copied_output(code.text, t) if self.may_share(node, lets) else code.text
+            if ec.traced:
+                source = out_sources[name]
+                site = value_site(m, "output", name, node, source, facts_from, let_names)
+                value = f"_derived(_trace, {m.constant(site)}, len(_trace), {value})"
             outputs.append(f"{lit(name)}: {value}")
         m.mark(here, 1, comment=False)
         m.emit(f"return {{{', '.join(outputs)}}}{tail}", 1)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..checker import CheckedGroup, CheckedRule
+from ..model import ExprSource
 from ..nodes import (
     Binary,
     Call,
@@ -36,6 +37,7 @@ from ..typesys import DECIMAL, INT, STRING, ListT, MapT, SetT, TableT, Type, str
 from . import lowering
 from .emit import NAME, PATH, Code, Mark, Origin, ident, lit, name_code, reads_of
 from .indexing import indexable
+from .sites import call_site
 from .unit import HIDDEN, CompileUnit
 
 _COMPARISONS = ("and", "or", "==", "!=", "<", "<=", ">", ">=")
@@ -72,6 +74,7 @@ class ExprCompiler:
         # collected here (code shared by rules that differ only in literals).
         self.literals: list[Any] | None = None
         self.inlined = 0  # expression nodes inlined so far (see lowering.INLINE_BUDGET)
+        self.source: ExprSource | None = None  # traced code: the expression being compiled
 
     # -- names, constants, scope
 
@@ -257,7 +260,15 @@ class ExprCompiler:
             code_args = [self.widened(a, self.type_of(node)) for a in args]
         else:
             code_args = [self.expr(a) for a in args]
-        text = builtin.emit([a.text for a in code_args], [self.type_of(a) for a in args])
+        types = [self.type_of(a) for a in args]
+        if self.traced and name in TRACED_BUILTINS:
+            names = [f"_a{i}" for i in range(len(args))]
+            site = self.m.constant(call_site(name, node, self.source))
+            fn = f"(lambda {', '.join(names)}: {builtin.emit(names, types)})"
+            text = "".join(f", {a.text}" for a in code_args)
+            text = f"_called(_trace, {site}, len(_trace), {fn}{text})"
+            return Code(text, reads_of(code_args) | builtin.reads)
+        text = builtin.emit([a.text for a in code_args], types)
         return Code(text, reads_of(code_args) | builtin.reads)
 
     def widened(self, node: Expr, want: Type) -> Code:
@@ -437,6 +448,10 @@ class ExprCompiler:
             test = f"_read_member(_trace, {lit(table)}, {left.text}, {members})"
             return Code(test if node.op == "in" else f"(not {test})", reads)
         return Code(f"({left.text} {node.op} {members})", reads)
+
+
+# Builtins whose calls an explanation shows, with their arguments and result.
+TRACED_BUILTINS = frozenset({"round_money", "days", "add_months", "min", "max", "round"})
 
 
 def needs_widening(have: Type, want: Type) -> bool:

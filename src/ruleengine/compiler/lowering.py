@@ -62,6 +62,7 @@ def lifted_loop(ec: ExprCompiler, node: Macro) -> Code:
     # The body is compiled as the lifted function's own: its parameters are the free
     # variables, under their plain names.
     inner = type(ec)(m, ec.traced)
+    inner.source = ec.source
     inner.env = {n: name_code(ident("v_", n)) for n in [*free, node.var]}
     inner.depth = ec.depth
     body = inner.branch(node.body[0])

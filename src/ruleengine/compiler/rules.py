@@ -15,6 +15,7 @@ from .emit import Code, Origin, ident, lit
 from .expressions import ExprCompiler
 from .indexing import IndexPlan
 from .lowering import lowered
+from .sites import value_site
 from .unit import CompileUnit, origin, rule_origin
 
 
@@ -31,11 +32,38 @@ class RuleWriter:
         m.mark(origin(f"function {fn.name}", fn.definition.location), 0)
         params = [*ec.hidden_of(fn.name), *(ident("v_", p) for p, _ in fn.params)]
         m.emit(f"def {ident('f_', fn.name, suffix(traced))}({', '.join(params)}):")
-        for local, node, _ in fn.lets:
-            m.emit(f"{ident('v_', local)} = {lowered(ec, node, 1).text}", 1)
-        m.emit(f"return {lowered(ec, fn.body, 1).text}", 1)
+        if traced:
+            self.traced_function_body(ec, fn)
+        else:
+            for local, node, _ in fn.lets:
+                m.emit(f"{ident('v_', local)} = {lowered(ec, node, 1).text}", 1)
+            m.emit(f"return {lowered(ec, fn.body, 1).text}", 1)
         m.emit("")
         m.mark(None, 0)
+
+    def traced_function_body(self, ec: ExprCompiler, fn: CheckedFunction) -> None:
+        """A helper's body that records its lets and its result, with its arguments."""
+        m = self.m
+        names = tuple(p for p, _ in fn.params)
+        facts_from = {*names, "as_of"}
+        lets = [local for local, _, _ in fn.lets]
+        m.emit("_start = len(_trace)", 1)
+        bindings = {b.name: b.expr for b in fn.definition.let}
+        for local, node, _ in fn.lets:
+            ec.source = bindings[local]
+            site = value_site(m, "let", local, node, bindings[local], facts_from, lets)
+            text = lowered(ec, node, 1).text
+            m.emit(
+                f"{ident('v_', local)} = _derived(_trace, {m.constant(site)}, len(_trace), {text})",
+                1,
+            )
+        ec.source = fn.definition.body
+        site = value_site(
+            m, "function", fn.name, fn.body, fn.definition.body, facts_from, lets, names
+        )
+        args = "".join(f"{ident('v_', p)}, " for p in names)
+        body = lowered(ec, fn.body, 1).text
+        m.emit(f"return _derived_call(_trace, {m.constant(site)}, _start, {body}, ({args}))", 1)
 
     def group(self, group: CheckedGroup, traced: bool) -> None:
         index = self.m.plan_of(group)

@@ -81,6 +81,9 @@ NAMESPACE: dict[str, Any] = {
     "_read_rows": trace.read_rows,
     "_TraceEntry": trace.TraceEntry,
     "_GroupCall": trace.GroupCall,
+    "_derived": trace.derived,
+    "_derived_call": trace.derived_call,
+    "_called": trace.called,
     # operators and sentinels
     "_MISSING": object(),
     "_coalesce": lambda value, default: value if value is not None else default(),

@@ -20,6 +20,7 @@ function text(value) {
 
 function locationOf(node) {
   if (typeof node.location === "string") return node.location;
+  if (node.location && typeof node.location === "object") node = node.location;
   if (node.file) return [node.file, node.line, node.col ?? node.column].filter((x) => x !== undefined && x !== null).join(":");
   return "";
 }

@@ -246,3 +246,31 @@ def test_rule_file_errors_exit_1(tmp_path: Path) -> None:
     assert "rules.yaml:22:" in result.stderr
     assert "email_verifed" in result.stderr
     assert result.stdout == ""
+
+
+def derivation_nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+    return [node, *(n for child in node.get("inputs", ()) for n in derivation_nodes(child))]
+
+
+def test_eval_explain_json_and_tree() -> None:
+    args = ["example", "quote", "--explain", "--as-of", "2026-03-15", "--rules", str(EXAMPLE)]
+    out = eval_json(*args, "--format", "json", stdin=FACTS_TEXT)
+    roots = out["derivation"]["roots"]
+    assert [r["label"] for r in roots] == list(out["result"])
+    text = run(*args, "--format", "text", stdin=FACTS_TEXT)
+    assert text.exit_code == 0, text.output
+    assert "derivation" in text.stdout and "rules considered" in text.stdout
+    # every node of the JSON is a line of the tree: its label, and where it is written
+    shown = [n for r in roots for n in derivation_nodes(r)]
+    assert any(n.get("kind") == "row" for n in shown)
+    for node in shown:
+        assert node["label"] in text.stdout
+        if "location" in node:
+            where = node["location"]
+            assert f"{Path(where['file']).name}:{where['line']}:{where['col']}" in text.stdout
+
+
+def test_eval_rejects_an_unknown_format() -> None:
+    result = run("example", "quote", "--format", "xml", "--rules", str(EXAMPLE), stdin=FACTS_TEXT)
+    assert result.exit_code == 2
+    assert "--format 'xml'" in result.output

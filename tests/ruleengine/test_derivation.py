@@ -1,0 +1,151 @@
+"""Explanations derive every value: the derivation tree of `decide(..., explain=True)`
+(cases in derivation_cases.yaml; the shape in schemas/explanation.schema.json)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+import ruleengine
+from ruleengine import jsonio, trace
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = yaml.safe_load((Path(__file__).parent / "derivation_cases.yaml").read_text("utf-8"))
+SCHEMA = json.loads((ROOT / "schemas" / "explanation.schema.json").read_text("utf-8"))
+Node = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def engine() -> ruleengine.Engine:
+    return ruleengine.load(ROOT / "rules")
+
+
+def derive(engine: ruleengine.Engine, case: dict[str, Any]) -> tuple[dict[str, Any], Node]:
+    decision = engine.decide(case["ruleset"], case["decision"], case["input"], explain=True)
+    out = jsonio.decision_to_json(decision)
+    return out, out["derivation"]
+
+
+def all_nodes(node: Node) -> Iterator[Node]:
+    yield node
+    for child in node.get("inputs", ()):
+        yield from all_nodes(child)
+
+
+def reachable(root: Node, by_id: dict[str, Node]) -> list[Node]:
+    """Every node the root depends on, following refs to nodes shown elsewhere."""
+    found: list[Node] = []
+    seen: set[str] = set()
+
+    def visit(node: Node) -> None:
+        if "ref" in node:
+            node = by_id[node["ref"]]
+        if node.get("id") in seen:
+            return
+        seen.add(node.get("id", ""))
+        found.append(node)
+        for child in node.get("inputs", ()):
+            visit(child)
+
+    visit(root)
+    return found
+
+
+def source_line(node: Node) -> str:
+    where = node["location"]
+    return (ROOT / where["file"]).read_text("utf-8").splitlines()[where["line"] - 1]
+
+
+def as_text(value: Any) -> str:
+    return "null" if value is None else str(value)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_output_is_derived_from_rows_lets_and_calls(
+    engine: ruleengine.Engine, case: dict[str, Any]
+) -> None:
+    out, derivation = derive(engine, case)
+    by_id = {n["id"]: n for r in derivation["roots"] for n in all_nodes(r) if "id" in n}
+    roots = {r["label"]: r for r in derivation["roots"]}
+    assert set(roots) == set(out["result"])  # one root per output field
+    root = roots[case["output"]]
+    assert root["kind"] == "output" and root["value"] == out["result"][case["output"]]
+    nodes = reachable(root, by_id)
+
+    rows = {}
+    for want in case["rows"]:
+        found = [
+            n
+            for n in nodes
+            if n["kind"] == "row" and n["table"] == want["table"] and n["key"] == want["key"]
+        ]
+        assert found, want
+        for row in found:  # a row read twice is listed where each read happened
+            # the location is the row in the rule file; the value is that row's
+            written = yaml.safe_load(source_line(row).strip().removeprefix("- "))
+            assert {as_text(v) for v in written} == {as_text(v) for v in row["value"].values()}
+            assert row["location"]["file"].startswith(f"rules/{case['ruleset']}/")
+        rows[want["table"]] = found[-1]
+
+    percent = case["percent"]
+    [helper] = [n for n in nodes if n["kind"] == "function" and n["label"] == percent["function"]]
+    assert helper["value"] == rows[percent["table"]]["value"][percent["column"]]
+    assert any(child.get("id") == rows[percent["table"]]["id"] for child in helper["inputs"])
+
+    named = {n["label"]: n for n in nodes if n["kind"] in ("let", "output", "function")}
+    for name in case["values"]:
+        node = named[name]
+        line = source_line(node)
+        # file:line:col points at the expression as written
+        assert line[node["location"]["col"] - 1 :].startswith(node["expr"].split()[0]), name
+    for name, field in case["same_as_result"].items():
+        assert named[name]["value"] == out["result"][field], name
+
+    rounding = case["rounding"]
+    calls = [n for n in nodes if n["kind"] == "call" and n["label"] == rounding["call"]]
+    last = [c for c in calls if c["value"] == named[rounding["gives"]]["value"]]
+    assert last, calls
+    assert rounding["call"] in source_line(last[0])
+    assert len(last[0]["args"]) == 2  # amount, digits
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_derivation_matches_its_schema(engine: ruleengine.Engine, case: dict[str, Any]) -> None:
+    _, derivation = derive(engine, case)
+    jsonschema.validate(derivation, SCHEMA)
+    ids = [n["id"] for r in derivation["roots"] for n in all_nodes(r) if "id" in n]
+    assert len(ids) == len(set(ids))
+
+
+def depth(node: Node) -> int:
+    return 1 + max((depth(c) for c in node.get("inputs", ())), default=0)
+
+
+def test_the_tree_is_cut_at_max_depth_with_a_marker(
+    engine: ruleengine.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    full = derive(engine, CASES[0])[1]
+    assert full["max_depth"] == trace.MAX_DEPTH
+    assert max(depth(r) for r in full["roots"]) > 3
+    monkeypatch.setattr(trace, "MAX_DEPTH", 2)
+    _, cut = derive(engine, CASES[0])
+    assert cut["max_depth"] == 2
+    assert max(depth(r) for r in cut["roots"]) <= 3  # root + 2 levels
+    marked = [n for r in cut["roots"] for n in all_nodes(r) if "cut" in n]
+    assert marked and all("depth 2" in n["cut"] for n in marked)
+    jsonschema.validate(cut, SCHEMA)
+
+
+def test_plain_decisions_carry_no_derivation(engine: ruleengine.Engine) -> None:
+    case = CASES[0]
+    plain = engine.decide(case["ruleset"], case["decision"], case["input"])
+    explained = engine.decide(case["ruleset"], case["decision"], case["input"], explain=True)
+    assert plain.derivation is None and "derivation" not in jsonio.decision_to_json(plain)
+    assert plain.result == explained.result
+    assert explained.explanation  # the rules considered are still listed
