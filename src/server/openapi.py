@@ -67,6 +67,14 @@ EXPLANATION_SCHEMA: dict[str, Any] = {
     },
 }
 
+DERIVATION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "With explain: how each output value was derived, as a tree of values "
+    "with their file:line:col (the shape: schemas/explanation.schema.json).",
+    "required": ["max_depth", "roots"],
+    "properties": {"max_depth": {"type": "integer"}, "roots": {"type": "array"}},
+}
+
 ERROR_RESPONSES: dict[str, str] = {
     "400": "Malformed JSON",
     "404": "Unknown rule set, decision or version",
@@ -110,6 +118,7 @@ def _answer_schema(
             "as_of": {"type": "string", "format": "date", "pattern": DATE_PATTERN},
             "locale": {"type": "string"},
             "explanation": EXPLANATION_SCHEMA,
+            "derivation": DERIVATION_SCHEMA,
         },
     }
 
@@ -243,6 +252,7 @@ def _generic_paths(settings: Settings) -> dict[str, Any]:
             "as_of": {"type": "string", "format": "date"},
             "locale": {"type": "string"},
             "explanation": EXPLANATION_SCHEMA,
+            "derivation": DERIVATION_SCHEMA,
         },
     }
     single = _request_schema("input", {"type": "object"}, [])
