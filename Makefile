@@ -12,8 +12,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# `make serve HOST=0.0.0.0 PORT=9000` binds elsewhere (given on the command line: the
+# HOST some shells export holds the machine's name, not an address to bind).
+HOST := 127.0.0.1
+PORT := 8000
+
 serve: $(STAMP)
-	$(BIN)/ruleengine serve --rules rules --host 127.0.0.1 --port 8000
+	$(BIN)/ruleengine serve --rules rules --host $(HOST) --port $(PORT)
 
 # Everything, as CI runs it (.ci/run): lint, format, types, layers, rules, every test.
 test: $(STAMP)

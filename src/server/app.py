@@ -167,6 +167,8 @@ def _wire(app: FastAPI, settings: Settings, metrics: Metrics, store: VersionStor
     app.include_router(docs.router)
     if settings.admin_enabled:
         app.include_router(admin.router)
+    else:
+        app.include_router(admin.disabled)
     if settings.playground:
         app.include_router(playground.router)
     app.openapi = OpenAPIBuilder(app, store, settings)  # type: ignore[method-assign]

@@ -7,7 +7,6 @@ as rule files; PATH may also be a tests/ folder or one suite file.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -59,7 +58,10 @@ def command(
     ),
     output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
-    """Check rule files and suites: report every error with file:line:col, the line and a caret."""
+    """Check rule files and suites: report every error with file:line:col, the line and a caret.
+
+    The whole report (diagnostics and summary) goes to stdout; the exit status is 1 on errors.
+    """
     search = find_suites(path)
     versions, problems = run_check(search.rules_root)
     suites, suite_problems = run_suite_check(path, versions, problems)
@@ -71,9 +73,7 @@ def command(
         print(render_diagnostics(problems))
         files = len({d.file for d in problems})
         noun = "error" if len(problems) == 1 else "errors"
-        print(
-            f"\n{len(problems)} {noun} in {files} file{'s' if files != 1 else ''}", file=sys.stderr
-        )
+        print(f"\n{len(problems)} {noun} in {files} file{'s' if files != 1 else ''}")
         raise typer.Exit(1)
     rulesets = {v.ruleset for v in versions}
     decisions = sum(len(v.decisions) for v in versions)

@@ -1,7 +1,7 @@
 """`POST /v1/admin/reload`, behind a bearer token (`RULEENGINE_ADMIN_TOKEN`).
 
-Mounted only when the token is configured: otherwise admin routes do not exist
-(404). A wrong or missing token gets 401 and a warning in the log; past
+Mounted only when the token is configured: otherwise every admin path answers 404
+saying the routes are disabled and how to enable them (`disabled`). A wrong or missing token gets 401 and a warning in the log; past
 `admin_max_failures` failures a minute from one client, 429 until the minute is over.
 """
 
@@ -143,3 +143,21 @@ async def reload(_: AdminDep, services: ServicesDep, request: Request) -> dict[s
             ],
         )
     return {"reload": attempt.to_json()}
+
+
+ENABLE_HINT = "set RULEENGINE_ADMIN_TOKEN (a bearer token) in the server's environment"
+
+# Without a token: every /v1/admin/* path says it is disabled and how to enable it.
+disabled = APIRouter(prefix="/v1/admin", include_in_schema=False)
+
+
+@disabled.api_route(
+    "/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+)
+async def admin_disabled(rest: str) -> None:
+    raise ApiError.one(
+        404,
+        "not_found",
+        "",
+        f"admin routes are disabled on this server: {ENABLE_HINT} to enable them",
+    )

@@ -7,6 +7,7 @@ decision's own input and result (see `openapi.py`), which no static model can.
 
 from __future__ import annotations
 
+import difflib
 import json
 import time
 import uuid
@@ -35,21 +36,22 @@ def _envelope(body: Any, list_field: str) -> tuple[Any, str | None, bool]:
             422,
             "type",
             "",
-            "the request body must be a JSON object",
+            "the request body must be a JSON object"
+            + ('; wrap the inputs: {"inputs": [...]}' if list_field == "inputs" else ""),
             expected="object",
             got=_kind(body),
         )
-    allowed = {list_field, "version", "explain"}
-    problems = [
-        problem("unknown_field", str(key), f"unknown field {key!r}")
-        for key in body
-        if key not in allowed
-    ]
+    allowed = ("explain", list_field, "version")
+    unknown = [str(key) for key in body if key not in allowed]
+    problems = [problem("unknown_field", key, _unknown(key, allowed)) for key in unknown]
     expected = "array" if list_field == "inputs" else "object"
     if list_field not in body:
-        problems.append(
-            problem("required", list_field, "missing required field", expected=expected)
-        )
+        message = "missing required field"
+        if unknown and not any(difflib.get_close_matches(k, allowed, n=1) for k in unknown):
+            # Facts sent bare: the fields of the input itself, not of the envelope.
+            shape = '{"inputs": [{...}, ...]}' if list_field == "inputs" else '{"input": {...}}'
+            message += f"; wrap the facts in the request envelope: {shape}"
+        problems.append(problem("required", list_field, message, expected=expected))
     elif list_field == "inputs" and not isinstance(body["inputs"], list):
         problems.append(
             problem(
@@ -69,6 +71,12 @@ def _envelope(body: Any, list_field: str) -> tuple[Any, str | None, bool]:
     if problems:
         raise ApiError(422, problems)
     return body[list_field], version, explain
+
+
+def _unknown(key: str, allowed: tuple[str, ...]) -> str:
+    """'unknown field', with the envelope field it most likely meant."""
+    close = difflib.get_close_matches(key, allowed, n=1)
+    return f"unknown field {key!r}" + (f"; did you mean {close[0]!r}?" if close else "")
 
 
 def _kind(value: Any) -> str:
