@@ -66,9 +66,7 @@ def command(
         print(render_diagnostics(problems))
         files = len({d.file for d in problems})
         noun = "error" if len(problems) == 1 else "errors"
-        print(
-            f"\n{len(problems)} {noun} in {files} file{'s' if files != 1 else ''}", file=sys.stderr
-        )
+        print(f"\n{len(problems)} {noun} in {files} file{'s' if files != 1 else ''}")
         raise typer.Exit(1) from None
     try:
         write_atomically(output, data)
