@@ -25,6 +25,7 @@ from typing import Any
 
 from .engine import display_path, load
 from .errors import Code, Diagnostic, RuleFileError
+from .lock import LOCK_NAME, draft_folders
 
 INDEX_NAME = ".bundle.json"
 SIGNATURE_NAME = ".bundle.sig"  # {"algorithm": "ed25519", "key_id", "signature"} over the index
@@ -64,19 +65,23 @@ def _sha256(data: bytes) -> str:
 
 
 def _rule_files(rules: Path) -> dict[str, bytes]:
-    """Every YAML file under rules, by posix path relative to it.
+    """Every YAML file under rules, by posix path relative to it, and every versions.lock;
+    drafts (versions of a locked rule set not in its lock) are left out.
 
     Folders are skipped as `load` skips them (hidden ones, tooling), except
     tests/, which holds the suites; hidden files are kept, as `load` reads them.
     """
     found: dict[str, bytes] = {}
+    drafts = draft_folders(rules)
     for dirpath, dirnames, filenames in os.walk(rules):
         dirnames[:] = sorted(
-            d for d in dirnames if d not in _SKIPPED_DIRS and not d.startswith(".")
+            d
+            for d in dirnames
+            if d not in _SKIPPED_DIRS and not d.startswith(".") and Path(dirpath, d) not in drafts
         )
         here = Path(dirpath)
         for name in sorted(filenames):
-            if name.endswith(_SUFFIXES):
+            if name.endswith(_SUFFIXES) or name == LOCK_NAME:
                 path = here / name
                 found[path.relative_to(rules).as_posix()] = path.read_bytes()
     return found
@@ -110,7 +115,7 @@ def build_bundle(rules: Path, signing_key: Any = None) -> tuple[bytes, BundleInd
     # Read the files before loading and compare after: the bundle must hold the
     # very bytes that were checked, not an edit made in between.
     before = _rule_files(rules) if rules.exists() else {}
-    engine = load(rules)  # raises RuleFileError listing every problem
+    engine = load(rules, drafts="none")  # raises RuleFileError listing every problem
     files = _rule_files(rules)
     if files != before:
         raise RuleFileError(

@@ -10,6 +10,7 @@ the compiled decision.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import gc
 import os
 import threading
@@ -19,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, Literal, NamedTuple, NoReturn
 
 from .checker import check_version
 from .compiler import CompiledDecision, CompiledVersion, as_internal, compile_version
@@ -36,6 +37,7 @@ from .errors import (
     RuleFileError,
 )
 from .loader import Document, load_documents
+from .lock import LockBook, Status, missing_versions, status_of, verify_published
 from .model import Location
 from .runtime.inputs import DATE_CACHE as _DATES
 from .runtime.inputs import FAIL, describe_value, to_date
@@ -44,6 +46,11 @@ from .validate import validate_version
 from .views import DecisionInfo, RuleGroupInfo, RuleInfo, TableInfo, VersionViews, version_views
 
 Clock = Callable[[], date]
+# What loading does with drafts (versions of a locked rule set not in its versions.lock):
+# "dated": decided like published versions (check, test, diff, the library's default);
+# "pinned": decided only when pinned by name (`serve --drafts`, `eval`);
+# "none": not loaded at all (`serve`, `bundle`).
+DraftPolicy = Literal["dated", "pinned", "none"]
 _EPOCH = date(1970, 1, 1)
 _today_cache: list[Any] = [-1, _EPOCH]
 
@@ -74,6 +81,9 @@ class Version:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_views", version_views(self.compiled))
+    # published (in versions.lock), draft (a locked rule set's version not in it yet),
+    # or unlocked (the rule set has no versions.lock); see lock.py.
+    status: Status = "unlocked"
 
     @property
     def decisions(self) -> Mapping[str, DecisionInfo]:
@@ -104,23 +114,37 @@ class RuleSet:
     versions: tuple[Version, ...]  # by effective_from, earliest first
     _by_label: Mapping[str, Version] = field(repr=False)
     _starts: tuple[date, ...] = field(repr=False)
+    _dated: tuple[Version, ...] = field(repr=False)  # the versions that dates may pick
     # as_of -> the version in effect: a cache (the only mutable part; a lost or
     # cleared entry is simply computed again), since every decision asks.
     _by_date: dict[date, Version] = field(repr=False, default_factory=dict, compare=False)
 
     @classmethod
-    def of(cls, name: str, versions: list[Version]) -> RuleSet:
+    def of(cls, name: str, versions: list[Version], drafts: DraftPolicy = "dated") -> RuleSet:
+        """A rule set of these versions; with drafts="pinned", dates pick only non-drafts."""
         ordered = tuple(sorted(versions, key=lambda v: v.effective_from))
+        dated = ordered if drafts == "dated" else tuple(v for v in ordered if v.status != "draft")
         return cls(
-            name, ordered, {v.version: v for v in ordered}, tuple(v.effective_from for v in ordered)
+            name,
+            ordered,
+            {v.version: v for v in ordered},
+            tuple(v.effective_from for v in dated),
+            dated,
         )
+
+    @property
+    def earliest(self) -> date | str:
+        """The first effective_from a date can pick (for `no_version_in_effect`)."""
+        if self._dated:
+            return self._dated[0].effective_from
+        return "no date: this rule set has only drafts, decided only when pinned by name"
 
     def in_effect(self, as_of: date) -> Version | None:
         """The version with the latest effective_from on or before as_of."""
         found = self._by_date.get(as_of)
         if found is None:
             i = bisect.bisect_right(self._starts, as_of)
-            found = self.versions[i - 1] if i else None
+            found = self._dated[i - 1] if i else None
             if found is not None:
                 if len(self._by_date) >= 4096:  # bounded: dates repeat, but not forever
                     self._by_date.clear()
@@ -159,11 +183,16 @@ class Engine:
     the only mutable parts are lookup caches (a lost or cleared entry is computed again)."""
 
     def __init__(
-        self, rulesets: Mapping[str, RuleSet], clock: Clock | None = None, root: str | None = None
+        self,
+        rulesets: Mapping[str, RuleSet],
+        clock: Clock | None = None,
+        root: str | None = None,
+        drafts: DraftPolicy = "dated",
     ):
         self._rulesets = dict(rulesets)
         self._clock = clock or utc_today
         self.root = root
+        self.drafts: DraftPolicy = drafts  # how it was loaded; a reload loads alike
         # (ruleset, decision, as_of) -> (compiled decision, version in effect): a cache
         # (a lost or cleared entry is simply looked up again), since every decision asks.
         self._routes: dict[tuple[str, str, date], tuple[CompiledDecision, Version]] = {}
@@ -196,7 +225,7 @@ class Engine:
             return found
         found = rs.in_effect(as_of)
         if found is None:
-            raise NoVersionInEffectError(ruleset, as_of, rs.versions[0].effective_from)
+            raise NoVersionInEffectError(ruleset, as_of, rs.earliest)
         return found
 
     def decide(
@@ -435,8 +464,14 @@ def _build_version(vdir: Path, files: list[Path]) -> Version:
     )
 
 
-def load_versions(path: str | os.PathLike[str]) -> Iterator[Version | RuleFileError]:
-    """Load every version under path, yielding each version or the error that stopped it."""
+def load_versions(
+    path: str | os.PathLike[str], drafts: DraftPolicy = "dated"
+) -> Iterator[Version | RuleFileError]:
+    """Load every version under path, yielding each version or the error that stopped it.
+
+    A published version (in its rule set's versions.lock) loads only if its files are
+    exactly the published bytes; with drafts="none", drafts are skipped unread.
+    """
     root = Path(path)
     if not root.exists():
         yield RuleFileError(
@@ -456,18 +491,65 @@ def load_versions(path: str | os.PathLike[str]) -> Iterator[Version | RuleFileEr
             ]
         )
         return
+    book = LockBook()
+    bad_locks: set[str] = set()
     for vdir, files in versions:
         try:
-            yield _load_version(vdir, files)
+            lock = book.lock_for(vdir)
         except RuleFileError as exc:
-            yield exc
+            if exc.diagnostics[0].file not in bad_locks:
+                bad_locks.add(exc.diagnostics[0].file)
+                yield exc
+            continue
+        status, entry = status_of(lock, vdir)
+        if status == "draft" and drafts == "none":
+            continue
+        changed = verify_published(entry, vdir, files) if entry is not None else []
+        try:
+            version = _load_version(vdir, files)
+        except RuleFileError as exc:
+            yield RuleFileError([*changed, *exc.diagnostics])
+            continue
+        if changed:  # never served; its other problems (if any) are reported with it
+            yield RuleFileError(changed)
+            continue
+        if lock is not None and version.ruleset != lock.ruleset:
+            yield RuleFileError([_foreign_lock(vdir, lock.ruleset, version.ruleset)])
+            continue
+        yield dataclasses.replace(version, status=status)
+    root_dir = root if root.is_dir() else root.parent
+    for lock in book.locks():
+        if lock.path.parent == root_dir or root_dir in lock.path.parent.parents:
+            folders = {vdir.name for vdir, _ in versions if vdir.parent == lock.path.parent}
+            problems = missing_versions(lock, folders)
+            if problems:
+                yield RuleFileError(problems)
 
 
-def load(path: str | os.PathLike[str] = "rules", clock: Clock | None = None) -> Engine:
-    """Load every rule set and version under `path`; raise `RuleFileError` listing every problem."""
+def _foreign_lock(vdir: Path, locked: str, actual: str) -> Diagnostic:
+    return Diagnostic(
+        Code.BAD_LOCK,
+        f"this version belongs to rule set {actual!r}, but the versions.lock beside its "
+        f"folder is the lock of {locked!r}",
+        display_path(vdir / MANIFEST),
+        1,
+        1,
+        "keep each rule set in its own folder, rules/<ruleset>/<version>/",
+    )
+
+
+def load(
+    path: str | os.PathLike[str] = "rules",
+    clock: Clock | None = None,
+    drafts: DraftPolicy = "dated",
+) -> Engine:
+    """Load every rule set and version under `path`; raise `RuleFileError` listing every problem.
+
+    `drafts` says what becomes of versions not yet published (see `DraftPolicy`).
+    """
     problems: list[Diagnostic] = []
     by_ruleset: dict[str, list[Version]] = {}
-    for item in load_versions(path):
+    for item in load_versions(path, drafts):
         if isinstance(item, RuleFileError):
             problems.extend(item.diagnostics)
         else:
@@ -475,8 +557,10 @@ def load(path: str | os.PathLike[str] = "rules", clock: Clock | None = None) -> 
     problems.extend(version_conflicts(by_ruleset))
     if problems:
         raise RuleFileError(problems)
-    rulesets = {name: RuleSet.of(name, versions) for name, versions in sorted(by_ruleset.items())}
-    return Engine(rulesets, clock, str(path))
+    rulesets = {
+        name: RuleSet.of(name, versions, drafts) for name, versions in sorted(by_ruleset.items())
+    }
+    return Engine(rulesets, clock, str(path), drafts)
 
 
 def version_conflicts(by_ruleset: Mapping[str, list[Version]]) -> list[Diagnostic]:

@@ -81,6 +81,25 @@ class Code(_Described):
     NO_RULES = "no_rules", "the path does not exist or holds no manifest"
     BAD_BUNDLE = "bad_bundle", "a rule bundle is refused"
     LOAD_CRASHED = "load_crashed", "loading the rules failed unexpectedly (a bug, logged)"
+    # publishing (versions.lock)
+    PUBLISHED_VERSION_CHANGED = (
+        "published_version_changed",
+        "a published version's files differ from what was published",
+    )
+    PUBLISHED_VERSION_MISSING = (
+        "published_version_missing",
+        "a published version's folder is missing",
+    )
+    BAD_LOCK = "bad_lock", "a versions.lock cannot be read or does not fit its schema"
+    BACKDATED_VERSION = (
+        "backdated_version",
+        "publish: a new version takes effect before the day it is published",
+    )
+    BREAKING_INPUT_CHANGE = (
+        "breaking_input_change",
+        "publish: a new version refuses input that the version it replaces accepts",
+    )
+    RULES_CHANGED = "rules_changed", "publish: rule files changed while it ran"
     # regression suites
     DUPLICATE_AS_OF = "duplicate_as_of", "a case puts as_of inside its input"
     UNKNOWN_RULESET = "unknown_ruleset", "a rule set that does not exist"

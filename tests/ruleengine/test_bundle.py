@@ -22,6 +22,9 @@ from ruleengine.errors import RuleFileError
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "rules"
+# Copies edited in place leave versions.lock behind (an unlocked rule set): a published
+# version never changes, so check and load would refuse the edit (tests/test_publish.py).
+UNLOCKED = shutil.ignore_patterns("versions.lock")
 SOURCE = "https://rules.example.test/rules.tar.gz"
 
 QUOTE_FACTS: dict[str, Any] = {
@@ -80,7 +83,7 @@ def test_build_is_deterministic_and_independent_of_place_and_time(tmp_path: Path
 
 def test_a_changed_file_changes_the_digest(tmp_path: Path) -> None:
     copy = tmp_path / "rules"
-    shutil.copytree(RULES, copy)
+    shutil.copytree(RULES, copy, ignore=UNLOCKED)
     _, before = build_bundle(copy)
     rules_file = copy / "example" / "2026-07" / "rules.yaml"
     rules_file.write_text(rules_file.read_text("utf-8") + "# a comment\n", "utf-8")
@@ -111,7 +114,10 @@ def test_bundle_contents_and_index() -> None:
         raw_index = tar.extractfile(members[0])
         assert raw_index is not None
         stored = json.loads(raw_index.read())
-    expected = sorted(p.relative_to(RULES).as_posix() for p in RULES.rglob("*.y*ml"))
+    expected = sorted(
+        p.relative_to(RULES).as_posix()
+        for p in [*RULES.rglob("*.y*ml"), *RULES.rglob("versions.lock")]
+    )
     assert names == expected
     assert "self-service/tests/options.yaml" in names  # suites travel with the rules
     assert stored == {"format": 1, "files": index.files, "versions": list(index.versions)}
@@ -161,7 +167,7 @@ def test_round_trip_decides_like_the_folder(tmp_path: Path) -> None:
 
 
 def test_broken_rules_are_never_bundled(tmp_path: Path) -> None:
-    shutil.copytree(RULES / "example", tmp_path / "example")
+    shutil.copytree(RULES / "example", tmp_path / "example", ignore=UNLOCKED)
     rules_file = tmp_path / "example" / "2026-01" / "rules.yaml"
     text = rules_file.read_text("utf-8")
     rules_file.write_text(text.replace("customer.email_verified", "customer.email_verifed"))

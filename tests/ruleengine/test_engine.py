@@ -18,6 +18,9 @@ from ruleengine import jsonio
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "rules" / "example"
+# Copies edited in place leave versions.lock behind (an unlocked rule set): a published
+# version never changes, so check and load would refuse the edit (tests/test_publish.py).
+UNLOCKED = shutil.ignore_patterns("versions.lock")
 CASES = yaml.safe_load((Path(__file__).parent / "example_cases.yaml").read_text("utf-8"))["cases"]
 
 GOLD = {
@@ -223,7 +226,7 @@ def test_content_hashes(example_engine: ruleengine.Engine, tmp_path: Path) -> No
     assert jan.content_hash != jul.content_hash
     # The hash covers the version's files (relative paths and text), not where they sit.
     copied = tmp_path / "example"
-    shutil.copytree(EXAMPLE, copied)
+    shutil.copytree(EXAMPLE, copied, ignore=UNLOCKED)
     again = ruleengine.load(tmp_path, clock=lambda: date(2026, 3, 15))
     assert [v.content_hash for v in again.ruleset("example").versions] == [
         jan.content_hash,
@@ -361,7 +364,7 @@ def test_load_a_missing_folder() -> None:
 
 
 def test_a_bad_version_fails_the_whole_load(tmp_path: Path) -> None:
-    shutil.copytree(EXAMPLE, tmp_path / "example")
+    shutil.copytree(EXAMPLE, tmp_path / "example", ignore=UNLOCKED)
     rules = tmp_path / "example" / "2026-07" / "rules.yaml"
     rules.write_text(
         rules.read_text("utf-8").replace("customer.email_verified", "customer.email_verifed"),
@@ -375,7 +378,7 @@ def test_a_bad_version_fails_the_whole_load(tmp_path: Path) -> None:
 
 
 def test_duplicate_effective_dates_are_refused(tmp_path: Path) -> None:
-    shutil.copytree(EXAMPLE, tmp_path / "example")
+    shutil.copytree(EXAMPLE, tmp_path / "example", ignore=UNLOCKED)
     manifest = tmp_path / "example" / "2026-07" / "manifest.yaml"
     manifest.write_text(manifest.read_text("utf-8").replace("2026-07-01", "2026-01-01"), "utf-8")
     with pytest.raises(ruleengine.RuleFileError) as info:
@@ -395,7 +398,7 @@ def test_load_restores_the_garbage_collector(
     from ruleengine import engine as engine_module
 
     rules = tmp_path / "rules"
-    shutil.copytree(EXAMPLE, rules)
+    shutil.copytree(EXAMPLE, rules, ignore=UNLOCKED)
     if broken:
         manifest = next(rules.rglob("manifest.yaml"))
         manifest.write_text(manifest.read_text() + "\n  bad: [\n")

@@ -8,13 +8,17 @@ the policy text. The engine is never asked. Run from the repository root:
 
 It rewrites the generated files under rules/self-service/tests/ (not
 `worked_by_hand.yaml`, whose figures were worked out on paper).
-`test_reference.py` checks that every case of every suite file still agrees
-with the reference calculation.
+`test_reference.py` checks that every case of the generated files still agrees
+with the reference calculation. Cases that a later version could decide are
+pinned to the version they were written for (`pinned`), so adding a version
+never breaks them; hand-written suite files are governed by `ruleengine test`.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import sys
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,7 +27,12 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parent
-SUITE_DIR = HERE.parent.parent / "rules" / "self-service" / "tests"
+# $RULEENGINE_TEST_RULES: another rules folder to test (tests/test_policy_as_data.py).
+SUITE_DIR = (
+    Path(os.environ.get("RULEENGINE_TEST_RULES") or HERE.parent.parent / "rules")
+    / "self-service"
+    / "tests"
+)
 
 
 def _load_reference() -> Any:
@@ -1255,10 +1264,34 @@ def expectation(c: Case) -> dict[str, Any]:
     return {"version": outcome.version, "result": outcome.result}
 
 
+def _published_on(label: str) -> date:
+    """The day `label` was published, from rules/self-service/versions.lock."""
+    lock = json.loads((SUITE_DIR.parent / "versions.lock").read_text("utf-8"))
+    return date.fromisoformat(
+        next(v for v in lock["versions"] if v["version"] == label)["published_on"]
+    )
+
+
+# A case decided on or after the day the newest version the reference knows was published
+# pins the version it was written for: a later version (never backdated) may take effect
+# on any later day. Earlier days are decided by the versions known here, whatever is added.
+PIN_FROM = _published_on(ref.VERSIONS[-1].label)
+
+
+def pinned(c: Case) -> Case:
+    """The case, pinned to the version the reference decides it with when it could change."""
+    if "version" in c or date.fromisoformat(c["as_of"]) < PIN_FROM:
+        return c
+    chosen = ref.select_version(date.fromisoformat(c["as_of"]), None)
+    return case(
+        c["name"], c["decision"], c["input"], c["as_of"], c.get("description"), chosen.label
+    )
+
+
 def build(cases: list[Case]) -> list[Case]:
     names = [c["name"] for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"
-    return [c | {"expect": expectation(c)} for c in cases]
+    return [c | {"expect": expectation(c)} for c in map(pinned, cases)]
 
 
 class _Dumper(yaml.SafeDumper):

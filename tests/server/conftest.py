@@ -58,7 +58,7 @@ def client(example_engine: ruleengine.Engine) -> Iterator[TestClient]:
 def example_copy(tmp_path: Path) -> Path:
     """A private copy of rules/example (without its regression suites)."""
     target = tmp_path / "rules" / "example"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("tests"))
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("tests", "versions.lock"))
     return target
 
 

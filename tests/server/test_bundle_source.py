@@ -20,7 +20,9 @@ from .conftest import EXAMPLE, FACTS, URL, Published, settings
 def _rules(tmp_path: Path, name: str, discount: str | None = None) -> Path:
     """A copy of rules/example; with `discount`, one table value changed (a new hash)."""
     root = tmp_path / name
-    shutil.copytree(EXAMPLE, root / "example", ignore=shutil.ignore_patterns("tests"))
+    shutil.copytree(
+        EXAMPLE, root / "example", ignore=shutil.ignore_patterns("tests", "versions.lock")
+    )
     if discount is not None:
         changed = False
         for file in (root / "example").rglob("*.yaml"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import analyze, bundle, check, compile, diff, evaluate, serve, test
+from . import analyze, bundle, check, compile, diff, evaluate, publish, serve, test
 
 app = typer.Typer(
     name="ruleengine",
@@ -19,6 +19,7 @@ app.command("serve")(serve.command)
 app.command("test")(test.command)
 app.command("diff")(diff.command)
 app.command("bundle")(bundle.command)
+app.command("publish")(publish.command)
 app.command("compile")(compile.command)
 app.command("analyze")(analyze.command)
 

@@ -158,7 +158,7 @@ def command(
     if locale is not None and isinstance(facts, dict):
         facts = {**facts, "locale": locale}
     try:
-        engine = load(rules)
+        engine = load(rules, drafts="pinned")  # a draft decides only when --version names it
     except RuleFileError as exc:
         print(render_diagnostics(exc.diagnostics), file=sys.stderr)
         raise typer.Exit(1) from None

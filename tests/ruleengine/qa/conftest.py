@@ -16,7 +16,7 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "rules" / "example"
 def rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """tmp/rules/example (both versions, no suites), with the working directory at tmp."""
     target = tmp_path / "rules" / "example"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("tests"))
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("tests", "versions.lock"))
     (target / "tests").mkdir()
     monkeypatch.chdir(tmp_path)
     return tmp_path / "rules"

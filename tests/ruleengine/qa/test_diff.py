@@ -198,6 +198,7 @@ def test_from_rules_compares_the_same_version_edited(
     text = tables.read_text("utf-8")
     assert "[platinum, 0.10]" in text
     tables.write_text(text.replace("[platinum, 0.10]", "[platinum, 0.20]"), "utf-8")
+    (rules / "example" / "versions.lock").unlink(missing_ok=True)  # the branch: unlocked
     bundle = tmp_path / "main.tar.gz"
     bundle.write_bytes(build_bundle(published)[0])
     inputs = corpus(tmp_path / "corpus.jsonl")
