@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     )
     watch: bool = Field(default=True, description="Reload when a file under `rules` changes.")
     watch_debounce_ms: int = Field(default=300, ge=0, description="Quiet time before a reload.")
+    watch_settle_ms: int = Field(
+        default=1000,
+        ge=0,
+        description="A reload waits until no file under `rules` has changed for this long, "
+        "so a file written slowly is never loaded half-written.",
+    )
     reload_signal: Path | None = Field(
         default=None,
         description="A folder shared by the workers of one server: an admin reload in one "

@@ -1,6 +1,10 @@
 """Reload triggers that run beside the server, in every worker process.
 
-`RulesWatcher` watches the rules folder (watchfiles) and, when the server is run
+`RulesWatcher` watches the rules folder (watchfiles) and reloads only once every
+file under it has been stable (same size and modification time) for a settle
+time, so a file written slowly is never loaded half-written; a published
+version also loads only when its bytes match versions.lock (engine.load), which
+no partial file does. When the server is run
 with several workers, a signal folder they share: `POST /v1/admin/reload` in one
 worker reloads that worker, then touches a file in the signal folder so every
 other worker reloads too. Each worker runs its own watcher thread, started and
@@ -46,11 +50,13 @@ class RulesWatcher:
         rules: Path | None,
         signal: Path | None,
         debounce_ms: int = 300,
+        settle_ms: int = 1000,
     ) -> None:
         self.store = store
         self.rules = rules.resolve() if rules is not None else None
         self.signal = signal.resolve() if signal is not None else None
         self.debounce_ms = debounce_ms
+        self.settle_ms = settle_ms
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -103,5 +109,33 @@ class RulesWatcher:
             and _signal_sender(self.signal) == os.getpid()
         ):
             return  # our own admin reload: already done
+        if in_rules and not self._settled():
+            return  # stopping
         if in_rules or signalled:
             self.store.reload("watch" if in_rules else "signal")
+
+    def _settled(self) -> bool:
+        """Wait until no file under the rules folder has changed for the settle time;
+        False if the watcher is stopped meanwhile."""
+        assert self.rules is not None
+        seen = fingerprint(self.rules)
+        while not self._stop.wait(self.settle_ms / 1000):
+            now = fingerprint(self.rules)
+            if now == seen:
+                return True
+            seen = now
+        return False
+
+
+def fingerprint(folder: Path) -> frozenset[tuple[str, int, int]]:
+    """(path, size, mtime in ns) of every file under folder: equal twice = nothing written."""
+    out = set()
+    for dirpath, _, filenames in os.walk(folder):
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            try:
+                stat = os.stat(path)
+            except OSError:  # removed meanwhile: the next look sees that
+                continue
+            out.add((path, stat.st_size, stat.st_mtime_ns))
+    return frozenset(out)
