@@ -7,6 +7,7 @@ cannot be read fails `test_suite_files_are_valid` with its positioned errors.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,10 @@ from ruleengine.errors import Diagnostic, RuleFileError, render_diagnostics
 from ruleengine.qa.runner import run_case
 from ruleengine.suites import Case, SuiteSearch, find_suites, load_suites
 
-RULES = Path(__file__).resolve().parent.parent / "rules"
+# $RULEENGINE_TEST_RULES: another rules folder to test (tests/test_policy_as_data.py).
+RULES = Path(
+    os.environ.get("RULEENGINE_TEST_RULES") or Path(__file__).resolve().parent.parent / "rules"
+)
 
 
 def _collect() -> tuple[list[tuple[Engine, Case]], list[Diagnostic]]:

@@ -26,6 +26,7 @@ from .checker import check_version
 from .compiler import CompiledDecision, CompiledVersion, as_internal, compile_version
 from .errors import (
     Code,
+    ContentHashUnavailableError,
     Diagnostic,
     InputCode,
     InputError,
@@ -227,6 +228,21 @@ class Engine:
         if found is None:
             raise NoVersionInEffectError(ruleset, as_of, rs.earliest)
         return found
+
+    def pin_content(self, ruleset: str, content_hash: str, version: str | None = None) -> str:
+        """The label of the version with exactly this content (and label, if given);
+        `ContentHashUnavailableError` when this engine has none."""
+        rs = self.ruleset(ruleset)
+        if version is not None:
+            found = self.select(ruleset, self._clock(), version)  # NotFoundError if unknown
+            if found.content_hash == content_hash:
+                return found.version
+        else:
+            for candidate in rs.versions:
+                if candidate.content_hash == content_hash:
+                    return candidate.version
+        have = [(v.version, v.content_hash) for v in rs.versions]
+        raise ContentHashUnavailableError(ruleset, content_hash, have, version)
 
     def decide(
         self,

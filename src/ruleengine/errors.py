@@ -375,6 +375,27 @@ class InternalError(RuntimeError):
         super().__init__(message)
 
 
+class ContentHashUnavailableError(RuleEngineError):
+    """A request pins a content hash that no loaded version of the rule set has (or that
+    the pinned version label does not have): this replica cannot decide with that content."""
+
+    code = "content_hash_unavailable"
+
+    def __init__(
+        self, ruleset: str, wanted: str, have: Iterable[tuple[str, str]], label: str | None
+    ):
+        self.ruleset = ruleset
+        self.wanted = wanted
+        self.have = tuple(have)
+        listed = ", ".join(f"{v} {h}" for v, h in self.have) or "none"
+        what = f"version {label!r} of {ruleset!r}" if label else f"no version of {ruleset!r}"
+        verb = "does not have" if label else "has"
+        super().__init__(
+            f"this replica cannot decide with content {wanted}: {what} {verb} it "
+            f"(loaded here: {listed})"
+        )
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """The closest candidate to a misspelt name, if one is close enough."""
     import difflib

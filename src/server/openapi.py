@@ -78,6 +78,7 @@ DERIVATION_SCHEMA: dict[str, Any] = {
 ERROR_RESPONSES: dict[str, str] = {
     "400": "Malformed JSON",
     "404": "Unknown rule set, decision or version",
+    "409": "The pinned content_hash is not loaded on this replica (content_hash_unavailable)",
     "413": "Body too large (or, for a batch, too many inputs)",
     "422": "Invalid request or input: every problem listed",
 }
@@ -139,6 +140,12 @@ def _request_schema(field: str, input: dict[str, Any], versions: list[str]) -> d
                 "default": False,
                 "description": "Also answer which rules fired, with the values they read.",
             },
+            "content_hash": {
+                "anyOf": [{"type": "string"}, {"type": "null"}],
+                "description": "Pin the exact content (as answers report it): decided by the "
+                "version with this content hash, or 409 `content_hash_unavailable` when this "
+                "replica does not have it. With `version`, both must name the same version.",
+            },
         },
     }
 
@@ -196,7 +203,7 @@ def _decision_paths(
                     },
                     "responses": {
                         "200": {"description": "The decision", "content": _json(answer_ref)},
-                        **_errors_responses(("400", "404", "413", "422")),
+                        **_errors_responses(("400", "404", "409", "413", "422")),
                     },
                 }
             }
@@ -217,7 +224,7 @@ def _decision_paths(
                             "description": "One entry per input",
                             "content": _json(_batch_answer(rs.name, name, answer_ref)),
                         },
-                        **_errors_responses(("400", "404", "413", "422")),
+                        **_errors_responses(("400", "404", "409", "413", "422")),
                     },
                 }
             }
@@ -272,7 +279,7 @@ def _generic_paths(settings: Settings) -> dict[str, Any]:
                 "requestBody": {"required": True, "content": _json(single)},
                 "responses": {
                     "200": {"description": "The decision", "content": _json(any_answer)},
-                    **_errors_responses(("400", "404", "413", "422")),
+                    **_errors_responses(("400", "404", "409", "413", "422")),
                 },
             }
         },
@@ -301,7 +308,7 @@ def _generic_paths(settings: Settings) -> dict[str, Any]:
                             }
                         ),
                     },
-                    **_errors_responses(("400", "404", "413", "422")),
+                    **_errors_responses(("400", "404", "409", "413", "422")),
                 },
             }
         },

@@ -17,7 +17,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
 import ruleengine
-from ruleengine import RuleEngineError, jsonio
+from ruleengine import ContentHashUnavailableError, RuleEngineError, jsonio
 
 from ..decision_log import DecisionLogUnavailable
 from ..deps import CheckedBody, Services, ServicesDep, SnapshotDep
@@ -29,8 +29,9 @@ router = APIRouter(tags=["decisions"])
 DECIDE = "/v1/rulesets/{ruleset}/decisions/{decision}"
 
 
-def _envelope(body: Any, list_field: str) -> tuple[Any, str | None, bool]:
-    """(input or inputs, version, explain) of a request body; 422 listing every problem."""
+def _envelope(body: Any, list_field: str) -> tuple[Any, str | None, bool, str | None]:
+    """(input or inputs, version, explain, content_hash) of a request body; 422 listing
+    every problem."""
     if not isinstance(body, dict):
         raise ApiError.one(
             422,
@@ -41,7 +42,7 @@ def _envelope(body: Any, list_field: str) -> tuple[Any, str | None, bool]:
             expected="object",
             got=_kind(body),
         )
-    allowed = ("explain", list_field, "version")
+    allowed = ("content_hash", "explain", list_field, "version")
     unknown = [str(key) for key in body if key not in allowed]
     problems = [problem("unknown_field", key, _unknown(key, allowed)) for key in unknown]
     expected = "array" if list_field == "inputs" else "object"
@@ -68,9 +69,34 @@ def _envelope(body: Any, list_field: str) -> tuple[Any, str | None, bool]:
         problems.append(
             problem("type", "explain", "expected a boolean", expected="boolean", got=_kind(explain))
         )
+    content_hash = body.get("content_hash")
+    if content_hash is not None and not isinstance(content_hash, str):
+        problems.append(
+            problem(
+                "type",
+                "content_hash",
+                "expected a string",
+                expected="string",
+                got=_kind(content_hash),
+            )
+        )
     if problems:
         raise ApiError(422, problems)
-    return body[list_field], version, explain
+    return body[list_field], version, explain, content_hash
+
+
+def _pinned(
+    engine: ruleengine.Engine, ruleset: str, version: str | None, content_hash: str | None
+) -> str | None:
+    """The version to pin: `version`, or the one with `content_hash` (409 if none here)."""
+    if content_hash is None:
+        return version
+    try:
+        return engine.pin_content(ruleset, content_hash, version)
+    except ContentHashUnavailableError as exc:
+        raise ApiError.one(409, exc.code, "content_hash", str(exc)) from None
+    except RuleEngineError as exc:
+        raise engine_error(exc) from None
 
 
 def _unknown(key: str, allowed: tuple[str, ...]) -> str:
@@ -219,7 +245,8 @@ async def decide(
     ruleset: str, decision: str, body: CheckedBody, snapshot: SnapshotDep, services: ServicesDep
 ) -> Response:
     _refuse_text(body.problems)
-    input, version, explain = _envelope(body.value, "input")
+    input, version, explain, content_hash = _envelope(body.value, "input")
+    version = _pinned(snapshot.engine, ruleset, version, content_hash)
     decider = _Decider(services, snapshot.engine, ruleset, decision, version, explain)
     out, line, result_json = decider.decide(input)
     return await _answer(services, out, [line] if line is not None else [], result_json)
@@ -259,7 +286,7 @@ async def decide_batch(
     ruleset: str, decision: str, body: CheckedBody, snapshot: SnapshotDep, services: ServicesDep
 ) -> Response:
     bad_items = _item_problems(body.problems)
-    inputs, version, explain = _envelope(body.value, "inputs")
+    inputs, version, explain, content_hash = _envelope(body.value, "inputs")
     settings = services.settings
     limit = settings.max_batch_explain if explain else settings.max_batch
     if len(inputs) > limit:
@@ -272,6 +299,8 @@ async def decide_batch(
             expected=f"at most {limit} inputs",
             got=f"{len(inputs)} inputs",
         )
+    version = _pinned(snapshot.engine, ruleset, version, content_hash)
+    version = _pinned(snapshot.engine, ruleset, version, content_hash)
     decider = _Decider(services, snapshot.engine, ruleset, decision, version, explain)
     decider.check_names()
     results: list[dict[str, Any]] = []
