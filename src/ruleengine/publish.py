@@ -59,6 +59,7 @@ class PublishResult:
     published: tuple[Published, ...] = ()
     written: bool = False
     engine: Engine | None = field(default=None, repr=False, compare=False)
+    locks: tuple[Lock, ...] = field(default=(), repr=False)  # to write (or written)
 
     @property
     def refused(self) -> bool:
@@ -229,7 +230,7 @@ def publish(
     locks, published = _new_locks(new, overrides, replaced, today, before)
     if write:
         write_locks(locks)
-    return PublishResult(names, (), (), len(cases), tuple(published), write, engine)
+    return PublishResult(names, (), (), len(cases), tuple(published), write, engine, tuple(locks))
 
 
 def _new_locks(

@@ -3,12 +3,20 @@ decision (and its batch) with that decision's own input and result schemas, made
 from the rule files (`ruleengine.schema_export`) and rebuilt whenever a reload
 swaps in new versions.
 
+Clients are generated from this document, and publishing a version must never break
+one: response schemas do not close over what a new version may extend. Version
+labels and content hashes are open strings (the known ones as examples), result
+objects accept fields a later version adds, explanation values are any JSON value.
+A batch's items are validated one by one (an invalid item gets its `errors` entry
+in `results`, the others are decided), so the batch item schema is open too.
+
 Every 4xx response is described by the one error envelope, `Errors`.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from fastapi import FastAPI
@@ -62,7 +70,11 @@ EXPLANATION_SCHEMA: dict[str, Any] = {
             "rule": {"type": "string"},
             "location": {"type": "string", "description": "file:line:column of the rule."},
             "fired": {"type": "boolean"},
-            "values": {"type": "object"},
+            "values": {
+                "type": "object",
+                "description": "The facts the rule read, by name: any JSON value each.",
+                "additionalProperties": {},
+            },
         },
     },
 }
@@ -93,12 +105,71 @@ def _one_of(schemas: list[dict[str, Any]]) -> dict[str, Any]:
     return found[0] if len(found) == 1 else {"anyOf": found}
 
 
+def _open(schema: Any) -> Any:
+    """A response schema that a later version's answers still fit: objects accept new
+    fields (clients ignore what they do not know); everything else as it is."""
+    if isinstance(schema, dict):
+        out = {k: _open(v) for k, v in schema.items() if k != "additionalProperties"}
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            out["additionalProperties"] = _open(extra)
+        return out
+    if isinstance(schema, list):
+        return [_open(item) for item in schema]
+    return schema
+
+
+def _at_least(digits: str) -> str:
+    """A regex for fixed-width digit strings >= digits."""
+    options = [digits]
+    for i, d in enumerate(digits):
+        if d != "9":
+            rest = len(digits) - i - 1
+            higher = f"[{int(d) + 1}-9]" if int(d) < 8 else "9"
+            options.append(digits[:i] + higher + (f"[0-9]{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join(options) + ")"
+
+
+def _above(digits: str) -> str | None:
+    """A regex for fixed-width digit strings > digits (None: there are none)."""
+    options = []
+    for i, d in enumerate(digits):
+        if d != "9":
+            rest = len(digits) - i - 1
+            higher = f"[{int(d) + 1}-9]" if int(d) < 8 else "9"
+            options.append(digits[:i] + higher + (f"[0-9]{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join(options) + ")" if options else None
+
+
+def on_or_after(day: date) -> str:
+    """A regex for YYYY-MM-DD dates on or after `day` (as text compares: same width)."""
+    year, month, dd = day.isoformat().split("-")
+    options = [f"{year}-{month}-{_at_least(dd)}"]
+    later_month = _above(month)
+    if later_month:
+        options.append(f"{year}-{later_month}-[0-9]{{2}}")
+    later_year = _above(year)
+    if later_year:
+        options.append(f"{later_year}-[0-9]{{2}}-[0-9]{{2}}")
+    return "^(?:" + "|".join(options) + ")$"
+
+
+def _version_schema(versions: list[str]) -> dict[str, Any]:
+    """A version label: an open string (publishing adds labels), the known ones as examples."""
+    known = ", ".join(versions) if versions else "none yet"
+    return {
+        "type": "string",
+        "description": f"A version label; known when this document was made: {known}. "
+        "Publishing adds labels, so treat it as any string.",
+        **({"examples": versions} if versions else {}),
+    }
+
+
 def _answer_schema(
     ruleset: str, decision: str, result: dict[str, Any], versions: list[str]
 ) -> dict[str, Any]:
     return {
         "type": "object",
-        "additionalProperties": False,
         "required": [
             "result",
             "ruleset",
@@ -113,26 +184,46 @@ def _answer_schema(
             "result": result,
             "ruleset": {"type": "string", "enum": [ruleset]},
             "decision": {"type": "string", "enum": [decision]},
-            "version": {"type": "string", "enum": versions},
-            "content_hash": {"type": "string", "pattern": HASH_PATTERN},
+            "version": _version_schema(versions),
+            "content_hash": {
+                "type": "string",
+                "pattern": HASH_PATTERN,
+                "description": "sha256 of the deciding version's files; a new version brings "
+                "a new one.",
+            },
             "decision_id": {"type": "string"},
             "as_of": {"type": "string", "format": "date", "pattern": DATE_PATTERN},
-            "locale": {"type": "string"},
+            "locale": {"type": "string", "description": "A locale of the version (may grow)."},
             "explanation": EXPLANATION_SCHEMA,
             "derivation": DERIVATION_SCHEMA,
         },
     }
 
 
-def _request_schema(field: str, input: dict[str, Any], versions: list[str]) -> dict[str, Any]:
+def _request_schema(
+    field: str, input: dict[str, Any], versions: list[str], earliest: date | None = None
+) -> dict[str, Any]:
+    dated: dict[str, Any] = {}
+    if earliest is not None and field == "input":
+        # Unpinned, a date before every version gets 422 no_version_in_effect: say so.
+        as_of = {
+            "anyOf": [{"type": "string", "pattern": on_or_after(earliest)}, {"type": "null"}],
+            "description": f"Unless a version or content hash is pinned: on or after "
+            f"{earliest.isoformat()}, the first day a version decides.",
+        }
+        dated = {
+            "if": {"properties": {"version": {"type": "null"}, "content_hash": {"type": "null"}}},
+            "then": {"properties": {"input": {"properties": {"as_of": as_of}}}},
+        }
     return {
+        **dated,
         "type": "object",
         "additionalProperties": False,
         "required": [field],
         "properties": {
             field: input,
             "version": {
-                "anyOf": [{"type": "string", "enum": versions}, {"type": "null"}],
+                "anyOf": [_version_schema(versions), {"type": "null"}],
                 "description": "Pin a version (whatever the as_of); default: the one in effect.",
             },
             "explain": {
@@ -141,7 +232,7 @@ def _request_schema(field: str, input: dict[str, Any], versions: list[str]) -> d
                 "description": "Also answer which rules fired, with the values they read.",
             },
             "content_hash": {
-                "anyOf": [{"type": "string"}, {"type": "null"}],
+                "anyOf": [{"type": "string", "pattern": HASH_PATTERN}, {"type": "null"}],
                 "description": "Pin the exact content (as answers report it): decided by the "
                 "version with this content hash, or 409 `content_hash_unavailable` when this "
                 "replica does not have it. With `version`, both must name the same version.",
@@ -182,7 +273,7 @@ def _decision_paths(
             labels = [v.version for v in having]
             key = _component_name(rs.name, name)
             components[f"{key}Input"] = _one_of([i for i, _ in pairs])
-            components[f"{key}Result"] = _one_of([r for _, r in pairs])
+            components[f"{key}Result"] = _open(_one_of([r for _, r in pairs]))
             input_ref = {"$ref": f"#/components/schemas/{key}Input"}
             answer = _answer_schema(
                 rs.name, name, {"$ref": f"#/components/schemas/{key}Result"}, labels
@@ -199,7 +290,14 @@ def _decision_paths(
                     "description": (described or "") + f"\n\nVersions: {', '.join(labels)}.",
                     "requestBody": {
                         "required": True,
-                        "content": _json(_request_schema("input", input_ref, labels)),
+                        "content": _json(
+                            _request_schema(
+                                "input",
+                                input_ref,
+                                labels,
+                                rs.earliest if isinstance(rs.earliest, date) else None,
+                            )
+                        ),
                     },
                     "responses": {
                         "200": {"description": "The decision", "content": _json(answer_ref)},
@@ -209,7 +307,16 @@ def _decision_paths(
             }
             batch = _request_schema(
                 "inputs",
-                {"type": "array", "items": input_ref, "maxItems": settings.max_batch},
+                {
+                    "type": "array",
+                    "items": {
+                        "description": f"An input as `{key}Input` describes it. Each item is "
+                        "validated on its own: one that does not fit gets an `errors` entry "
+                        "in its place in `results` (paths `inputs[i]...`), the rest are decided.",
+                    },
+                    "description": f"At most {settings.max_batch} inputs (more: 413 "
+                    "`batch_too_large`); `explain: true` explains every answer (docs/http.md).",
+                },
                 labels,
             )
             paths[base + "/batch"] = {
@@ -217,7 +324,9 @@ def _decision_paths(
                     "tags": [f"{rs.name} decisions"],
                     "operationId": f"decide_batch_{key}",
                     "summary": f"{rs.name} / {name}, many inputs",
-                    "description": "One answer or one `errors` entry per input, in order.",
+                    "description": "One answer or one `errors` entry per input, in order: an "
+                    "input that does not fit the decision's input schema gets its own `errors` "
+                    "entry (status 200). 413 when there are more inputs than the limit.",
                     "requestBody": {"required": True, "content": _json(batch)},
                     "responses": {
                         "200": {
@@ -234,83 +343,11 @@ def _decision_paths(
 def _batch_answer(ruleset: str, decision: str, answer: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "object",
-        "additionalProperties": False,
         "required": ["ruleset", "decision", "results"],
         "properties": {
             "ruleset": {"type": "string", "enum": [ruleset]},
             "decision": {"type": "string", "enum": [decision]},
             "results": {"type": "array", "items": {"anyOf": [answer, ERRORS_REF]}},
-        },
-    }
-
-
-def _generic_paths(settings: Settings) -> dict[str, Any]:
-    """The templated routes, for any rule set and decision (unknown names get 404)."""
-    any_answer = {
-        "type": "object",
-        "required": ["result", "ruleset", "decision", "version", "content_hash", "decision_id"],
-        "properties": {
-            "result": {"type": "object"},
-            "ruleset": {"type": "string"},
-            "decision": {"type": "string"},
-            "version": {"type": "string"},
-            "content_hash": {"type": "string", "pattern": HASH_PATTERN},
-            "decision_id": {"type": "string"},
-            "as_of": {"type": "string", "format": "date"},
-            "locale": {"type": "string"},
-            "explanation": EXPLANATION_SCHEMA,
-            "derivation": DERIVATION_SCHEMA,
-        },
-    }
-    single = _request_schema("input", {"type": "object"}, [])
-    single["properties"]["version"] = {"type": ["string", "null"]}
-    batch = _request_schema(
-        "inputs", {"type": "array", "items": {"type": "object"}, "maxItems": settings.max_batch}, []
-    )
-    batch["properties"]["version"] = {"type": ["string", "null"]}
-    base = "/v1/rulesets/{ruleset}/decisions/{decision}"
-    return {
-        base: {
-            "post": {
-                "tags": ["decisions"],
-                "operationId": "decide",
-                "summary": "Decide (any rule set and decision; see the per-decision paths)",
-                "parameters": _path_params(),
-                "requestBody": {"required": True, "content": _json(single)},
-                "responses": {
-                    "200": {"description": "The decision", "content": _json(any_answer)},
-                    **_errors_responses(("400", "404", "409", "413", "422")),
-                },
-            }
-        },
-        base + "/batch": {
-            "post": {
-                "tags": ["decisions"],
-                "operationId": "decide_batch",
-                "summary": "Decide many inputs (any rule set and decision)",
-                "parameters": _path_params(),
-                "requestBody": {"required": True, "content": _json(batch)},
-                "responses": {
-                    "200": {
-                        "description": "One entry per input",
-                        "content": _json(
-                            {
-                                "type": "object",
-                                "required": ["ruleset", "decision", "results"],
-                                "properties": {
-                                    "ruleset": {"type": "string"},
-                                    "decision": {"type": "string"},
-                                    "results": {
-                                        "type": "array",
-                                        "items": {"anyOf": [any_answer, ERRORS_REF]},
-                                    },
-                                },
-                            }
-                        ),
-                    },
-                    **_errors_responses(("400", "404", "409", "413", "422")),
-                },
-            }
         },
     }
 
@@ -369,7 +406,9 @@ class OpenAPIBuilder:
         _errors_everywhere(doc)
         components = doc.setdefault("components", {}).setdefault("schemas", {})
         components["Errors"] = ERRORS_SCHEMA
-        paths = _generic_paths(self.settings)
+        # Only the decisions this replica has: a templated path would promise an answer
+        # for any name (they get 404) and any input object (they get 422).
+        paths: dict[str, Any] = {}
         if snapshot is not None:
             decision_paths, schemas = _decision_paths(snapshot.engine, self.settings)
             paths.update(decision_paths)

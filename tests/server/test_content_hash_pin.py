@@ -64,6 +64,10 @@ def test_a_bad_content_hash_pin_is_422_or_404(client: TestClient, hashes: dict[s
     )
     assert [(e["code"], e["path"]) for e in errors] == [("type", "content_hash")]
     errors = errors_of(
+        client.post(URL.format("quote"), json={"input": FACTS, "content_hash": "2026-07"}), 422
+    )
+    assert [(e["code"], e["path"]) for e in errors] == [("pattern", "content_hash")]
+    errors = errors_of(
         client.post(
             "/v1/rulesets/nope/decisions/quote",
             json={"input": FACTS, "content_hash": hashes["2026-01"]},

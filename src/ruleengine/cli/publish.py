@@ -19,6 +19,7 @@ import typer
 
 from ..engine import utc_today
 from ..errors import render_diagnostics
+from ..lock import write_locks
 from ..publish import PublishResult, publish
 
 TODAY_ENV = "RULEENGINE_TODAY"
@@ -54,6 +55,35 @@ def _report_refusal(result: PublishResult) -> None:
     )
 
 
+def _print_impact(rules: Path, result: PublishResult, logs: list[Path], markdown: bool) -> None:
+    """Each new version against the one it replaces, on the logs, as of its first day;
+    a log that cannot be read stops the publish before anything is written."""
+    from ..errors import RuleEngineError
+    from ..qa.diff import impact_summary
+    from ..qa.sources import InputsError
+
+    for item in result.published:
+        title = f"impact of {item.ruleset} {item.version}"
+        if item.replaces is None:
+            print(f"\n{title}: it replaces no version; nothing to compare")
+            continue
+        try:
+            text = impact_summary(
+                rules,
+                item.ruleset,
+                item.replaces,
+                item.version,
+                [str(p) for p in logs],
+                as_of=item.effective_from,
+                markdown=markdown,
+            )
+        except (InputsError, OSError, RuleEngineError) as exc:
+            print(f"error: --impact: {exc}; nothing was published", file=sys.stderr)
+            raise typer.Exit(1) from None
+        print()
+        print(text.rstrip("\n"))
+
+
 def command(
     rules: Annotated[Path, typer.Argument(help="Rules folder (or one rule set's folder).")] = Path(
         "rules"
@@ -68,6 +98,18 @@ def command(
             help="Publish versions whose effective_from is before today (recorded in the lock).",
         ),
     ] = False,
+    impact: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--impact",
+            help="A decision log or corpus (JSON lines; repeatable; folders, globs, .gz): "
+            "print each new version's impact against the version it replaces, every input "
+            "decided as of the new version's first day (as `diff --summary`).",
+        ),
+    ] = None,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the impact as markdown (for a review).")
+    ] = False,
     allow_breaking: Annotated[
         bool,
         typer.Option(
@@ -79,7 +121,7 @@ def command(
 ) -> None:
     """Check and test every draft version, then record it as published in versions.lock."""
     today = publish_day()
-    result = publish(rules, today, ruleset, allow_backdated, allow_breaking)
+    result = publish(rules, today, ruleset, allow_backdated, allow_breaking, write=False)
     if result.refused:
         _report_refusal(result)
         raise typer.Exit(1)
@@ -87,6 +129,9 @@ def command(
     if not result.published:
         print("nothing to publish: every version is already published")
         return
+    if impact:
+        _print_impact(rules, result, impact, markdown)
+    write_locks(result.locks)
     for item in result.published:
         notes = f" (overrides: {', '.join(item.overrides)})" if item.overrides else ""
         replaces = f", replaces {item.replaces}" if item.replaces else ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -27,6 +28,7 @@ from ..logs import request_id
 router = APIRouter(tags=["decisions"])
 
 DECIDE = "/v1/rulesets/{ruleset}/decisions/{decision}"
+_HASH = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def _envelope(body: Any, list_field: str) -> tuple[Any, str | None, bool, str | None]:
@@ -78,6 +80,16 @@ def _envelope(body: Any, list_field: str) -> tuple[Any, str | None, bool, str | 
                 "expected a string",
                 expected="string",
                 got=_kind(content_hash),
+            )
+        )
+    elif content_hash is not None and not _HASH.fullmatch(content_hash):
+        problems.append(
+            problem(
+                "pattern",
+                "content_hash",
+                "expected sha256: and 64 lower-case hex digits, as answers report it",
+                expected="sha256:<64 hex digits>",
+                got=repr(content_hash[:80]),
             )
         )
     if problems:
