@@ -54,3 +54,24 @@ def snapshot(folder: Path) -> dict[str, bytes]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+PROMOTIONS_BY_PRODUCT = (
+    "columns: {code: string, product: string, percent: decimal, starts: date, ends: date}"
+)
+PROMOTIONS_FOR_ANY = (
+    "columns: {code: string, products: list<string>?, percent: decimal, starts: date, ends: date}"
+)
+ADDSEATS15 = "      - [ADDSEATS15, autocad-lt, 0.15, 2026-12-01, 2026-12-31]"
+
+
+def promotions_for_any_products(folder: Path, rows: str) -> None:
+    """The promotions table of `folder` with a `products` column (a list; null: every
+    product), the given rows, and the rule that reads it (as a new version may do)."""
+    edit(folder / "tables.yaml", PROMOTIONS_BY_PRODUCT, PROMOTIONS_FOR_ANY)
+    edit(folder / "tables.yaml", ADDSEATS15, rows)
+    edit(
+        folder / "pricing.yaml",
+        "p.product == subscription.product and",
+        "(p.products == null or subscription.product in p.products) and",
+    )

@@ -85,3 +85,9 @@ def command(
     if suites:
         cases = sum(len(s.cases) for s in suites)
         print(f"ok: {len(suites)} suite file(s), {cases} case(s) checked under {path}")
+    drafts = sorted(f"{v.ruleset} {v.version}" for v in versions if v.status == "draft")
+    if drafts:
+        print(
+            f"note: not published yet (drafts, not served): {', '.join(drafts)}; "
+            "`ruleengine publish` records them in versions.lock"
+        )
