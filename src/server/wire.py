@@ -42,6 +42,10 @@ class VersionInfo(BaseModel):
     content_hash: str
     decisions: list[str]
     in_effect: bool = Field(description="Whether this version decides requests dated today.")
+    status: str = Field(
+        description="published (in versions.lock), draft (served only when pinned, with "
+        "serve --drafts) or unlocked (its rule set has no versions.lock); may grow."
+    )
 
 
 class RuleSetInfo(BaseModel):
@@ -135,6 +139,7 @@ def ruleset_info(rs: ruleengine.RuleSet, engine: ruleengine.Engine) -> dict[str,
                 "content_hash": v.content_hash,
                 "decisions": sorted(v.decisions),
                 "in_effect": v is current,
+                "status": v.status,
             }
             for v in rs.versions
         ],
