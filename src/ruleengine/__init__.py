@@ -22,18 +22,24 @@ from .bundle import (
     load_signing_key,
     verify_versions,
 )
+from .compat import narrowings
 from .engine import (
+    MANIFEST,
     Decision,
+    DraftPolicy,
     Engine,
     RuleSet,
     Version,
     display_path,
+    find_versions,
     load,
     load_versions,
+    utc_today,
     version_conflicts,
 )
 from .errors import (
     Code,
+    ContentHashUnavailableError,
     Diagnostic,
     InputCode,
     InputError,
@@ -44,6 +50,15 @@ from .errors import (
     RuleFileError,
     render_diagnostics,
 )
+from .lock import (
+    LOCK_NAME,
+    Lock,
+    LockBook,
+    LockedVersion,
+    file_hashes,
+    read_lock,
+    write_locks,
+)
 from .model import Location
 from .schema_export import DATE_PATTERN
 from .suites import Case, ExpectedError, Suite, SuiteSearch, find_suites, load_suites
@@ -52,13 +67,17 @@ from .views import DecisionInfo, RuleGroupInfo, RuleInfo, TableInfo, TableItem
 
 __all__ = [
     "DATE_PATTERN",
+    "LOCK_NAME",
+    "MANIFEST",
     "MAX_BUNDLE_BYTES",
     "BundleIndex",
     "Case",
     "Code",
+    "ContentHashUnavailableError",
     "Decision",
     "DecisionInfo",
     "Diagnostic",
+    "DraftPolicy",
     "Engine",
     "ExpectedError",
     "GroupCall",
@@ -66,6 +85,9 @@ __all__ = [
     "InputError",
     "InputProblem",
     "Location",
+    "Lock",
+    "LockBook",
+    "LockedVersion",
     "NoVersionInEffectError",
     "NotFoundError",
     "RuleEngineError",
@@ -83,7 +105,9 @@ __all__ = [
     "build_bundle",
     "display_path",
     "extract_bundle",
+    "file_hashes",
     "find_suites",
+    "find_versions",
     "jsonio",
     "key_id",
     "load",
@@ -91,8 +115,12 @@ __all__ = [
     "load_signing_key",
     "load_suites",
     "load_versions",
+    "narrowings",
+    "read_lock",
     "render_diagnostics",
+    "utc_today",
     "verify_versions",
     "version_conflicts",
+    "write_locks",
 ]
 __version__ = "0.1.0"

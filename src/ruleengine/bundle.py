@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .engine import display_path, load
+from .engine import display_path, find_versions, load
 from .errors import Code, Diagnostic, RuleFileError
 from .lock import LOCK_NAME, draft_folders
 
@@ -72,7 +72,7 @@ def _rule_files(rules: Path) -> dict[str, bytes]:
     tests/, which holds the suites; hidden files are kept, as `load` reads them.
     """
     found: dict[str, bytes] = {}
-    drafts = draft_folders(rules)
+    drafts = draft_folders(vdir for vdir, _ in find_versions(rules))
     for dirpath, dirnames, filenames in os.walk(rules):
         dirnames[:] = sorted(
             d

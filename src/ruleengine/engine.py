@@ -78,13 +78,13 @@ class Version:
     files: tuple[str, ...]
     # The compiled program: internal (the compiler's shape). Clients read the views below.
     compiled: CompiledVersion = field(repr=False)
+    # published (in versions.lock), draft (a locked rule set's version not in it yet),
+    # or unlocked (the rule set has no versions.lock); see lock.py.
+    status: Status = "unlocked"
     _views: VersionViews = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_views", version_views(self.compiled))
-    # published (in versions.lock), draft (a locked rule set's version not in it yet),
-    # or unlocked (the rule set has no versions.lock); see lock.py.
-    status: Status = "unlocked"
 
     @property
     def decisions(self) -> Mapping[str, DecisionInfo]:

@@ -153,7 +153,7 @@ def read_lock(path: Path) -> Lock | None:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _bad_lock(path, f"not valid JSON: {exc.msg}", exc.lineno, exc.colno) from None
-    from .validate import schema_validator
+    from .schema_check import schema_validator
 
     errors = sorted(  # the most precise first
         schema_validator("versions-lock").iter_errors(data), key=lambda e: -len(e.path)
@@ -211,13 +211,11 @@ class LockBook:
         return [lock for lock in self._locks.values() if isinstance(lock, Lock)]
 
 
-def draft_folders(rules: Path) -> set[Path]:
-    """The version folders under `rules` that are drafts (left out of a bundle)."""
-    from .engine import find_versions  # the engine imports this module
-
+def draft_folders(version_dirs: Iterable[Path]) -> set[Path]:
+    """The version folders among these that are drafts (left out of a bundle)."""
     book = LockBook()
     drafts = set()
-    for vdir, _ in find_versions(rules) if rules.exists() else []:
+    for vdir in version_dirs:
         try:
             lock = book.lock_for(vdir)
         except RuleFileError:

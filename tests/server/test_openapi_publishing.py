@@ -13,7 +13,7 @@ import jsonschema
 import yaml
 from fastapi.testclient import TestClient
 
-from ruleengine.publish import publish
+from ruleengine.qa.publish import publish
 from server.app import create_app
 from server.openapi import on_or_after
 

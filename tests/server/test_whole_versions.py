@@ -22,7 +22,7 @@ from typing import Any
 
 import ruleengine
 from ruleengine.lock import LOCK_NAME
-from ruleengine.publish import publish
+from ruleengine.qa.publish import publish
 from server.store import ReloadAttempt, VersionStore
 from server.watch import RulesWatcher
 

@@ -17,10 +17,8 @@ from typing import Annotated
 
 import typer
 
-from ..engine import utc_today
-from ..errors import render_diagnostics
-from ..lock import write_locks
-from ..publish import PublishResult, publish
+from .. import render_diagnostics, utc_today, write_locks
+from ..qa.publish import PublishResult, publish
 
 TODAY_ENV = "RULEENGINE_TODAY"
 
@@ -58,7 +56,7 @@ def _report_refusal(result: PublishResult) -> None:
 def _print_impact(rules: Path, result: PublishResult, logs: list[Path], markdown: bool) -> None:
     """Each new version against the one it replaces, on the logs, as of its first day;
     a log that cannot be read stops the publish before anything is written."""
-    from ..errors import RuleEngineError
+    from .. import RuleEngineError
     from ..qa.diff import impact_summary
     from ..qa.sources import InputsError
 

@@ -17,22 +17,29 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .compat import narrowings
-from .engine import (
+from .. import (
+    LOCK_NAME,
     MANIFEST,
+    Code,
+    Diagnostic,
     Engine,
+    Lock,
+    LockBook,
+    LockedVersion,
+    RuleFileError,
     RuleSet,
     Version,
     display_path,
+    file_hashes,
+    find_suites,
     find_versions,
+    load_suites,
     load_versions,
+    narrowings,
     version_conflicts,
+    write_locks,
 )
-from .errors import Code, Diagnostic, RuleFileError
-from .lock import LOCK_NAME, Lock, LockBook, LockedVersion, file_hashes, write_locks
-from .qa.runner import Outcome, run_case
-from .qa.suite import find_suites, load_suites
-from .schema_export import decision_schemas
+from .runner import Outcome, run_case
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +108,8 @@ def _breaking(new: Version, old: Version) -> list[Diagnostic]:
     """The new version's decisions refuse input its predecessor accepted."""
     manifest = f"{new.root}/{MANIFEST}"
     problems = []
-    for name in sorted(old.compiled.decisions):
-        if name not in new.compiled.decisions:
+    for name in sorted(old.decisions):
+        if name not in new.decisions:
             problems.append(
                 _rule_problem(
                     Code.BREAKING_INPUT_CHANGE,
@@ -113,8 +120,7 @@ def _breaking(new: Version, old: Version) -> list[Diagnostic]:
                 )
             )
             continue
-        before, _ = decision_schemas(old, name)
-        after, _ = decision_schemas(new, name)
+        before, after = old.decisions[name].input_schema(), new.decisions[name].input_schema()
         for change in narrowings(before, after):
             problems.append(
                 _rule_problem(

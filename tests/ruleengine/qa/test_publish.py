@@ -24,9 +24,9 @@ from ruleengine.bundle import build_bundle, extract_bundle
 from ruleengine.cli import app
 from ruleengine.errors import NoVersionInEffectError, RuleFileError
 from ruleengine.lock import LOCK_NAME, read_lock
-from ruleengine.publish import publish
+from ruleengine.qa.publish import publish
 
-from .publishing import ROOT, RULES, copy_rules, edit, new_version, snapshot
+from ..publishing import ROOT, RULES, copy_rules, edit, new_version, snapshot
 
 JAN = {"as_of": "2027-01-15"}
 DEC = date(2026, 12, 20)  # a publish day before 2027-01-01
