@@ -38,7 +38,7 @@ from .errors import (
     RuleFileError,
 )
 from .loader import Document, load_documents
-from .lock import LockBook, Status, missing_versions, status_of, verify_published
+from .lock import LockBook, Status, foreign_lock, status_of, verify_published
 from .model import Location
 from .runtime.inputs import DATE_CACHE as _DATES
 from .runtime.inputs import FAIL, describe_value, to_date
@@ -508,14 +508,10 @@ def load_versions(
         )
         return
     book = LockBook()
-    bad_locks: set[str] = set()
     for vdir, files in versions:
         try:
-            lock = book.lock_for(vdir)
-        except RuleFileError as exc:
-            if exc.diagnostics[0].file not in bad_locks:
-                bad_locks.add(exc.diagnostics[0].file)
-                yield exc
+            lock = book.lock_for(vdir)  # an unreadable lock is reported once, below
+        except RuleFileError:
             continue
         status, entry = status_of(lock, vdir)
         if status == "draft" and drafts == "none":
@@ -526,32 +522,14 @@ def load_versions(
         except RuleFileError as exc:
             yield RuleFileError([*changed, *exc.diagnostics])
             continue
-        if changed:  # never served; its other problems (if any) are reported with it
-            yield RuleFileError(changed)
-            continue
-        if lock is not None and version.ruleset != lock.ruleset:
-            yield RuleFileError([_foreign_lock(vdir, lock.ruleset, version.ruleset)])
+        foreign = foreign_lock(lock, version.ruleset, display_path(vdir / MANIFEST))
+        if changed or foreign:  # never served; its other problems are reported with it
+            yield RuleFileError([*changed, *foreign])
             continue
         yield dataclasses.replace(version, status=status)
-    root_dir = root if root.is_dir() else root.parent
-    for lock in book.locks():
-        if lock.path.parent == root_dir or root_dir in lock.path.parent.parents:
-            folders = {vdir.name for vdir, _ in versions if vdir.parent == lock.path.parent}
-            problems = missing_versions(lock, folders)
-            if problems:
-                yield RuleFileError(problems)
-
-
-def _foreign_lock(vdir: Path, locked: str, actual: str) -> Diagnostic:
-    return Diagnostic(
-        Code.BAD_LOCK,
-        f"this version belongs to rule set {actual!r}, but the versions.lock beside its "
-        f"folder is the lock of {locked!r}",
-        display_path(vdir / MANIFEST),
-        1,
-        1,
-        "keep each rule set in its own folder, rules/<ruleset>/<version>/",
-    )
+    problems = book.problems(root if root.is_dir() else root.parent, [v for v, _ in versions])
+    if problems:
+        yield RuleFileError(problems)
 
 
 def load(

@@ -210,6 +210,34 @@ class LockBook:
     def locks(self) -> list[Lock]:
         return [lock for lock in self._locks.values() if isinstance(lock, Lock)]
 
+    def problems(self, root: Path, version_dirs: list[Path]) -> list[Diagnostic]:
+        """Each unreadable lock once, and the published versions missing under root."""
+        found: list[Diagnostic] = []
+        for path, lock in sorted(self._locks.items()):
+            if isinstance(lock, RuleFileError):
+                found.extend(lock.diagnostics)
+            elif lock is not None and (path.parent == root or root in path.parent.parents):
+                folders = {v.name for v in version_dirs if v.parent == path.parent}
+                found.extend(missing_versions(lock, folders))
+        return found
+
+
+def foreign_lock(lock: Lock | None, ruleset: str, manifest: str) -> list[Diagnostic]:
+    """A version beside the lock of another rule set."""
+    if lock is None or lock.ruleset == ruleset:
+        return []
+    return [
+        Diagnostic(
+            Code.BAD_LOCK,
+            f"this version belongs to rule set {ruleset!r}, but the versions.lock beside its "
+            f"folder is the lock of {lock.ruleset!r}",
+            manifest,
+            1,
+            1,
+            "keep each rule set in its own folder, rules/<ruleset>/<version>/",
+        )
+    ]
+
 
 def draft_folders(version_dirs: Iterable[Path]) -> set[Path]:
     """The version folders among these that are drafts (left out of a bundle)."""

@@ -74,8 +74,7 @@ def create_app(
         store,
         watched,
         settings.reload_signal if settings.watch or settings.admin_enabled else None,
-        settings.watch_debounce_ms,
-        settings.watch_settle_ms,
+        (settings.watch_debounce_ms, settings.watch_settle_ms),
     )
     poller = (
         BundlePoller(store, bundle, settings.bundle_poll_seconds) if bundle is not None else None

@@ -49,14 +49,14 @@ class RulesWatcher:
         store: VersionStore,
         rules: Path | None,
         signal: Path | None,
-        debounce_ms: int = 300,
-        settle_ms: int = 1000,
+        timing: tuple[int, int] = (300, 1000),
     ) -> None:
+        """`timing`: (debounce, settle) in ms: quiet time before a change is reported, and
+        how long every file must then stay unchanged before the reload."""
         self.store = store
         self.rules = rules.resolve() if rules is not None else None
         self.signal = signal.resolve() if signal is not None else None
-        self.debounce_ms = debounce_ms
-        self.settle_ms = settle_ms
+        self.debounce_ms, self.settle_ms = timing
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -91,7 +91,7 @@ def watched(
     attempts: list[ReloadAttempt] = []
     store.on_reload(attempts.append)
     assert store.reload("startup").ok
-    watcher = RulesWatcher(store, rules, None, debounce_ms=50, settle_ms=settle_ms)
+    watcher = RulesWatcher(store, rules, None, timing=(50, settle_ms))
     traffic = Traffic(store, facts)
     watcher.start()
     traffic.thread.start()

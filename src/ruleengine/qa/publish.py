@@ -196,25 +196,8 @@ def publish(
     failures = tuple(o for o in (run_case(engine, c) for c in cases) if o.failed)
 
     new = [v for v in chosen if v.status != "published"]
-    overrides: dict[str, tuple[str, ...]] = {}
-    replaced: dict[str, Version] = {}
-    for version in new:
-        given: list[str] = []
-        if version.effective_from < today:
-            if allow_backdated:
-                given.append("backdated")
-            else:
-                problems.append(_backdated(version, today))
-        ordered = sorted(by_ruleset[version.ruleset], key=lambda v: v.effective_from)
-        earlier = [v for v in ordered if v.effective_from < version.effective_from]
-        if earlier:
-            replaced[version.root] = earlier[-1]
-            breaking = _breaking(version, earlier[-1])
-            if breaking and allow_breaking:
-                given.append("breaking")
-            elif breaking:
-                problems.extend(breaking)
-        overrides[version.root] = tuple(given)
+    gated, overrides, replaced = _gates(new, by_ruleset, today, allow_backdated, allow_breaking)
+    problems.extend(gated)
     if before and _hashes_now(rules) != before:
         problems.append(
             _rule_problem(
@@ -237,6 +220,38 @@ def publish(
     if write:
         write_locks(locks)
     return PublishResult(names, (), (), len(cases), tuple(published), write, engine, tuple(locks))
+
+
+def _gates(
+    new: list[Version],
+    by_ruleset: dict[str, list[Version]],
+    today: date,
+    allow_backdated: bool,
+    allow_breaking: bool,
+) -> tuple[list[Diagnostic], dict[str, tuple[str, ...]], dict[str, Version]]:
+    """Backdated and breaking new versions: (problems, overrides given, version replaced),
+    the last two by version folder."""
+    problems: list[Diagnostic] = []
+    overrides: dict[str, tuple[str, ...]] = {}
+    replaced: dict[str, Version] = {}
+    for version in new:
+        given: list[str] = []
+        if version.effective_from < today:
+            if allow_backdated:
+                given.append("backdated")
+            else:
+                problems.append(_backdated(version, today))
+        ordered = sorted(by_ruleset[version.ruleset], key=lambda v: v.effective_from)
+        earlier = [v for v in ordered if v.effective_from < version.effective_from]
+        if earlier:
+            replaced[version.root] = earlier[-1]
+            breaking = _breaking(version, earlier[-1])
+            if breaking and allow_breaking:
+                given.append("breaking")
+            elif breaking:
+                problems.extend(breaking)
+        overrides[version.root] = tuple(given)
+    return problems, overrides, replaced
 
 
 def _new_locks(
