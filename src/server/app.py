@@ -110,11 +110,16 @@ def _store(
     if engine is not None:
         root = engine.root or str(settings.rules)
         clock = engine.clock
-        return VersionStore(lambda: ruleengine.load(root, clock=clock), engine), None
+        drafts = engine.drafts
+        return VersionStore(lambda: ruleengine.load(root, clock=clock, drafts=drafts), engine), None
     if bundle is not None:
         return VersionStore(bundle.load), None
     folder = str(settings.rules)
-    return VersionStore(lambda: ruleengine.load(folder)), settings.rules if settings.watch else None
+    drafts = "pinned" if settings.drafts else "none"  # drafts are served only when asked for
+    return (
+        VersionStore(lambda: ruleengine.load(folder, drafts=drafts)),
+        settings.rules if settings.watch else None,
+    )
 
 
 def _decision_log(settings: Settings, metrics: Metrics) -> DecisionLog | None:

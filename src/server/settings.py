@@ -107,6 +107,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Failed admin logins from one client allowed per minute; more get 429.",
     )
+    drafts: bool = Field(
+        default=False,
+        description="Also load draft versions (not in their rule set's versions.lock), "
+        "decided only when a request pins one by name.",
+    )
     watch: bool = Field(default=True, description="Reload when a file under `rules` changes.")
     watch_debounce_ms: int = Field(default=300, ge=0, description="Quiet time before a reload.")
     watch_settle_ms: int = Field(

@@ -105,6 +105,7 @@ Corpus = Annotated[
     Path | None, _opt("--corpus", "JSON lines the playground shows a draft's impact on.")
 ]
 Watch = Annotated[bool, _opt("--watch/--no-watch", "Reload when a rule file changes.")]
+Drafts = Annotated[bool, _opt("--drafts", "Also load drafts; decided only when pinned by name.")]
 
 
 def _environment(values: dict[str, Any]) -> None:
@@ -138,6 +139,7 @@ def command(
     decision_log_key_file: DecisionLogKeyFile = None,
     allowed_hosts: AllowedHosts = None,
     watch: Watch = True,
+    drafts: Drafts = False,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning...")] = "info",
 ) -> None:
     """Serve decisions over HTTP: POST /v1/rulesets/{ruleset}/decisions/{decision}.
@@ -148,7 +150,7 @@ def command(
 
     if decision_log_on_error not in ("fail", "continue"):
         raise typer.BadParameter("fail or continue", param_hint="--decision-log-on-error")
-    _environment({"RULES": rules, "WATCH": watch, "LOG_LEVEL": log_level})
+    _environment({"RULES": rules, "WATCH": watch, "DRAFTS": drafts, "LOG_LEVEL": log_level})
     if bundle is not None:
         _environment(
             {

@@ -312,7 +312,6 @@ async def decide_batch(
             got=f"{len(inputs)} inputs",
         )
     version = _pinned(snapshot.engine, ruleset, version, content_hash)
-    version = _pinned(snapshot.engine, ruleset, version, content_hash)
     decider = _Decider(services, snapshot.engine, ruleset, decision, version, explain)
     decider.check_names()
     results: list[dict[str, Any]] = []
