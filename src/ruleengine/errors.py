@@ -122,6 +122,10 @@ class InputCode(_Described):
     MIN_ITEMS = "min_items", "a list with fewer items than the field allows"
     MAX_ITEMS = "max_items", "a list with more items than the field allows"
     UNKNOWN_FIELD = "unknown_field", "a field that is not declared"
+    DECISION_BUDGET_EXCEEDED = (
+        "decision_budget_exceeded",
+        "an input so large the decision would go over its step budget",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,67 @@
+"""The runtime budget backing the static cost bound (checker/cost.py; issue 12).
+
+`check` bounds each decision's steps by a polynomial in `n`, the size of the largest
+list or text of its input. Before a decision runs, the engine measures the request's
+`n` and refuses, as input error `decision_budget_exceeded` (a 422 naming the path of the
+largest value), an input whose size would take the decision over the step budget.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InputCode, InputError, InputProblem
+
+Poly = tuple[int, ...]
+MAX_STEPS = 100_000_000  # the same budget `check` allows (CostLimits.max_steps)
+# Sizes no request can reach (the server's body limit is far below): not measured, so a
+# decision linear in its input pays nothing on the hot path.
+UNREACHABLE = 10_000_000
+
+
+def _at(poly: Poly, n: int) -> int:
+    return sum(c * n**i for i, c in enumerate(poly))
+
+
+def max_input_size(cost: Poly, max_steps: int = MAX_STEPS) -> int | None:
+    """The largest input size the decision may be given, or None when any size is fine."""
+    if len(cost) <= 1:
+        return None
+    low, high = 0, 1
+    while _at(cost, high) <= max_steps:
+        low, high = high, high * 2
+    while high - low > 1:  # the largest n with cost(n) <= max_steps lies in [low, high)
+        mid = (low + high) // 2
+        low, high = (mid, high) if _at(cost, mid) <= max_steps else (low, mid)
+    return None if low >= UNREACHABLE else low
+
+
+def largest(value: Any, path: str = "input") -> tuple[int, str]:
+    """The size of the longest list or text in `value`, and its JSON path."""
+    best, where = 0, path
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        current, at = stack.pop()
+        if isinstance(current, str | list | dict) and len(current) > best:
+            best, where = len(current), at
+        if isinstance(current, dict):
+            stack.extend((v, f"{at}.{k}") for k, v in current.items())
+        elif isinstance(current, list):
+            stack.extend((v, f"{at}[{i}]") for i, v in enumerate(current))
+    return best, where
+
+
+def check_budget(value: Any, limit: int) -> None:
+    """Raise `decision_budget_exceeded` when `value` holds a list or text over `limit`."""
+    size, where = largest(value)
+    if size > limit:
+        raise InputError(
+            [
+                InputProblem(
+                    InputCode.DECISION_BUDGET_EXCEEDED,
+                    where,
+                    f"this value has {size:,} items or characters; this decision's cost "
+                    f"bound allows at most {limit:,} (the step budget is {MAX_STEPS:,})",
+                )
+            ]
+        )
