@@ -40,7 +40,7 @@ from .errors import (
 from .loader import Document, load_documents
 from .lock import LockBook, Status, foreign_lock, status_of, verify_published
 from .model import Location
-from .runtime.budget import check_budget, max_input_size
+from .runtime.budget import check_input_size
 from .runtime.inputs import DATE_CACHE as _DATES
 from .runtime.inputs import FAIL, describe_value, to_date
 from .trace import TraceEntry, derivation, validation_reads
@@ -198,7 +198,6 @@ class Engine:
         # (ruleset, decision, as_of) -> (compiled decision, version in effect): a cache
         # (a lost or cleared entry is simply looked up again), since every decision asks.
         self._routes: dict[tuple[str, str, date], tuple[CompiledDecision, Version]] = {}
-        self._size_limits: dict[tuple[str, str], int | None] = {}
 
     @property
     def clock(self) -> Clock:
@@ -270,9 +269,7 @@ class Engine:
         if route is None:
             route = self._route(ruleset, decision, as_of, version)
         compiled, chosen = route
-        limit = self._size_limit(chosen, decision)
-        if limit is not None:
-            check_budget(input, limit)
+        check_input_size(chosen.compiled.checked.costs.get(decision, ()), input)
         try:
             if explain:
                 checked = compiled.check_fast(input)
@@ -318,14 +315,6 @@ class Engine:
                 None,
             ),
         )
-
-    def _size_limit(self, chosen: Version, decision: str) -> int | None:
-        """The largest input list or text the decision may take (None: any); cached."""
-        key = (chosen.content_hash, decision)
-        if key not in self._size_limits:
-            cost = chosen.compiled.checked.costs.get(decision, ())
-            self._size_limits[key] = max_input_size(cost)
-        return self._size_limits[key]
 
     def _route(
         self, ruleset: str, decision: str, as_of: date, version: str | None

@@ -8,6 +8,7 @@ largest value), an input whose size would take the decision over the step budget
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from ..errors import InputCode, InputError, InputProblem
@@ -23,6 +24,7 @@ def _at(poly: Poly, n: int) -> int:
     return sum(c * n**i for i, c in enumerate(poly))
 
 
+@functools.lru_cache(maxsize=1024)
 def max_input_size(cost: Poly, max_steps: int = MAX_STEPS) -> int | None:
     """The largest input size the decision may be given, or None when any size is fine."""
     if len(cost) <= 1:
@@ -65,3 +67,10 @@ def check_budget(value: Any, limit: int) -> None:
                 )
             ]
         )
+
+
+def check_input_size(cost: Poly, value: Any) -> None:
+    """Refuse `value` when a list or text in it takes a decision costing `cost` over budget."""
+    limit = max_input_size(cost)
+    if limit is not None:
+        check_budget(value, limit)
