@@ -23,15 +23,13 @@ from .bundle import (
     verify_versions,
 )
 from .compat import narrowings
+from .discover import MANIFEST, display_path, find_versions
 from .engine import (
-    MANIFEST,
     Decision,
     DraftPolicy,
     Engine,
     RuleSet,
     Version,
-    display_path,
-    find_versions,
     load,
     load_versions,
     utc_today,

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .engine import display_path, find_versions, load
+from .discover import display_path, find_versions
+from .engine import load
 from .errors import Code, Diagnostic, RuleFileError
 from .lock import LOCK_NAME, draft_folders
 

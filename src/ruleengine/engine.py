@@ -24,6 +24,7 @@ from typing import Any, Literal, NamedTuple, NoReturn
 
 from .checker import check_version
 from .compiler import CompiledDecision, CompiledVersion, as_internal, compile_version
+from .discover import MANIFEST, display_path, find_versions
 from .errors import (
     Code,
     ContentHashUnavailableError,
@@ -384,47 +385,6 @@ class Engine:
 
 
 # --- loading -------------------------------------------------------------------
-
-MANIFEST = "manifest.yaml"
-SKIPPED_DIRS = frozenset({"tests", ".git", "__pycache__", "node_modules"})
-
-
-def display_path(path: Path) -> str:
-    """A path as users should see it: relative to the working directory when below it."""
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if relative.startswith("..") else relative
-
-
-def find_versions(root: Path) -> list[tuple[Path, list[Path]]]:
-    """Every version folder under root (one holding manifest.yaml) with its other YAML files."""
-    if root.is_file():
-        root = root.parent
-    version_dirs: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS and not d.startswith("."))
-        if MANIFEST in filenames:
-            version_dirs.append(Path(dirpath))
-    found = []
-    for vdir in version_dirs:
-        files = []
-        for dirpath, dirnames, filenames in os.walk(vdir):
-            here = Path(dirpath)
-            dirnames[:] = sorted(
-                d
-                for d in dirnames
-                if d not in SKIPPED_DIRS
-                and not d.startswith(".")
-                and not (here / d / MANIFEST).exists()
-            )
-            for name in sorted(filenames):
-                if name.endswith((".yaml", ".yml")) and not (here == vdir and name == MANIFEST):
-                    files.append(here / name)
-        found.append((vdir, files))
-    return found
-
 
 _pause_lock = threading.Lock()
 _pause_depth = 0

@@ -21,7 +21,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
-from .engine import Version, display_path
+from .discover import display_path
+from .engine import Version
 from .errors import Code, Diagnostic, RuleFileError, did_you_mean
 from .loader import Document, load_document
 from .schema_check import schema_diagnostics, schema_validator

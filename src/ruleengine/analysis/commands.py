@@ -9,7 +9,8 @@ from typing import Any
 
 from .. import jsonio
 from ..bundle import extract_bundle
-from ..engine import Engine, Version, display_path, load, load_versions, version_conflicts
+from ..discover import display_path
+from ..engine import Engine, Version, load, load_versions, version_conflicts
 from ..errors import Diagnostic, NotFoundError, RuleFileError, render_diagnostics
 from . import diff_report, report
 from .analyze import analyse_version

@@ -15,7 +15,7 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "rules" / "example"
 
 def test_diagnostics_and_summary_share_stdout(tmp_path: Path) -> None:
     rules = tmp_path / "example"
-    shutil.copytree(EXAMPLE, rules, ignore=shutil.ignore_patterns("tests"))
+    shutil.copytree(EXAMPLE, rules, ignore=shutil.ignore_patterns("tests", "versions.lock"))
     rule_file = rules / "2026-01" / "rules.yaml"
     text = rule_file.read_text("utf-8")
     assert "customer.country" in text
