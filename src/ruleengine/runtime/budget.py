@@ -53,8 +53,30 @@ def largest(value: Any, path: str = "input") -> tuple[int, str]:
     return best, where
 
 
+def exceeds(value: Any, limit: int) -> bool:
+    """Whether `value` holds a list, map or text longer than `limit` (on the hot path of
+    every polynomial decision: no paths built, stops at the first one found)."""
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        kind = type(current)
+        if kind is dict:
+            if len(current) > limit:
+                return True
+            stack.extend(current.values())
+        elif kind is list:
+            if len(current) > limit:
+                return True
+            stack.extend(current)
+        elif kind is str and len(current) > limit:
+            return True
+    return False
+
+
 def check_budget(value: Any, limit: int) -> None:
     """Raise `decision_budget_exceeded` when `value` holds a list or text over `limit`."""
+    if not exceeds(value, limit):
+        return
     size, where = largest(value)
     if size > limit:
         raise InputError(
