@@ -42,9 +42,11 @@ def variants(original: str) -> list[tuple[str, bool]]:
 
 
 class Traffic:
-    """Steady decisions from a few threads, bounded in count and time, all recorded."""
+    """Steady decisions from a few threads, bounded in count and time, all recorded (the count
+    is high enough that a fast, quiet machine does not run out of answers before the 20
+    rewrites are done; the time bound is what ends a slow run)."""
 
-    def __init__(self, base: str, threads: int = 2, limit: int = 20_000, seconds: float = 120):
+    def __init__(self, base: str, threads: int = 2, limit: int = 400_000, seconds: float = 120):
         self.base = base
         self.limit = limit
         self.until = time.monotonic() + seconds
