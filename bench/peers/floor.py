@@ -1,7 +1,10 @@
 """The floor: the `options` decision written by hand in plain Python, with frozensets.
 
 No input validation, no explanation, no version objects: the least work that
-gives ruleengine's result. The version in effect is picked from `as_of` as the
+gives ruleengine's result, written as a Python programmer would for speed: frozensets
+and tuple keys built once (the price rows; the rows whose product has another priced
+term), exclusive tests as elif, messages by `map` (no comprehension frame), a fresh
+result each call. The version in effect is picked from `as_of` as the
 engine does (2026-12 from 2026-12-01: PL joins add_seats_countries; nothing
 else the options decision reads differs between the two versions).
 """
@@ -74,9 +77,15 @@ _TERMS = {
 }
 # (product, term, currency) of every price row; every product is priced in all four currencies.
 PRICED = frozenset((p, t, c) for p, terms in _TERMS.items() for t in terms for c in _CURRENCIES)
-# (product, currency) -> the terms priced for it.
-TERMS_PRICED = {(p, c): frozenset(terms) for p, terms in _TERMS.items() for c in _CURRENCIES}
-NO_TERMS: frozenset[str] = frozenset()
+# (product, term, currency) rows for which another term of the product is priced in that
+# currency: change_term's one lookup (terms outside the price list have no other term either).
+OTHER_TERM = frozenset(
+    (p, t, c)
+    for p, terms in _TERMS.items()
+    for t in ("monthly", "annual", "three_year")
+    for c in _CURRENCIES
+    if set(terms) - {t}
+)
 MESSAGES = {
     "country_unsupported": "Self-service is not available in your country.",
     "maintenance_plan": "Maintenance plans cannot be changed online.",
@@ -94,36 +103,34 @@ MESSAGES = {
 }
 
 
-def _option(reasons: list[str], reseller: bool) -> dict[str, Any]:
-    if not reasons:
-        return {"available": True, "reasons": reasons, "remedy": None, "messages": []}
-    return {
-        "available": False,
-        "reasons": reasons,
-        "remedy": "contact_reseller" if reseller else "contact_support",
-        "messages": [MESSAGES[c] for c in reasons],
-    }
+_message = MESSAGES.__getitem__
+
+
+def _option(reasons: list[str], remedy: str) -> dict[str, Any]:
+    if reasons:
+        messages = list(map(_message, reasons))
+        return {"available": False, "reasons": reasons, "remedy": remedy, "messages": messages}
+    return {"available": True, "reasons": reasons, "remedy": None, "messages": []}
 
 
 def options(facts: dict[str, Any]) -> dict[str, Any]:
-    country = facts["account"]["country"]
     s = facts["subscription"]
+    country = facts["account"]["country"]
     as_of = facts["as_of"]
-    product, term, currency = s["product"], s["term"], s["currency"]
+    product = s["product"]
     channel = s["channel"]
     gate = []
     if country not in SELF_SERVICE:
         gate.append("country_unsupported")
     if s["plan"] == "maintenance":
         gate.append("maintenance_plan")
-    if channel == "digital_river":
+    if channel == "digital_river":  # one channel: at most one of the two
         gate.append("digital_river")
-    reseller = channel == "reseller"
-    if reseller:
+    elif channel == "reseller":
         gate.append("reseller_purchase")
-    if product in RETIRED:
+    if product in RETIRED:  # disjoint product sets: at most one of the two
         gate.append("retired_product")
-    if product in NO_SELF_SERVICE:
+    elif product in NO_SELF_SERVICE:
         gate.append("product_not_supported")
     if s["status"] != "active":
         gate.append("not_active")
@@ -136,15 +143,16 @@ def options(facts: dict[str, Any]) -> dict[str, Any]:
         add.append("auto_renew_off")
     if as_of >= s["renewal_date"]:
         add.append("renewal_due")
-    if (product, term, currency) not in PRICED:
+    row = (product, s["term"], s["currency"])
+    if row not in PRICED:
         add.append("price_unavailable")
-    change = gate[:]
-    if not TERMS_PRICED.get((product, currency), NO_TERMS) - {term}:
-        change.append("no_alternative_term")
+    change = gate[:] if row in OTHER_TERM else [*gate, "no_alternative_term"]
+    # Only the gate's reseller_purchase makes the remedy contact_reseller.
+    remedy = "contact_reseller" if channel == "reseller" else "contact_support"
     return {
-        "align_dates": _option(align, reseller),
-        "add_seats": _option(add, reseller),
-        "change_term": _option(change, reseller),
+        "align_dates": _option(align, remedy),
+        "add_seats": _option(add, remedy),
+        "change_term": _option(change, remedy),
     }
 
 

@@ -270,9 +270,9 @@ class Engine:
         if route is None:
             route = self._route(ruleset, decision, as_of, version)
         compiled, chosen = route
-        check_input_size(chosen.compiled.checked.costs.get(decision, ()), input)
         try:
             if explain:
+                check_input_size(chosen.compiled.checked.costs.get(decision, ()), input)
                 checked = compiled.check_fast(input)
                 data, locale = compiled.validate(input) if checked is FAIL else checked
                 trace: list[Any] = []
@@ -290,10 +290,12 @@ class Engine:
                     rules,
                     derivation(trace, data, as_of, tables),
                 )
-            # Plainly valid input: checked and decided by one generated function. Else the
-            # collecting validator lists every problem (or vouches for the input).
+            # Plainly valid input: checked and decided by one generated function (its check
+            # also keeps every text and list within the decision's budget). Else the budget,
+            # then the collecting validator lists every problem (or vouches for the input).
             decided = compiled.decide_fast(input, as_of)
             if decided is FAIL:
+                check_input_size(chosen.compiled.checked.costs.get(decision, ()), input)
                 data, locale = compiled.validate(input)
                 result = compiled.run(data, as_of, locale)
             else:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import ruleengine
-from ruleengine.errors import InputError
+from ruleengine.errors import InputError, InputProblem
 from ruleengine.runtime.budget import UNREACHABLE, largest, max_input_size
 
 MANIFEST = 'ruleset: s\nversion: "1"\neffective_from: 2026-01-01\nlocales: [en]\n'
@@ -22,6 +24,19 @@ RULES = """decisions:
       xs: list<int>
     output:
       v: sum(a in xs, a)
+  named:
+    input:
+      xs: list<int>
+      who: Person
+      tags: {type: "map<string, int>", optional: true}
+    output:
+      v: sum(a in xs, sum(b in xs, a * b))
+      name: who.name
+types:
+  Person:
+    fields:
+      name: {type: string, min_length: 1}
+      born: date
 """
 
 
@@ -37,12 +52,23 @@ def test_largest_names_the_longest_value() -> None:
     assert largest({"a": [1, 2, {"b": "xxxxx"}], "c": "yy"}) == (5, "input.a[2].b")
 
 
-def test_an_input_too_large_for_the_bound_is_refused(tmp_path: Path) -> None:
+def load(tmp_path: Path) -> ruleengine.Engine:
     version = tmp_path / "s" / "v1"
     version.mkdir(parents=True)
     (version / "manifest.yaml").write_text(MANIFEST)
     (version / "rules.yaml").write_text(RULES)
-    engine = ruleengine.load(str(tmp_path))
+    return ruleengine.load(str(tmp_path))
+
+
+def refusal(engine: ruleengine.Engine, decision: str, facts: dict[str, Any]) -> InputProblem:
+    with pytest.raises(InputError) as caught:
+        engine.decide("s", decision, facts)
+    [problem] = caught.value.problems
+    return problem
+
+
+def test_an_input_too_large_for_the_bound_is_refused(tmp_path: Path) -> None:
+    engine = load(tmp_path)
     # pairs costs 5 n^2 + ... steps: at most 4,471 items within 100,000,000 steps.
     small = engine.decide("s", "pairs", {"as_of": "2026-02-01", "xs": [1, 2, 3]})
     assert small.result["v"] == 36
@@ -55,3 +81,49 @@ def test_an_input_too_large_for_the_bound_is_refused(tmp_path: Path) -> None:
     assert engine.decide("s", "total", {"as_of": "2026-02-01", "xs": [1] * 5000}).result == {
         "v": 5000
     }
+
+
+def named(name: str = "Ann", **changes: Any) -> dict[str, Any]:
+    facts: dict[str, Any] = {
+        "as_of": "2026-02-01",
+        "xs": [1, 2],
+        "who": {"name": name, "born": "1990-05-01"},
+    }
+    return facts | changes
+
+
+def test_the_fast_path_refuses_what_the_budget_refuses(tmp_path: Path) -> None:
+    """Plainly valid input is checked and decided by one generated function, which also
+    keeps every text, list and map within the decision's limit: a value one over it,
+    anywhere, is still refused as decision_budget_exceeded at its path."""
+    engine = load(tmp_path)
+    problem = refusal(engine, "named", named("x" * 100_000))
+    assert (problem.code, problem.path) == ("decision_budget_exceeded", "input.who.name")
+    found = re.search(r"at most ([\d,]+)", problem.message)
+    assert found is not None
+    limit = int(found.group(1).replace(",", ""))
+    assert 1000 < limit < 100_000
+    # At the limit: decided. One over, in a record's text, a list or a map: refused.
+    assert engine.decide("s", "named", named("x" * limit)).result["name"] == "x" * limit
+    assert refusal(engine, "named", named("x" * (limit + 1))).path == "input.who.name"
+    assert refusal(engine, "named", named(xs=[0] * (limit + 1))).path == "input.xs"
+    many = {f"k{i}": i for i in range(limit + 1)}
+    assert refusal(engine, "named", named(tags=many)).path == "input.tags"
+    fewer = {f"k{i}": i for i in range(limit)}
+    assert engine.decide("s", "named", named(tags=fewer)).result["v"] == 9
+
+
+def test_the_budget_is_checked_before_the_rest_of_the_input(tmp_path: Path) -> None:
+    """An over-long value in an input that is also invalid elsewhere (or has unknown
+    fields, which the fast path declines) is refused for its size alone, as before the
+    fast path checked sizes."""
+    engine = load(tmp_path)
+    long = "x" * 100_000
+    for facts in (
+        named(long, xs="not a list"),
+        named(long, extra=1),
+        named(xs=[1], who={"name": "Ann", "born": "1990-05-01", "note": long}),
+    ):
+        assert refusal(engine, "named", facts).code == "decision_budget_exceeded"
+    # Without the over-long value the same mistakes are input errors as usual.
+    assert refusal(engine, "named", named(xs="not a list")).code == "type"

@@ -94,7 +94,7 @@ class DecisionWriter:
         m.mark(decision_origin(decision), 0)
         m.emit(f"def {ident('p_', decision.name)}(x, _as_of):")
         rules = decision_rules(decision)
-        values = self.fast.fast_record(rules, "x", 1, extra_known=RESERVED).fields
+        values = self.fast.decision_record(decision, "x", 1).fields
         assert values is not None
         m.emit("_locale = x.get('locale')", 1)
         m.emit("if _locale is None:", 1)

@@ -1,9 +1,16 @@
 """The fast validators: straight-line checks, no error collection.
 
 `vf_in_<decision>(x)` returns (input, locale) for plainly valid input, else `_FAIL`;
-`fast_record` is also inlined into `p_<decision>` (see `decisions`). They are
+`decision_record` is also inlined into `p_<decision>` (see `decisions`). They are
 conservative: when one returns `_FAIL`, the collecting validator (the authority)
 runs and lists every problem. Both read the constraints from `FieldRule`s.
+
+They also vouch for the runtime budget (runtime/budget.py): a decision whose cost
+bound limits its input size gets a length check on every text, list and map the
+schema does not already bound below the limit, so an input the fast check passes
+never holds a value over the limit, and the engine measures sizes only on the slow
+path (where an over-long value is refused as `decision_budget_exceeded` before the
+collecting validator runs, as it always was).
 """
 
 from __future__ import annotations
@@ -12,7 +19,15 @@ from dataclasses import replace
 
 from ..checker import CheckedDecision
 from ..constraints import FieldRule, field_rules
-from ..runtime.inputs import MAX_DECIMAL_DIGITS, MAX_INT, MAX_INT_DECIMAL, PatternMemo
+from ..runtime.budget import max_input_size
+from ..runtime.inputs import (
+    DATE_TEXT_LENGTH,
+    DECIMAL_TEXT_LENGTH,
+    MAX_DECIMAL_DIGITS,
+    MAX_INT,
+    MAX_INT_DECIMAL,
+    PatternMemo,
+)
 from .emit import EXPENSIVE, NAME, Code, ident, lit
 from .unit import CompileUnit, origin
 
@@ -25,6 +40,20 @@ class FastPath:
     def __init__(self, m: CompileUnit):
         self.m = m
         self.checked = m.checked
+        # The input size limit of the decision being written (None: any size will do).
+        self.limit: int | None = None
+
+    def capped(self, var: str, bound: int | None) -> str:
+        """`len(var) <= limit and ` when a value of at most `bound` items or characters
+        (None: unbounded) may be over the decision's size limit, else nothing."""
+        if self.limit is None or (bound is not None and bound <= self.limit):
+            return ""
+        return f"len({var}) <= {self.limit} and "
+
+    def fail_over(self, var: str, bound: int | None, indent: int) -> None:
+        """Return _FAIL when `var` (a list or dict of at most `bound` items) is over the limit."""
+        if self.capped(var, bound):
+            self.fail_unless(f"len({var}) > {self.limit}", indent)
 
     def bound(self, value: object) -> str:
         """An int bound as a literal, any other (a Decimal) as a constant."""
@@ -45,7 +74,8 @@ class FastPath:
             cond = (
                 f"((type({var}) is _Decimal and {var}.is_finite() and {var}.adjusted() < {MAX_DECIMAL_DIGITS})"
                 f" or (type({var}) is int and {-MAX_INT_DECIMAL} < {var} < {MAX_INT_DECIMAL})"
-                f" or (type({var}) is str and ({var} := _to_decimal({var})) is not None))"
+                f" or (type({var}) is str and {self.capped(var, DECIMAL_TEXT_LENGTH)}"
+                f"({var} := _to_decimal({var})) is not None))"
             )
             for op, limit in ((">=", rule.minimum), ("<=", rule.maximum)):
                 if limit is not None:
@@ -59,7 +89,8 @@ class FastPath:
             # A date text seen before is a dict lookup away; else to_date parses it.
             return (
                 f"type({var}) is _date or (type({var}) is str"
-                f" and ({var} := _DATES.get({var}) or _to_date({var})) is not None)",
+                f" and {self.capped(var, DATE_TEXT_LENGTH)}"
+                f"({var} := _DATES.get({var}) or _to_date({var})) is not None)",
                 var,
             )
         if rule.kind == "string":
@@ -77,6 +108,9 @@ class FastPath:
             parts.append(f"len({var}) >= {lit(rule.min_length)}")
         if rule.max_length is not None:
             parts.append(f"len({var}) <= {lit(rule.max_length)}")
+        cap = self.capped(var, string_bound(rule))
+        if cap:
+            parts.append(cap.removesuffix(" and "))  # before the pattern: no regex on a huge text
         if rule.pattern is not None:
             memo = PatternMemo(rule.pattern)
             seen, check = m.constant(memo.matched), m.constant(memo)
@@ -117,6 +151,7 @@ class FastPath:
                 self.fail_unless(f"len({var}) < {lit(rule.min_length)}", indent)
             if rule.max_length is not None:
                 self.fail_unless(f"len({var}) > {lit(rule.max_length)}", indent)
+            self.fail_over(var, rule.max_length, indent)
             m.emit(f"{items} = []", indent)
             m.emit(f"for {item} in {var}:", indent)
             value = self.fast_value(rule.item, item, indent + 1)
@@ -125,6 +160,7 @@ class FastPath:
         if rule.kind == "map" and rule.string_keys and rule.item is not None:
             items, key, item = m.fresh("_t"), m.fresh("_t"), m.fresh("_t")
             self.fail_unless(f"type({var}) is not dict", indent)
+            self.fail_over(var, None, indent)
             m.emit(f"{items} = {{}}", indent)
             m.emit(f"for {key}, {item} in {var}.items():", indent)
             self.fail_unless(f"type({key}) is not str", indent + 1)
@@ -157,6 +193,7 @@ class FastPath:
         # Every key is known: the required ones plus whichever optional ones are there.
         count = " + ".join([str(len(required)), *(f"({lit(n)} in {var})" for n in optional_names)])
         self.fail_unless(f"len({var}) != {count}", indent)
+        self.fail_over(var, len(fields) + len(extra_known), indent)
         values: dict[str, Code] = {}
         for f in fields:
             assert f.name is not None
@@ -167,12 +204,29 @@ class FastPath:
         display = "{" + ", ".join(f"{lit(k)}: {v.text}" for k, v in values.items()) + "}"
         return Code(display, fields=values)
 
+    def decision_record(self, decision: CheckedDecision, var: str, indent: int) -> Code:
+        """Emit checks of a decision's whole input held in `var` (see `fast_record`), with
+        the decision's input size limit."""
+        self.limit = max_input_size(self.checked.costs.get(decision.name, ()))
+        try:
+            code = self.fast_record(decision_rules(decision), var, indent, extra_known=RESERVED)
+            # The reserved inputs are checked apart (as_of by the engine, the locale
+            # after this); here only their length, when the limit is that small.
+            longest_locale = max(map(len, self.checked.model.manifest.locales))
+            for name, bound in (("as_of", DATE_TEXT_LENGTH), ("locale", longest_locale)):
+                if self.capped("_r", bound):
+                    self.m.emit(f"_r = {var}.get({lit(name)})", indent)
+                    self.fail_unless(f"type(_r) is str and len(_r) > {self.limit}", indent)
+            return code
+        finally:
+            self.limit = None
+
     def input_fast(self, decision: CheckedDecision) -> None:
         m = self.m
         locales = self.checked.model.manifest.locales
         m.mark(origin(f"decision {decision.name} input", decision.definition.location), 0)
         m.emit(f"def {ident('vf_in_', decision.name)}(x):")
-        result = self.fast_record(decision_rules(decision), "x", 1, extra_known=RESERVED).text
+        result = self.decision_record(decision, "x", 1).text
         m.emit("loc = x.get('locale')", 1)
         m.emit("if loc is None:", 1)
         m.emit(f"return {result}, {lit(locales[0])}", 2)
@@ -186,6 +240,18 @@ class FastPath:
 def decision_rules(decision: CheckedDecision) -> tuple[FieldRule, ...]:
     """The rules of a decision's declared inputs (the reserved ones apart)."""
     return field_rules(tuple(f for f in decision.inputs if f.spec.name not in RESERVED))
+
+
+def string_bound(rule: FieldRule) -> int | None:
+    """The most characters a text the rule accepts can have (None: no bound known)."""
+    bounds = []
+    if rule.max_length is not None:
+        bounds.append(rule.max_length)
+    if rule.enum:
+        bounds.append(max(len(v) for v in rule.enum))
+    if rule.in_table and rule.allowed is not None and all(type(v) is str for v in rule.allowed):
+        bounds.append(max((len(v) for v in rule.allowed), default=0))
+    return min(bounds, default=None)
 
 
 def _required(rule: FieldRule) -> FieldRule:

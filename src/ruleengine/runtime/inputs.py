@@ -17,6 +17,8 @@ from ..errors import InputCode, InputError, InputProblem, did_you_mean
 MAX_INT = 2**63 - 1
 MAX_DECIMAL_DIGITS = 30
 MAX_INT_DECIMAL = 10**MAX_DECIMAL_DIGITS  # an int input for a decimal field stays below this
+DECIMAL_TEXT_LENGTH = 64  # the longest decimal string accepted
+DATE_TEXT_LENGTH = 10  # YYYY-MM-DD, the only date text accepted
 FAIL: Any = object()  # what a fast validator returns for input it cannot vouch for
 DATE_CACHE: dict[str, date] = {}
 _DATE_CACHE_LIMIT = 10_000
@@ -60,7 +62,7 @@ def to_decimal(value: Any) -> Decimal | None:
         result = value
     elif type(value) is int:
         result = Decimal(value)
-    elif type(value) is str and 0 < len(value) <= 64:
+    elif type(value) is str and 0 < len(value) <= DECIMAL_TEXT_LENGTH:
         try:
             result = Decimal(value.strip())
         except ArithmeticError:
