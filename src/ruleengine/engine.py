@@ -44,7 +44,7 @@ from .model import Location
 from .runtime.budget import check_input_size
 from .runtime.inputs import DATE_CACHE as _DATES
 from .runtime.inputs import FAIL, describe_value, to_date
-from .trace import TraceEntry, derivation, validation_reads
+from .trace import Explained, TraceEntry, as_objects, validation_reads
 from .validate import validate_version
 from .views import DecisionInfo, RuleGroupInfo, RuleInfo, TableInfo, VersionViews, version_views
 
@@ -158,13 +158,7 @@ class RuleSet:
         return self._by_label.get(label)
 
 
-class Decision(NamedTuple):
-    """The answer to one decision request.
-
-    Immutable like the engine's other result objects; a NamedTuple rather than a
-    frozen dataclass because it is built on every decision and costs a third as much.
-    """
-
+class _DecisionFields(NamedTuple):
     result: dict[str, Any]
     ruleset: str
     decision: str
@@ -172,9 +166,34 @@ class Decision(NamedTuple):
     content_hash: str
     as_of: date
     locale: str
-    explanation: tuple[TraceEntry, ...] | None = None
-    # With explain: how each output value was derived (trace.derivation's tree).
-    derivation: dict[str, Any] | None = None
+    explanation: Any = None
+    derivation: Any = None
+
+
+class Decision(_DecisionFields):
+    """The answer to one decision request.
+
+    Immutable like the engine's other result objects; a NamedTuple rather than a
+    frozen dataclass because it is built on every decision and costs a third as much.
+    With explain, `explanation` (the rules considered) and `derivation` (how each
+    output value was derived, `trace.derivation`'s tree) are worked out from the
+    recorded trace the first time they are read (see `trace.Explained`).
+    """
+
+    __slots__ = ()
+
+    @property
+    def explanation(self) -> tuple[TraceEntry, ...] | None:
+        found = tuple.__getitem__(self, 7)
+        return found.rules() if type(found) is Explained else found
+
+    @property
+    def derivation(self) -> dict[str, Any] | None:
+        found = tuple.__getitem__(self, 8)
+        return found.derivation() if type(found) is Explained else found
+
+    def _asdict(self) -> dict[str, Any]:
+        return {**super()._asdict(), "explanation": self.explanation, "derivation": self.derivation}
 
 
 # tuple.__new__ builds a Decision without the NamedTuple's Python-level __new__.
@@ -277,18 +296,21 @@ class Engine:
                 data, locale = compiled.validate(input) if checked is FAIL else checked
                 trace: list[Any] = []
                 result = compiled.run_traced(data, as_of, locale, trace)
-                rules = tuple(entry for entry in trace if type(entry) is TraceEntry)
-                tables = chosen.compiled.checked.tables
-                return Decision(
-                    result,
-                    ruleset,
-                    decision,
-                    chosen.version,
-                    chosen.content_hash,
-                    as_of,
-                    locale,
-                    rules,
-                    derivation(trace, data, as_of, tables),
+                # Recorded now; read into rule entries and a tree when first asked for.
+                explained = Explained(trace, data, as_of, chosen.compiled.checked.tables)
+                return _new_tuple(
+                    Decision,
+                    (
+                        result,
+                        ruleset,
+                        decision,
+                        chosen.version,
+                        chosen.content_hash,
+                        as_of,
+                        locale,
+                        explained,
+                        explained,
+                    ),
                 )
             # Plainly valid input: checked and decided by one generated function (its check
             # also keeps every text and list within the decision's budget). Else the budget,
@@ -350,12 +372,14 @@ class Engine:
         data, locale = compiled.validate(input)
         checked = chosen.compiled.checked
         trace: list[Any] = validation_reads(compiled.checked.inputs, checked.records, data)
+        events: list[Any] = []
         try:
-            result = compiled.run_traced(data, as_of, locale, trace)
+            result = compiled.run_traced(data, as_of, locale, events)
         except RuleEngineError:
             raise
         except Exception as exc:  # a bug: say which rule's code raised it
             raise as_internal(exc) from exc
+        trace.extend(as_objects(events, len(trace)))
         rules = tuple(entry for entry in trace if type(entry) is TraceEntry)
         made = Decision(
             result, ruleset, decision, chosen.version, chosen.content_hash, as_of, locale, rules

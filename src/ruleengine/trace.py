@@ -1,4 +1,4 @@
-"""The events traced code records while deciding, and the readers that record them.
+"""The events traced code records while deciding, and how they are read.
 
 The traced program (`ruleengine compile ... --traced` prints it) is a copy of a
 version's functions, rule groups and decisions, named with a `_t` suffix, compiled
@@ -10,25 +10,34 @@ the first time an explanation is asked for. It is the plain code's twin except:
   rule considered is recorded, in evaluation order;
 - tables are read through the readers below, which record what they read.
 
-What lands in `_trace`, in order:
+Recording must be cheap (an explanation costs a few times a plain decision), so the
+trace is one flat list: an event is a run of items that starts with a constant of the
+traced program (built when it is generated: names, file:line, the fact paths a rule
+reads, how many items follow), and nothing is formatted, no dict and no object is
+built while deciding (the items are appended from a tuple that is dropped at once).
+In order:
 
 - `GroupCall(group)` when a rule group is entered;
-- `TraceEntry(group, rule, "file:line", fired, values)` for each rule considered:
-  `values` maps each fact path its condition reads (`a.b.c`, see
-  `checker.fact_reads`) to its value, a path that is not there reading as null. A
-  `hit: first` group stops at the first rule that fires; an indexed group considers
-  only the rules listed for the fact's value, so the others leave no entry;
-- `TableRead(table, key)` for each table row or item read (`t[k]`, `k in t`, and
-  every key when a table is iterated).
+- `RuleSite, fired, *captured` for each rule considered: `captured` are the values of
+  the variables its condition's fact paths (`a.b.c`, see `checker.fact_reads`) start
+  from; a `hit: first` group stops at the first rule that fires; an indexed group
+  considers only the rules listed for the fact's value, so the others leave no event;
+- `table, key` for each table row or item read (`t[k]`, `k in t`, and every key when
+  a table is iterated);
+- `Site, start, value` when a let or output is computed, and `Site, start, value,
+  *args` for a helper's result or a builtin call: the events from position `start`
+  up to this one are what computing it recorded.
 
-`Engine.decide_traced` starts the list with `validation_reads` (the `in_table`
-items the input was checked against). Explanations keep the `TraceEntry`s;
-coverage (`qa.coverage`) counts all three.
+What callers see is worked out from the events only when it is read (`Explained`):
+`TraceEntry`s (the rules considered, each fact path's value; a path that is not
+there reads as null) and the derivation tree. `Engine.decide_traced` gives coverage
+(`qa.coverage`) the events as objects (`as_objects`): `TableRead`, `GroupCall`,
+`TraceEntry`, `Derived`, after the `validation_reads`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +80,19 @@ class TableRead:
     key: Any
 
 
+@dataclass(frozen=True, slots=True)
+class RuleSite:
+    """A rule as its trace event names it (a constant of the traced program): `facts` are
+    the paths its condition reads, each as (the path as written, the index of the
+    captured value it starts from, the field names below that value)."""
+
+    group: str
+    rule: str
+    location: str  # file:line
+    facts: tuple[tuple[str, int, tuple[str, ...]], ...]
+    width: int  # how many captured values follow `fired` in the trace
+
+
 def validation_reads(
     fields: tuple[InputField, ...], records: dict[str, RecordSchema], data: Any
 ) -> list[TableRead]:
@@ -103,19 +125,20 @@ def validation_reads(
 def read_key(trace: list[Any], table: str, key: Any, index: dict[Any, Any]) -> Any:
     found = index.get(key)
     if found is not None:
-        trace.append(TableRead(table, key))
+        trace += (table, key)
     return found
 
 
 def read_member(trace: list[Any], table: str, key: Any, members: Any) -> bool:
     if key in members:
-        trace.append(TableRead(table, key))
+        trace += (table, key)
         return True
     return False
 
 
 def read_rows(trace: list[Any], table: str, value: tuple[dict[Any, Any], Any]) -> Any:
-    trace.extend(TableRead(table, key) for key in value[0])
+    for key in value[0]:
+        trace += (table, key)
     return value[1]
 
 
@@ -146,6 +169,7 @@ class Site:
     facts: tuple[tuple[str, ...], ...] = ()
     lets: tuple[str, ...] = ()  # the lets of the same scope it reads
     params: tuple[str, ...] = ()
+    arity: int = -1  # a helper's or builtin's: how many arguments follow the value
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,26 +184,76 @@ class Derived:
     args: tuple[Any, ...] | None = None
 
 
-def derived(trace: list[Any], site: Site, start: int, value: Any) -> Any:
-    """Record a let's, output's or helper's value (`start` is `len(_trace)` taken before
-    the value was computed); return the value."""
-    trace.append(Derived(site, start, value))
-    return value
-
-
-def derived_call(
-    trace: list[Any], site: Site, start: int, value: Any, args: tuple[Any, ...]
-) -> Any:
-    trace.append(Derived(site, start, value, args))
-    return value
-
-
 def called(trace: list[Any], site: Site, start: int, fn: Callable[..., Any], *args: Any) -> Any:
-    """Call a builtin (written as a lambda over its arguments, evaluated after `start`
-    was taken) and record the call."""
+    """Call a builtin (`fn`, evaluated after `start` was taken) and record the call."""
     value = fn(*args)
-    trace.append(Derived(site, start, value, args))
+    trace += (site, start, value, *args)
     return value
+
+
+# --- reading the events ------------------------------------------------------------
+
+
+def _path(value: Any, names: tuple[str, ...]) -> Any:
+    for name in names:
+        value = value.get(name) if type(value) is dict else None
+    return value
+
+
+def events(trace: list[Any]) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """Each event of a trace as (its position, its items)."""
+    i, end = 0, len(trace)
+    while i < end:
+        head = trace[i]
+        kind = type(head)
+        if kind is GroupCall:
+            size = 1
+        elif kind is str:
+            size = 2
+        elif kind is RuleSite:
+            size = 2 + head.width
+        elif kind is Site:
+            size = 3 + max(head.arity, 0)
+        else:  # pragma: no cover - only the traced program writes traces
+            raise ValueError(f"not a trace event at {i}: {head!r}")
+        yield i, tuple(trace[i : i + size])
+        i += size
+
+
+def _entry(event: tuple[Any, ...]) -> TraceEntry:
+    site: RuleSite = event[0]
+    values = {label: _path(event[2 + at], names) for label, at, names in site.facts}
+    return TraceEntry(site.group, site.rule, site.location, bool(event[1]), values)
+
+
+def _args(event: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """A helper's or builtin's arguments (None for a let or output)."""
+    return event[3:] if event[0].arity >= 0 else None
+
+
+def rule_entries(trace: list[Any]) -> tuple[TraceEntry, ...]:
+    """The rules considered, in order, with the values of the facts each one read."""
+    return tuple(_entry(event) for _, event in events(trace) if type(event[0]) is RuleSite)
+
+
+def as_objects(trace: list[Any], offset: int = 0) -> list[Any]:
+    """The events as objects (for coverage): `TableRead`, `GroupCall`, `TraceEntry` and
+    `Derived` (its `start` the index of an object, moved by `offset`: objects put before
+    these)."""
+    out: list[Any] = []
+    index: dict[int, int] = {}
+    for at, event in events(trace):
+        index[at] = len(out) + offset
+        head = event[0]
+        if type(head) is GroupCall:
+            out.append(head)
+        elif type(head) is str:
+            out.append(TableRead(head, event[1]))
+        elif type(head) is RuleSite:
+            out.append(_entry(event))
+        else:
+            out.append(Derived(head, index[event[1]], event[2], _args(event)))
+    return out
 
 
 # --- the derivation tree of a decision (explanations) ------------------------------
@@ -222,14 +296,11 @@ def _location(file: str, line: int, col: int) -> dict[str, Any]:
 
 
 def _fact(path: tuple[str, ...], scope: dict[str, Any]) -> Any:
-    value: Any = scope.get(path[0])
-    for name in path[1:]:
-        value = value.get(name) if type(value) is dict else None
-    return value
+    return _path(scope.get(path[0]), path[1:])
 
 
 class _Builder:
-    """Reads a trace into nodes: a `Derived` owns the events recorded since its `start`."""
+    """Reads a trace into nodes: a derived value owns the events recorded since its start."""
 
     def __init__(self, tables: dict[str, Any]):
         self.tables = tables
@@ -239,15 +310,16 @@ class _Builder:
         self.count += 1
         return f"n{self.count}"
 
-    def row(self, read: TableRead) -> Node:
-        table = self.tables.get(read.table)
-        found = _rows_of(table).get(read.key) if table is not None else None
-        key = read.key if type(read.key) is tuple else (read.key,)
+    def row(self, read: tuple[str, Any]) -> Node:
+        name, key = read
+        table = self.tables.get(name)
+        found = _rows_of(table).get(key) if table is not None else None
+        key = key if type(key) is tuple else (key,)
         node: Node = {
             "id": self.new_id(),
             "kind": "row",
-            "label": f"{read.table}[{', '.join(str(k) for k in key)}]",
-            "table": read.table,
+            "label": f"{name}[{', '.join(str(k) for k in key)}]",
+            "table": name,
             "key": list(key),
         }
         if found is not None:
@@ -256,28 +328,31 @@ class _Builder:
             node["location"] = _location(where.file, where.line, where.column)
         return node
 
-    def nodes(self, trace: list[Any]) -> list[tuple[Derived | None, Node, list[Any]]]:
-        """The top-level events as (event, node, owned children), in order."""
+    def nodes(self, trace: list[Any]) -> list[Any]:
+        """The top-level table reads and derived values as (table, key) and (event, owned
+        items), in order."""
         pending: list[tuple[int, Any]] = []
-        for i, event in enumerate(trace):
-            kind = type(event)
-            if kind is TableRead:
+        for i, event in events(trace):
+            kind = type(event[0])
+            if kind is str:
                 pending.append((i, event))
-            elif kind is Derived:
+            elif kind is Site:
+                start = event[1]
                 owned: list[Any] = []
-                while pending and pending[-1][0] >= event.start:
+                while pending and pending[-1][0] >= start:
                     owned.append(pending.pop()[1])
                 owned.reverse()
-                pending.append((event.start, (event, owned)))
+                pending.append((start, (event, owned)))
         return [item for _, item in pending]
 
     def node(self, item: Any, scope: dict[str, Any], lets: dict[str, Node]) -> Node:
-        if type(item) is TableRead:
+        if type(item[0]) is str:
             return self.row(item)
         event, owned = item
-        site = event.site
-        if site.params and event.args is not None:  # a helper: its parameters are its facts
-            scope = {**dict(zip(site.params, event.args, strict=False)), "as_of": scope["as_of"]}
+        site: Site = event[0]
+        args = _args(event)
+        if site.params and args is not None:  # a helper: its parameters are its facts
+            scope = {**dict(zip(site.params, args, strict=False)), "as_of": scope["as_of"]}
             lets = {}
         inputs: list[Node] = [
             {
@@ -295,12 +370,12 @@ class _Builder:
             "kind": site.kind,
             "label": site.name,
             "expr": site.expr,
-            "value": event.value,
+            "value": event[2],
             "location": _location(site.file, site.line, site.col),
             "inputs": inputs,
         }
-        if event.args is not None:
-            node["args"] = list(event.args)
+        if args is not None:
+            node["args"] = list(args)
         return node
 
 
@@ -342,3 +417,43 @@ def derivation(
             roots.append(made)
     seen: set[str] = set()
     return {"max_depth": MAX_DEPTH, "roots": [_bounded(root, 0, seen) for root in roots]}
+
+
+class Explained:
+    """The explanation of one decision, as recorded while deciding; the rules considered
+    (`rules()`) and the derivation tree (`derivation()`) are worked out from the events
+    the first time they are read, and kept.
+
+    The facts are read then from `data`, the engine's validated copy of the input (the
+    input checks build their own dicts and lists), so a caller changing its input dict
+    after deciding does not change the explanation."""
+
+    __slots__ = ("_as_of", "_data", "_derivation", "_rules", "_tables", "_trace")
+
+    def __init__(self, trace: list[Any], data: dict[str, Any], as_of: Any, tables: dict[str, Any]):
+        self._trace = trace
+        self._data = data
+        self._as_of = as_of
+        self._tables = tables
+        self._rules: tuple[TraceEntry, ...] | None = None
+        self._derivation: dict[str, Any] | None = None
+
+    def rules(self) -> tuple[TraceEntry, ...]:
+        if self._rules is None:
+            self._rules = rule_entries(self._trace)
+        return self._rules
+
+    def derivation(self) -> dict[str, Any]:
+        if self._derivation is None:
+            self._derivation = derivation(self._trace, self._data, self._as_of, self._tables)
+        return self._derivation
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Explained):
+            return NotImplemented
+        return self.rules() == other.rules() and self.derivation() == other.derivation()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Explained({len(self._trace)} events)"

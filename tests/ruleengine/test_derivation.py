@@ -149,3 +149,62 @@ def test_plain_decisions_carry_no_derivation(engine: ruleengine.Engine) -> None:
     assert plain.derivation is None and "derivation" not in jsonio.decision_to_json(plain)
     assert plain.result == explained.result
     assert explained.explanation  # the rules considered are still listed
+
+
+def test_the_explanation_is_worked_out_when_first_read(
+    engine: ruleengine.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = CASES[0]
+    built: list[int] = []
+    real = trace.derivation
+
+    def counting(*args: Any) -> dict[str, Any]:
+        built.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(trace, "derivation", counting)
+    decision = engine.decide(case["ruleset"], case["decision"], case["input"], explain=True)
+    assert built == []  # deciding records events; the tree is built when read
+    first = decision.derivation
+    assert built == [1] and decision.derivation is first  # once, then kept
+    again = engine.decide(case["ruleset"], case["decision"], case["input"], explain=True)
+    assert again == decision  # equal answers, explanations read from their own traces
+    assert decision._asdict()["derivation"] == first
+    assert decision._asdict()["explanation"] == decision.explanation
+
+
+def test_changing_the_input_after_deciding_changes_no_explanation(
+    engine: ruleengine.Engine,
+) -> None:
+    case = CASES[0]
+    kept = json.loads(json.dumps(case["input"]))
+    changed = json.loads(json.dumps(case["input"]))
+    decision = engine.decide(case["ruleset"], case["decision"], changed, explain=True)
+    changed["account"]["country"] = "XX"  # after deciding, before reading
+    changed["subscription"]["seats"] = 999
+    changed["subscription"].clear()
+    read = jsonio.decision_to_json(decision)
+    fresh = engine.decide(case["ruleset"], case["decision"], kept, explain=True)
+    assert read == jsonio.decision_to_json(fresh)
+    facts = [
+        n for r in read["derivation"]["roots"] for n in all_nodes(r) if n.get("kind") == "fact"
+    ]
+    assert {"label": "subscription.seats", "value": 2} in [
+        {"label": n["label"], "value": n["value"]} for n in facts
+    ]
+    values = [e["values"] for e in read["explanation"] if "account.country" in e["values"]]
+    assert values and all(v["account.country"] == "US" for v in values)
+
+
+def test_coverage_gets_the_events_as_objects(engine: ruleengine.Engine) -> None:
+    case = CASES[0]
+    decision, events = engine.decide_traced(case["ruleset"], case["decision"], case["input"])
+    kinds = {type(e) for e in events}
+    assert kinds <= {trace.TableRead, trace.GroupCall, trace.TraceEntry, trace.Derived}
+    assert [e for e in events if type(e) is trace.TraceEntry] == list(decision.explanation or ())
+    derived = [(i, e) for i, e in enumerate(events) if type(e) is trace.Derived]
+    assert derived and all(0 <= e.start <= i for i, e in derived)
+    # a helper's result owns the events recorded while computing it: its row reads
+    [(at, percent)] = [(i, e) for i, e in derived if e.site.name == "promotion_percent"]
+    owned = events[percent.start : at]
+    assert trace.TableRead("promotions", "ADDSEATS15") in owned

@@ -12,7 +12,7 @@ from .emit import NAME, Code, Origin, ident, lit
 from .expressions import ExprCompiler
 from .fastpath import RESERVED, FastPath, decision_rules
 from .lowering import lowered
-from .sites import value_site
+from .sites import traced_value, value_site
 from .unit import CompileUnit, origin
 
 
@@ -58,16 +58,16 @@ class DecisionWriter:
             ec.source = sources[name]
             code = lowered(ec, node, 1)
             reads |= code.reads
-            text = code.text
             if ec.traced:
                 site = value_site(m, "let", name, node, sources[name], facts_from, let_names)
-                text = f"_derived(_trace, {m.constant(site)}, len(_trace), {text})"
-            m.emit(f"{ident('v_', name)} = {text}", 1)
+                traced_value(m, site, ident("v_", name), code.text)
+            else:
+                m.emit(f"{ident('v_', name)} = {code.text}", 1)
         # A result must never share a list or record with the version's tables (a
         # caller mutating it would change them): outputs that may hold table data are
         # copied on the way out. Everything else is built fresh by each decision.
         lets = {name: node for name, node, _ in decision.lets}
-        outputs = []
+        outputs: list[str] = []
         for name, node, t in decision.outputs:
             where = f"decision {decision.name} output {name}"
             m.mark(origin(where, places[name]), 1, comment=False)
@@ -75,10 +75,12 @@ class DecisionWriter:
             code = lowered(ec, node, 1)
             reads |= code.reads
             value = copied_output(code.text, t) if self.may_share(node, lets) else code.text
-            if ec.traced:
+            if ec.traced:  # each output computed and recorded in turn, into a local
                 source = out_sources[name]
                 site = value_site(m, "output", name, node, source, facts_from, let_names)
-                value = f"_derived(_trace, {m.constant(site)}, len(_trace), {value})"
+                local = ident("_o", str(len(outputs)))
+                traced_value(m, site, local, value)
+                value = local
             outputs.append(f"{lit(name)}: {value}")
         m.mark(here, 1, comment=False)
         m.emit(f"return {{{', '.join(outputs)}}}{tail}", 1)

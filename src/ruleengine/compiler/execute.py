@@ -72,11 +72,14 @@ class TracedModule:
 
     def runner(self, decision: str) -> Callable[..., dict[str, Any]]:
         name = f"d_{decision}_t"
+        namespace = self._namespace
 
         def run_traced(
             data: dict[str, Any], as_of: date, locale: str, trace: list[Any]
         ) -> dict[str, Any]:
-            result: dict[str, Any] = self.function(name)(data, as_of, locale, trace)
+            if self._built is None:  # (set only once the whole copy has run)
+                self.build()
+            result: dict[str, Any] = namespace[name](data, as_of, locale, trace)
             return result
 
         return run_traced

@@ -37,7 +37,7 @@ from ..typesys import DECIMAL, INT, STRING, ListT, MapT, SetT, TableT, Type, str
 from . import lowering
 from .emit import NAME, PATH, Code, Mark, Origin, ident, lit, name_code, reads_of
 from .indexing import indexable
-from .sites import call_site
+from .sites import call_site, traced_call
 from .unit import HIDDEN, CompileUnit
 
 _COMPARISONS = ("and", "or", "==", "!=", "<", "<=", ">", ">=")
@@ -264,7 +264,7 @@ class ExprCompiler:
         if self.traced and name in TRACED_BUILTINS:
             names = [f"_a{i}" for i in range(len(args))]
             site = self.m.constant(call_site(name, node, self.source))
-            fn = f"(lambda {', '.join(names)}: {builtin.emit(names, types)})"
+            fn = traced_call(self.m, names, builtin.emit(names, types))
             text = "".join(f", {a.text}" for a in code_args)
             text = f"_called(_trace, {site}, len(_trace), {fn}{text})"
             return Code(text, reads_of(code_args) | builtin.reads)

@@ -3,19 +3,20 @@
 A group becomes `g_<group>`: its rules as `if` statements in order, or, when an
 index plan exists (see `indexing`), a dict lookup of candidate rule functions
 `gr_<group>_<i>`, which plain code builds from shared shapes (`_shape<n>`).
-Traced code (`_t` suffix) records a `GroupCall` per group and a `TraceEntry` per
-rule considered, with the facts its condition read.
+Traced code (`_t` suffix) records a `GroupCall` per group and a rule event per
+rule considered, with the variables its condition's fact paths start from (see `trace`).
 """
 
 from __future__ import annotations
 
 from ..checker import CheckedFunction, CheckedGroup, CheckedRule, fact_reads
-from ..nodes import Expr, unparse
-from .emit import Code, Origin, ident, lit
+from ..nodes import Expr, Member, Var, unparse
+from ..trace import GroupCall, RuleSite
+from .emit import Code, Origin, ident
 from .expressions import ExprCompiler
 from .indexing import IndexPlan
 from .lowering import lowered
-from .sites import value_site
+from .sites import path_of, traced_value, value_site
 from .unit import CompileUnit, origin, rule_origin
 
 
@@ -52,18 +53,15 @@ class RuleWriter:
         for local, node, _ in fn.lets:
             ec.source = bindings[local]
             site = value_site(m, "let", local, node, bindings[local], facts_from, lets)
-            text = lowered(ec, node, 1).text
-            m.emit(
-                f"{ident('v_', local)} = _derived(_trace, {m.constant(site)}, len(_trace), {text})",
-                1,
-            )
+            traced_value(m, site, ident("v_", local), lowered(ec, node, 1).text)
         ec.source = fn.definition.body
         site = value_site(
             m, "function", fn.name, fn.body, fn.definition.body, facts_from, lets, names
         )
-        args = "".join(f"{ident('v_', p)}, " for p in names)
-        body = lowered(ec, fn.body, 1).text
-        m.emit(f"return _derived_call(_trace, {m.constant(site)}, _start, {body}, ({args}))", 1)
+        args = "".join(f", {ident('v_', p)}" for p in names)
+        m.emit(f"_v = {lowered(ec, fn.body, 1).text}", 1)
+        m.emit(f"_trace += ({m.constant(site)}, _start, _v{args})", 1)
+        m.emit("return _v", 1)
 
     def group(self, group: CheckedGroup, traced: bool) -> None:
         index = self.m.plan_of(group)
@@ -108,18 +106,34 @@ class RuleWriter:
         """`def g_<group>(...):`, and in traced code the record that it was entered."""
         self.m.emit(f"def {ident('g_', group.name, suffix(traced))}({group_params(ec, group)}):")
         if traced:
-            self.m.emit(f"_trace.append(_GroupCall({lit(group.name)}))", 1)
+            self.m.emit(f"_trace.append({self.m.constant(GroupCall(group.name))})", 1)
 
     def trace_rule(
         self, ec: ExprCompiler, group: CheckedGroup, rule: CheckedRule, cond: Code
     ) -> None:
-        """Evaluate a rule's condition into `_w` and record it, with the facts it read."""
-        reads = fact_reads(rule.when, self.checked.tables)
-        values = ", ".join(f"{lit(unparse(r))}: _read(lambda: {ec.expr(r).text})" for r in reads)
-        loc = f"{rule.definition.location.file}:{rule.definition.location.line}"
-        entry = f"{lit(group.name)}, {lit(rule.definition.id)}, {lit(loc)}, _w, {{{values}}}"
-        self.m.emit(f"_w = bool({cond.text})", 1)
-        self.m.emit(f"_trace.append(_TraceEntry({entry}))", 1)
+        """Evaluate a rule's condition into `_w` and record it with the variables its fact
+        paths start from (the paths are read when the explanation is: see `trace`)."""
+        captured: list[str] = []
+        facts: list[tuple[str, int, tuple[str, ...]]] = []
+        for read in fact_reads(rule.when, self.checked.tables):
+            path = path_of(read)
+            root = read
+            while isinstance(root, Member):
+                root = root.obj
+            names: tuple[str, ...] = ()
+            if path is None or not isinstance(root, Var):  # not a path: its value now
+                text = f"_read(lambda: {ec.expr(read).text})"
+            else:
+                text, names = ec.expr(root).text, path[1:]
+            if text not in captured:
+                captured.append(text)
+            facts.append((unparse(read), captured.index(text), names))
+        where = rule.definition.location
+        location = f"{where.file}:{where.line}"
+        site = RuleSite(group.name, rule.definition.id, location, tuple(facts), len(captured))
+        values = "".join(f", {text}" for text in captured)
+        self.m.emit(f"_w = {cond.text}", 1)
+        self.m.emit(f"_trace += ({self.m.constant(site)}, _w{values})", 1)
 
     def indexed_group(self, group: CheckedGroup, index: IndexPlan, traced: bool) -> None:
         """A group whose rules mostly test one fact against literals: look the fact up in a

@@ -79,10 +79,6 @@ NAMESPACE: dict[str, Any] = {
     "_read_key": trace.read_key,
     "_read_member": trace.read_member,
     "_read_rows": trace.read_rows,
-    "_TraceEntry": trace.TraceEntry,
-    "_GroupCall": trace.GroupCall,
-    "_derived": trace.derived,
-    "_derived_call": trace.derived_call,
     "_called": trace.called,
     # operators and sentinels
     "_MISSING": object(),
