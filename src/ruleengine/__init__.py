@@ -25,7 +25,6 @@ from .bundle import (
 from .compat import narrowings
 from .discover import MANIFEST, display_path, find_versions
 from .engine import (
-    Decision,
     DraftPolicy,
     Engine,
     RuleSet,
@@ -61,7 +60,7 @@ from .model import Location
 from .schema_export import DATE_PATTERN
 from .suites import Case, ExpectedError, Suite, SuiteSearch, find_suites, load_suites
 from .trace import GroupCall, TableRead, TraceEntry
-from .views import DecisionInfo, RuleGroupInfo, RuleInfo, TableInfo, TableItem
+from .views import Decision, DecisionInfo, RuleGroupInfo, RuleInfo, TableInfo, TableItem
 
 __all__ = [
     "DATE_PATTERN",

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, NoReturn
+from typing import Any, Literal, NoReturn
 
 from .checker import check_version
 from .compiler import CompiledDecision, CompiledVersion, as_internal, compile_version
@@ -46,7 +46,15 @@ from .runtime.inputs import DATE_CACHE as _DATES
 from .runtime.inputs import FAIL, describe_value, to_date
 from .trace import Explained, TraceEntry, as_objects, validation_reads
 from .validate import validate_version
-from .views import DecisionInfo, RuleGroupInfo, RuleInfo, TableInfo, VersionViews, version_views
+from .views import (
+    Decision,
+    DecisionInfo,
+    RuleGroupInfo,
+    RuleInfo,
+    TableInfo,
+    VersionViews,
+    version_views,
+)
 
 Clock = Callable[[], date]
 # What loading does with drafts (versions of a locked rule set not in its versions.lock):
@@ -158,44 +166,6 @@ class RuleSet:
         return self._by_label.get(label)
 
 
-class _DecisionFields(NamedTuple):
-    result: dict[str, Any]
-    ruleset: str
-    decision: str
-    version: str
-    content_hash: str
-    as_of: date
-    locale: str
-    explanation: Any = None
-    derivation: Any = None
-
-
-class Decision(_DecisionFields):
-    """The answer to one decision request.
-
-    Immutable like the engine's other result objects; a NamedTuple rather than a
-    frozen dataclass because it is built on every decision and costs a third as much.
-    With explain, `explanation` (the rules considered) and `derivation` (how each
-    output value was derived, `trace.derivation`'s tree) are worked out from the
-    recorded trace the first time they are read (see `trace.Explained`).
-    """
-
-    __slots__ = ()
-
-    @property
-    def explanation(self) -> tuple[TraceEntry, ...] | None:
-        found = tuple.__getitem__(self, 7)
-        return found.rules() if type(found) is Explained else found
-
-    @property
-    def derivation(self) -> dict[str, Any] | None:
-        found = tuple.__getitem__(self, 8)
-        return found.derivation() if type(found) is Explained else found
-
-    def _asdict(self) -> dict[str, Any]:
-        return {**super()._asdict(), "explanation": self.explanation, "derivation": self.derivation}
-
-
 # tuple.__new__ builds a Decision without the NamedTuple's Python-level __new__.
 _new_tuple = tuple.__new__
 
@@ -291,9 +261,11 @@ class Engine:
         compiled, chosen = route
         try:
             if explain:
-                check_input_size(chosen.compiled.checked.costs.get(decision, ()), input)
-                checked = compiled.check_fast(input)
-                data, locale = compiled.validate(input) if checked is FAIL else checked
+                checked = compiled.check_fast(input)  # (it keeps the budget too, as below)
+                if checked is FAIL:
+                    check_input_size(chosen.compiled.checked.costs.get(decision, ()), input)
+                    checked = compiled.validate(input)
+                data, locale = checked
                 trace: list[Any] = []
                 result = compiled.run_traced(data, as_of, locale, trace)
                 # Recorded now; read into rule entries and a tree when first asked for.

@@ -1,5 +1,5 @@
 """Read-only views of a loaded version: what the public API shows of its decisions,
-rule groups and tables.
+rule groups and tables; and `Decision`, the answer to one decision request.
 
 The server, QA and the command line see a version through these small frozen
 objects, never through the compiled or checked program behind them (those
@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+from typing import Any, NamedTuple
 
 from .compiler import CompiledVersion
 from .model import Location, TableDef
 from .schema_export import decision_schemas
+from .trace import Explained, TraceEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,3 +131,41 @@ def _table_items(definition: TableDef, value: Any) -> tuple[TableItem, ...]:
             if k in value
         )
     return ()
+
+
+class _DecisionFields(NamedTuple):
+    result: dict[str, Any]
+    ruleset: str
+    decision: str
+    version: str
+    content_hash: str
+    as_of: date
+    locale: str
+    explanation: Any = None
+    derivation: Any = None
+
+
+class Decision(_DecisionFields):
+    """The answer to one decision request.
+
+    Immutable like the engine's other result objects; a NamedTuple rather than a
+    frozen dataclass because it is built on every decision and costs a third as much.
+    With explain, `explanation` (the rules considered) and `derivation` (how each
+    output value was derived, `trace.derivation`'s tree) are worked out from the
+    recorded trace the first time they are read (see `trace.Explained`).
+    """
+
+    __slots__ = ()
+
+    @property
+    def explanation(self) -> tuple[TraceEntry, ...] | None:
+        found = tuple.__getitem__(self, 7)
+        return found.rules() if type(found) is Explained else found
+
+    @property
+    def derivation(self) -> dict[str, Any] | None:
+        found = tuple.__getitem__(self, 8)
+        return found.derivation() if type(found) is Explained else found
+
+    def _asdict(self) -> dict[str, Any]:
+        return {**super()._asdict(), "explanation": self.explanation, "derivation": self.derivation}
