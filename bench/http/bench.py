@@ -128,7 +128,7 @@ def run_scenario(
 ) -> dict[str, Any]:
     path = tmp / f"{name}.json"
     path.write_text(json.dumps(body))
-    pid = _PIDS.get(url.split("/v1/")[0])
+    pid = _PIDS.get(url.split("/v1/")[0].removesuffix("/echo"))
     cpu_before = _cpu_seconds(pid) if pid is not None else 0.0
     out = subprocess.run(
         [
@@ -151,7 +151,7 @@ def run_scenario(
         raise SystemExit(f"load generator failed ({name}):\n{out.stderr}")
     figures: dict[str, Any] = json.loads(out.stdout)
     figures["decisions_per_s"] = round(figures["requests_per_s"] * per_request, 1)
-    pid = _PIDS.get(url.split("/v1/")[0])
+    pid = _PIDS.get(url.split("/v1/")[0].removesuffix("/echo"))
     if pid is not None:
         served = figures["requests"] + figures.pop("warmup_requests", 0)
         figures["server_cpu_us"] = round((_cpu_seconds(pid) - cpu_before) / served * 1e6, 1)
@@ -188,14 +188,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--batch", type=int, default=50, help="inputs per batch request")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=100, help="inputs per batch request")
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--rules", default=str(ROOT / "rules" / "example"))
     parser.add_argument(
         "--no-log", action="store_true", help="skip the scenarios with the decision log on"
     )
     parser.add_argument(
-        "--rounds", type=int, default=3, help="single-decision rounds per configuration"
+        "--no-echo", action="store_true", help="skip the bare FastAPI echo endpoint (the peer)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="single-request rounds per configuration"
+    )
+    parser.add_argument(
+        "--serve-option",
+        action="append",
+        default=[],
+        metavar="OPTION",
+        help="extra `ruleengine serve` option for every server (repeatable)",
     )
     parser.add_argument("--loadgen", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--body", help=argparse.SUPPRESS)
@@ -209,7 +219,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-http-") as scratch, ExitStack() as stack:
         tmp = Path(scratch)
-        configs = [("", [])]
+        configs: list[tuple[str, list[str] | None]] = [("", [])]
+        if not args.no_echo:
+            configs.insert(0, ("echo", None))  # None: the bare FastAPI peer (echo.py)
         if not args.no_log:
             configs += [
                 ("+log", ["--decision-log", str(tmp / "decisions.jsonl")]),
@@ -221,44 +233,62 @@ def main() -> None:
             label: stack.enter_context(_server(args, tmp, extra, label)) for label, extra in configs
         }
         rounds: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in configs}
+        batch = {"inputs": [FACTS] * args.batch}
+        batch_rounds: list[dict[str, Any]] = []
         for round_ in range(args.rounds):
             order = configs[round_ % len(configs) :] + configs[: round_ % len(configs)]
             for label, _ in order:
+                name = label if label == "echo" else "single" + label
                 rounds[label].append(
-                    run_scenario("single" + label, urls[label], {"input": FACTS}, 1, args, tmp)
+                    run_scenario(name, urls[label], {"input": FACTS}, 1, args, tmp)
                 )
+            batch_rounds.append(
+                run_scenario(
+                    f"batch{args.batch}", urls[""] + "/batch", batch, args.batch, args, tmp
+                )
+            )
         results = [_median(runs) for runs in rounds.values()]
-        batch = {"inputs": [FACTS] * args.batch}
-        results.insert(
-            1,
-            run_scenario(f"batch{args.batch}", urls[""] + "/batch", batch, args.batch, args, tmp),
-        )
+        results.append(_median(batch_rounds))
+    _report(args, results)
+
+
+def _report(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
     print(
         f"ruleengine serve --workers {args.workers}, loopback, concurrency {args.concurrency}, "
-        f"{args.seconds:g} s per scenario, {os.cpu_count()} CPUs (load generator included)"
+        f"{args.seconds:g} s per scenario, {os.cpu_count()} CPUs (load generator included), "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print(
         f"{'scenario':<13} {'req/s':>9} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'CPU us/req':>10} errors"
+        f"{'CPU us/req':>10} errors  rounds (req/s)"
     )
     for r in results:
         print(
             f"{r['scenario']:<13} {r['requests_per_s']:>9} {r['decisions_per_s']:>12} "
-            f"{r['p50_ms']:>8} {r['p99_ms']:>8} {r.get('cpu_median', r['server_cpu_us']):>10} "
-            f"{r['errors']}"
+            f"{r['p50_ms']:>8} {r['p99_ms']:>8} {r['cpu_median']:>10} "
+            f"{r['errors']:>6}  {', '.join(str(x) for x in r['rounds'])}"
         )
     by_name = {r["scenario"]: r for r in results}
-    for label in ("+log", "+fsync"):
-        if "single" + label in by_name:
-            ratio = (
-                by_name["single" + label]["requests_per_s"] / by_name["single"]["requests_per_s"]
-            )
-            cpu = [by_name[n].get("cpu_median") for n in ("single", "single" + label)]
+    single = by_name["single"]
+    against = (
+        ("echo", "single", "single / bare FastAPI echo"),
+        ("single", "single+log", "single+log / single (decision log off)"),
+        ("single", "single+fsync", "single+fsync / single (decision log off)"),
+    )
+    for base, name, title in against:
+        if base in by_name and name in by_name:
+            ratio = by_name[name]["requests_per_s"] / by_name[base]["requests_per_s"]
+            cpu = by_name[base]["cpu_median"] / by_name[name]["cpu_median"]
             print(
-                f"single{label} / single (decision log off): {ratio:.2f} by requests/s, "
-                f"{cpu[0] / cpu[1]:.2f} by server CPU per request "
+                f"{title}: {ratio:.2f} by requests/s, {cpu:.2f} by server CPU per request "
                 f"(medians of {args.rounds} alternating rounds)"
             )
+    batch = by_name[f"batch{args.batch}"]
+    print(
+        f"batch{args.batch} / single, decisions/s: "
+        f"{batch['decisions_per_s'] / single['decisions_per_s']:.1f}x by decisions/s, "
+        f"{single['cpu_median'] * args.batch / batch['cpu_median']:.1f}x by server CPU per decision"
+    )
     print(json.dumps(results))
 
 
@@ -275,15 +305,20 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @contextmanager
-def _server(args: argparse.Namespace, tmp: Path, extra: list[str], label: str) -> Iterator[str]:
-    """`ruleengine serve` with `extra` options; yields the decision URL once ready."""
+def _server(
+    args: argparse.Namespace, tmp: Path, extra: list[str] | None, label: str
+) -> Iterator[str]:
+    """`ruleengine serve` with `extra` options (None: the bare FastAPI echo app);
+    yields the URL to load once it is ready."""
     import httpx
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = (tmp / f"server{label}.log").open("w")
-    server = subprocess.Popen(
-        [
+    if extra is None:
+        command = [sys.executable, str(Path(__file__).with_name("echo.py")), "--port", str(port)]
+    else:
+        command = [
             str(RULEENGINE),
             "serve",
             "--rules",
@@ -292,8 +327,11 @@ def _server(args: argparse.Namespace, tmp: Path, extra: list[str], label: str) -
             str(port),
             "--workers",
             str(args.workers),
+            *args.serve_option,
             *extra,
-        ],
+        ]
+    server = subprocess.Popen(
+        command,
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, "RULEENGINE_MAX_BATCH": str(max(args.batch, 1000))},
@@ -312,7 +350,7 @@ def _server(args: argparse.Namespace, tmp: Path, extra: list[str], label: str) -
                 raise SystemExit("server did not become ready")
             time.sleep(0.2)
         _PIDS[base] = server.pid
-        yield f"{base}/v1/rulesets/example/decisions/quote"
+        yield f"{base}/echo" if extra is None else f"{base}/v1/rulesets/example/decisions/quote"
     finally:
         server.terminate()
         try:

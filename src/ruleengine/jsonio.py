@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -58,9 +59,11 @@ class _Duplicates(dict[str, Any]):
     """An object that repeated a key (the last value won); refused by `loads_request`."""
 
     __slots__ = ("repeated",)
+    made = 0  # how many were ever built: `loads_envelope` compares before and after
 
     def __init__(self, pairs: list[tuple[str, Any]]) -> None:
         super().__init__(pairs)
+        _Duplicates.made += 1
         counts: dict[str, int] = {}
         for key, _ in pairs:
             counts[key] = counts.get(key, 0) + 1
@@ -112,6 +115,133 @@ def loads_request(data: bytes) -> tuple[Any, tuple[TextProblem, ...]]:
     found: list[TextProblem] = []
     _find_problems(value, (), found)
     return value, tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A request body parsed by `loads_envelope`: its value, what it must not hold, and
+    where the values of its top-level fields (and the items of its list field) are in
+    `text` (character offsets; None when the body was not a plain object)."""
+
+    value: Any
+    problems: tuple[TextProblem, ...]
+    text: str
+    fields: dict[str, tuple[int, int]] | None = None
+    items: tuple[tuple[int, int], ...] | None = None
+
+    def source(self, span: tuple[int, int]) -> str:
+        """The JSON text of one value as the client sent it, on one line (JSON text can
+        hold a line break only between tokens, never inside a string)."""
+        text = self.text[span[0] : span[1]]
+        if "\n" in text or "\r" in text:
+            text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+        return text
+
+
+class _Fallback(Exception):
+    """Not a plain object body: `loads_envelope` parses it the general way."""
+
+
+_DECODER = json.JSONDecoder(
+    parse_float=Decimal, parse_constant=_refuse_constant, object_pairs_hook=_pairs
+)
+# The C scanner behind `_DECODER` (one value from an index: (value, end)) and the
+# string scanner, neither of which the type stubs name.
+_SCAN: Callable[[str, int], tuple[Any, int]] = getattr(_DECODER, "scan_once")  # noqa: B009
+_SCANSTRING: Callable[[str, int, bool], tuple[str, int]] = getattr(json.decoder, "scanstring")  # noqa: B009
+_SPACE = " \t\n\r"
+
+
+def _skip(text: str, at: int) -> int:
+    """The index of the first character at or after `at` that is not JSON whitespace."""
+    end = len(text)
+    while at < end and text[at] in _SPACE:
+        at += 1
+    return at
+
+
+def loads_envelope(data: bytes, list_field: str = "") -> Envelope:
+    """`loads_request`, in one pass, also telling where each top-level field's value is
+    in the text (and each item of `list_field`, an array), so what a client sent can be
+    written back as sent (the decision log) without encoding it again."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        value, problems = loads_request(data)
+        return Envelope(value, problems, "")
+    before = _Duplicates.made
+    try:
+        value, fields, items = _scan_envelope(text, list_field)
+    except (_Fallback, StopIteration, ValueError, RecursionError, IndexError):
+        value, problems = loads_request(data)  # the general parser, and its messages
+        return Envelope(value, problems, text)
+    if _Duplicates.made == before and _SURROGATE_ESCAPE.search(data) is None:
+        return Envelope(value, (), text, fields, items)
+    found: list[TextProblem] = []
+    _find_problems(value, (), found)
+    return Envelope(value, tuple(found), text, fields, items)
+
+
+def _scan_envelope(
+    text: str, list_field: str
+) -> tuple[dict[str, Any], dict[str, tuple[int, int]], tuple[tuple[int, int], ...] | None]:
+    """A body that is one JSON object, parsed with the C scanner value by value."""
+    scan = _SCAN
+    at = _skip(text, 0)
+    if text[at] != "{":
+        raise _Fallback
+    at = _skip(text, at + 1)
+    out: dict[str, Any] = {}
+    fields: dict[str, tuple[int, int]] = {}
+    items: tuple[tuple[int, int], ...] | None = None
+    if text[at] == "}":
+        at += 1
+    else:
+        while True:
+            if text[at] != '"':
+                raise _Fallback
+            key, at = _SCANSTRING(text, at + 1, True)
+            at = _skip(text, at)
+            if text[at] != ":" or key in out:
+                raise _Fallback  # a duplicate key: the general parser names it
+            at = _skip(text, at + 1)
+            start = at
+            if key == list_field and text[at] == "[":
+                value, at, items = _scan_array(text, at)
+            else:
+                value, at = scan(text, at)
+            out[key] = value
+            fields[key] = (start, at)
+            at = _skip(text, at)
+            if text[at] == "}":
+                at += 1
+                break
+            if text[at] != ",":
+                raise _Fallback
+            at = _skip(text, at + 1)
+    if _skip(text, at) != len(text):
+        raise _Fallback
+    return out, fields, items
+
+
+def _scan_array(text: str, at: int) -> tuple[list[Any], int, tuple[tuple[int, int], ...]]:
+    scan = _SCAN
+    at = _skip(text, at + 1)
+    values: list[Any] = []
+    spans: list[tuple[int, int]] = []
+    if text[at] == "]":
+        return values, at + 1, ()
+    while True:
+        start = at
+        value, at = scan(text, at)
+        values.append(value)
+        spans.append((start, at))
+        at = _skip(text, at)
+        if text[at] == "]":
+            return values, at + 1, tuple(spans)
+        if text[at] != ",":
+            raise _Fallback
+        at = _skip(text, at + 1)
 
 
 def _not_unicode(text: str) -> bool:
@@ -200,6 +330,30 @@ def to_plain(value: Any) -> Any:
     if to_json is not None:
         return to_plain(to_json())
     return str(value)
+
+
+def _plain_default(value: Any) -> Any:
+    """What `to_plain` makes of a value the C encoder cannot write itself."""
+    if type(value) is Decimal and value.is_finite():
+        text = str(value)
+        return text[1:] if text[0] == "-" and value.is_zero() else text  # -0.00 is 0.00
+    if isinstance(value, (set, frozenset)):
+        return [to_plain(v) for v in sorted(value)]
+    return to_plain(value)
+
+
+_PLAIN_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_plain_default
+)
+
+
+def plain_json(value: Any) -> str:
+    """Compact JSON of `to_plain(value)` (as an answer writes it), in one pass: the C
+    encoder writes what it knows, and asks `to_plain` for Decimals, dates and sets.
+
+    Floats (which results never hold: money is Decimal) are the one difference: this
+    writes them as numbers where `to_plain` makes strings."""
+    return _PLAIN_ENCODER.encode(value)
 
 
 def dumps(value: Any, indent: int | None = None) -> str:

@@ -166,7 +166,9 @@ def _lifespan(
 def _wire(app: FastAPI, settings: Settings, metrics: Metrics, store: VersionStore) -> None:
     """Error envelope, routers, OpenAPI document, request-context middleware."""
     install_error_handlers(app)
-    app.include_router(decisions.router)
+    services: Services = app.state.services
+    decision_routes = decisions.routes(services)
+    app.router.routes.extend(decision_routes)
     app.include_router(rulesets.router)
     app.include_router(health.router)
     app.include_router(docs.router)
@@ -183,6 +185,7 @@ def _wire(app: FastAPI, settings: Settings, metrics: Metrics, store: VersionStor
         access_log=settings.access_log,
         allowed_hosts=settings.host_list,
         page_policies={"/playground": page_policy(playground.PAGE)} if settings.playground else {},
+        decision_routes=decision_routes,
     )
 
 

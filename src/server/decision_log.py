@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import threading
@@ -109,13 +110,28 @@ class DecisionLog:
         decision: Decision,
         input: Any,
         result_json: str | None = None,
+        source: str | None = None,
     ) -> bytes:
         """The log line of one decision, its `sensitive` input fields hashed;
         `result_json`, when given, is the answer's result as JSON text (encoded once
-        for the answer and the line)."""
+        for the answer and the line), and `source` the input's JSON text as the client
+        sent it (on one line), written as it is when nothing in it is to be hashed."""
         plan = self.redactor.plan(engine, decision)
-        logged = self.redactor.apply(plan, input) if plan else input
-        return self.line(decision_id, decision, logged, result_json)
+        if plan:
+            return self.line(decision_id, decision, self.redactor.apply(plan, input), result_json)
+        if source is None or result_json is None:
+            return self.line(decision_id, decision, input, result_json)
+        text = (
+            f'{{"decision_id": "{decision_id}", "time": "{_now_text()}", '
+            f"{_head(decision)}"
+            f'"as_of": "{decision.as_of.isoformat()}", '
+            f'"locale": {json.dumps(decision.locale, ensure_ascii=False)}, '
+            f'"input": {source}, "result": {result_json}}}\n'
+        )
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:  # text no UTF-8 can hold: written as JSON escapes
+            return self.line(decision_id, decision, input, result_json)
 
     @staticmethod
     def line(
@@ -329,6 +345,32 @@ class DecisionLog:
             return self._open()
         finally:
             os.close(lock)
+
+
+def _now_text() -> str:
+    """The current UTC time as a log line writes it: `2026-12-07T02:35:00.123456Z`."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+_HEADS: dict[tuple[str, str, str, str], str] = {}
+
+
+def _head(decision: Decision) -> str:
+    """`"ruleset": …, "content_hash": …, ` of a line, made once per version and decision
+    (formatted as `jsonio.dumps_exact` writes them)."""
+    key = (decision.ruleset, decision.decision, decision.version, decision.content_hash)
+    head = _HEADS.get(key)
+    if head is None:
+        if len(_HEADS) > 4096:  # reloads bring new versions: keep the cache bounded
+            _HEADS.clear()
+        head = "".join(
+            f'"{name}": {json.dumps(value, ensure_ascii=False)}, '
+            for name, value in zip(
+                ("ruleset", "decision", "version", "content_hash"), key, strict=True
+            )
+        )
+        _HEADS[key] = head
+    return head
 
 
 def batch_lines(batch: list[Any]) -> int:

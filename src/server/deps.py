@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope
 
 from ruleengine import jsonio
 
@@ -74,6 +75,40 @@ async def read_body(request: Request, limit: int) -> bytes:
         )
         raise ApiError.one(400, "client_disconnected", "", "the client went away") from None
     return b"".join(chunks)
+
+
+async def receive_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """`read_body` for a plain ASGI app (the decision endpoints)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                declared = int(value)
+            except ValueError:
+                raise ApiError.one(
+                    400, "bad_request", "", "Content-Length is not a number"
+                ) from None
+            if declared > limit:
+                raise too_large(limit)
+            break
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect: one line, not a traceback
+            log.info(
+                "client disconnected before sending the whole body",
+                extra={"path": scope["path"], "received_bytes": size},
+            )
+            raise ApiError.one(400, "client_disconnected", "", "the client went away")
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise too_large(limit)
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ worker writes its samples there and `/metrics` adds them all up.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -79,6 +80,31 @@ class Metrics:
             "Decision-log lines not written (the log file could not be written).",
             registry=self.registry,
         )
+
+        # Label children by their values: `labels()` takes a lock and checks the values on
+        # every call; these are looked up once (label values are bounded, see above).
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def count_decision(self, ruleset: str, decision: str, version: str, outcome: str) -> None:
+        key = ("d", ruleset, decision, version, outcome)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self.decisions.labels(*key[1:])
+        child.inc()
+
+    def observe_decision(self, ruleset: str, decision: str, seconds: float) -> None:
+        key = ("ds", ruleset, decision)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self.decision_seconds.labels(*key[1:])
+        child.observe(seconds)
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        key = ("r", route, method, str(status))
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self.request_seconds.labels(*key[1:])
+        child.observe(seconds)
 
     def reloaded(self, attempt: ReloadAttempt) -> None:
         self.reloads.labels(attempt.trigger, "ok" if attempt.ok else "failed").inc()

@@ -82,3 +82,105 @@ def test_loads_request_lists_text_problems_with_paths() -> None:
         ('["k\\ud800y"]', "invalid_text")
     ]
     assert jsonio.loads_request(b'{"ok": "\\ud83d\\ude00"}') == ({"ok": "\U0001f600"}, ())
+
+
+def _spaced(value: Any, space: str) -> str:
+    """JSON text of `value` with `space` around every token (any whitespace JSON allows)."""
+    if isinstance(value, dict):
+        items = [
+            f"{space}{json.dumps(k)}{space}:{space}{_spaced(v, space)}{space}"
+            for k, v in value.items()
+        ]
+        return "{" + ",".join(items) + space + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(f"{space}{_spaced(v, space)}{space}" for v in value) + space + "]"
+    return jsonio.dumps_exact(value)
+
+
+SPACES = st.sampled_from(["", " ", "\n", "\r\n  ", "\t \n"])
+ENVELOPES = st.fixed_dictionaries(
+    {},
+    optional={
+        "input": VALUES,
+        "inputs": st.lists(VALUES, max_size=4),
+        "version": st.text(max_size=5),
+        "explain": st.booleans(),
+    },
+)
+
+
+@given(ENVELOPES, SPACES, st.sampled_from(["", "inputs"]))
+def test_loads_envelope_reads_as_loads_request_and_keeps_each_value_text(
+    body: dict[str, Any], space: str, list_field: str
+) -> None:
+    data = _spaced(body, space).encode()
+    envelope = jsonio.loads_envelope(data, list_field)
+    value, problems = jsonio.loads_request(data)
+    assert _exact(envelope.value) == _exact(value) and envelope.problems == problems
+    assert envelope.fields is not None and set(envelope.fields) == set(value)
+    for key, span in envelope.fields.items():
+        text = envelope.source(span)
+        assert "\n" not in text and "\r" not in text  # one line of a log
+        assert _exact(jsonio.loads(text)) == _exact(value[key])
+    if list_field and "inputs" in value:
+        assert envelope.items is not None and len(envelope.items) == len(value["inputs"])
+        for span, item in zip(envelope.items, value["inputs"], strict=True):
+            assert _exact(jsonio.loads(envelope.source(span))) == _exact(item)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"[1, 2]",
+        b'"text"',
+        b'{"input": {"a": 1}, "input": {"a": 2}}',
+        b'{"inputs": [{"a": 1, "a": 2}, {"b": "\\udfff"}]}',
+        b'{"input": {"k\\ud800": 1}}',
+        b'{"input": {"a": "\xff"}}',
+        b"  {}  ",
+    ],
+)
+def test_loads_envelope_of_unusual_bodies_is_loads_request(data: bytes) -> None:
+    envelope = jsonio.loads_envelope(data, "inputs")
+    value, problems = jsonio.loads_request(data)
+    assert _exact(envelope.value) == _exact(value) and envelope.problems == problems
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"{", b'{"input": }', b'{"input": {}} x', b'{"a": NaN}', b'{"a": ' + b"9" * 5000 + b"}"],
+)
+def test_loads_envelope_refuses_what_loads_request_refuses(data: bytes) -> None:
+    with pytest.raises(jsonio.JSONInputError) as expected:
+        jsonio.loads_request(data)
+    with pytest.raises(jsonio.JSONInputError) as got:
+        jsonio.loads_envelope(data, "inputs")
+    assert (str(got.value), got.value.line, got.value.column) == (
+        str(expected.value),
+        expected.value.line,
+        expected.value.column,
+    )
+
+
+RESULTS = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | DECIMALS
+    | st.sampled_from([Decimal("-0.00"), Decimal("NaN"), Decimal("-1.50")])
+    | st.text(max_size=12)
+    | st.dates(),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+        | st.frozensets(st.text(max_size=3), max_size=3)
+        | st.tuples(inner, inner)
+    ),
+    max_leaves=20,
+)
+
+
+@given(RESULTS)
+def test_plain_json_is_to_plain_encoded(value: Any) -> None:
+    expected = json.dumps(jsonio.to_plain(value), ensure_ascii=False, separators=(",", ":"))
+    assert jsonio.plain_json(value) == expected

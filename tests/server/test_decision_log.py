@@ -80,6 +80,33 @@ def test_every_decision_is_logged_and_reproducible(
     assert (lines[2]["version"], lines[2]["as_of"]) == ("2026-01", "2026-07-01")
 
 
+def test_inputs_are_logged_as_sent_on_one_line(
+    example_engine: ruleengine.Engine, tmp_path: Path
+) -> None:
+    """The log writes each input's own JSON text from the request body (not encoded
+    again), on one line even when the client sent it over several."""
+    log = tmp_path / "decisions.jsonl"
+    app = create_app(engine=example_engine, settings=settings(decision_log=log))
+    single = json.dumps({"input": FACTS}, indent=2).replace('"16.78"', "1.678E+1")
+    batch = json.dumps({"inputs": [FACTS, {"bad": 1}, FACTS]}, indent="\t").replace("\n", "\r\n")
+    with TestClient(app) as client:
+        assert client.post(URL.format("quote"), content=single).status_code == 200
+        answered = client.post(URL.format("quote") + "/batch", content=batch).json()
+    raw = log.read_text("utf-8").split("\n")
+    assert raw[-1] == "" and len(raw) == 4  # three lines, each ended by one line break
+    lines = [jsonio.loads(line) for line in raw[:-1]]
+    assert [line["decision_id"] for line in lines[1:]] == [
+        answered["results"][i]["decision_id"] for i in (0, 2)
+    ]
+    assert '"unit_price": 1.678E+1' in raw[0]  # the number's text as sent
+    assert lines[0]["input"]["order"]["items"][0]["unit_price"] == Decimal("16.78")
+    for line in lines[1:]:
+        assert line["input"] == FACTS
+    for line in lines:
+        again = example_engine.decide("example", "quote", line["input"])
+        assert jsonio.to_plain(again.result) == line["result"]
+
+
 # --- group commit, failures, rotation, permissions, sensitive fields ---------------------
 
 

@@ -1,31 +1,34 @@
 """`POST /v1/rulesets/{ruleset}/decisions/{decision}` and its `/batch` sibling.
 
-The body is parsed here rather than by a pydantic model: numbers must stay exact
-(Decimal), bodies are size-limited, and the OpenAPI document describes each
-decision's own input and result (see `openapi.py`), which no static model can.
+The hot path of the service, so these two are plain ASGI apps (`DecisionEndpoint`),
+not FastAPI routes: no dependency injection, no request object, no pydantic. The
+request-context middleware calls them directly for a POST to their paths (they are
+also registered as routes, so other methods get the usual 405). The body is parsed
+once (`jsonio.loads_envelope`: numbers stay exact Decimals, and the text of each
+input is kept for the decision log), bodies are size-limited, and the answer is
+written as JSON text once, for the client and the log line. The OpenAPI document
+describes each decision's own input and result (see `openapi.py`).
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import time
-import uuid
 from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 import ruleengine
 from ruleengine import ContentHashUnavailableError, RuleEngineError, jsonio
 
 from ..decision_log import DecisionLogUnavailable
-from ..deps import CheckedBody, Services, ServicesDep, SnapshotDep
-from ..errors import ApiError, engine_error, problem
+from ..deps import Services, receive_body
+from ..errors import ApiError, engine_error, errors_response, problem
 from ..logs import request_id
-
-router = APIRouter(tags=["decisions"])
 
 DECIDE = "/v1/rulesets/{ruleset}/decisions/{decision}"
 _HASH = re.compile(r"sha256:[0-9a-f]{64}")
@@ -131,6 +134,35 @@ def _kind(value: Any) -> str:
     return "object"
 
 
+def _uuid4() -> str:
+    """A random (version 4) UUID as text, like `str(uuid.uuid4())` at a third of its cost."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40
+    raw[8] = raw[8] & 0x3F | 0x80
+    x = raw.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+
+
+_HEADS: dict[tuple[str, str, str, str], str] = {}
+
+
+def _head(made: ruleengine.Decision) -> str:
+    """`,"ruleset":…,"content_hash":…` of an answer, made once per version and decision."""
+    key = (made.ruleset, made.decision, made.version, made.content_hash)
+    head = _HEADS.get(key)
+    if head is None:
+        if len(_HEADS) > 4096:  # reloads bring new versions: keep the cache bounded
+            _HEADS.clear()
+        head = "".join(
+            f',"{name}":{json.dumps(value, ensure_ascii=False)}'
+            for name, value in zip(
+                ("ruleset", "decision", "version", "content_hash"), key, strict=True
+            )
+        )
+        _HEADS[key] = head
+    return head
+
+
 class _Decider:
     """Decides inputs of one decision against one snapshot, with metrics and the log."""
 
@@ -144,6 +176,7 @@ class _Decider:
         explain: bool,
     ) -> None:
         self.services = services
+        self.log = services.decision_log
         self.engine = engine
         self.ruleset = ruleset
         self.decision = decision
@@ -158,9 +191,10 @@ class _Decider:
         )
         self.version_label = version if known is not None and version and known.get(version) else ""
 
-    def decide(self, input: Any) -> tuple[dict[str, Any], bytes | None, str | None]:
-        """The answer's envelope and its decision-log line; raises `ApiError` for a bad
-        request."""
+    def decide(self, input: Any, source: str | None = None) -> tuple[str, bytes | None]:
+        """The answer's JSON text (`{"result", "ruleset", …, "decision_id"}`) and its
+        decision-log line; `source` is the input's JSON text as the client sent it.
+        Raises `ApiError` for a bad request."""
         metrics = self.services.metrics
         start = time.perf_counter()
         try:
@@ -168,23 +202,28 @@ class _Decider:
                 self.ruleset, self.decision, input, version=self.version, explain=self.explain
             )
         except RuleEngineError as exc:
-            metrics.decisions.labels(
+            metrics.count_decision(
                 self.ruleset_label, self.decision_label, self.version_label, exc.code
-            ).inc()
+            )
             raise engine_error(exc) from None
-        metrics.decision_seconds.labels(self.ruleset, self.decision).observe(
-            time.perf_counter() - start
-        )
-        metrics.decisions.labels(self.ruleset, self.decision, made.version, "ok").inc()
-        decision_id = str(uuid.uuid4())
-        out = jsonio.decision_to_json(made)
-        out["decision_id"] = decision_id
-        log = self.services.decision_log
-        if log is None:
-            return out, None, None
-        # The result's JSON text, encoded once for the log line and the answer.
-        result_json = json.dumps(out["result"], ensure_ascii=False, separators=(",", ":"))
-        return out, log.entry(self.engine, decision_id, made, input, result_json), result_json
+        metrics.observe_decision(self.ruleset, self.decision, time.perf_counter() - start)
+        metrics.count_decision(self.ruleset, self.decision, made.version, "ok")
+        decision_id = _uuid4()
+        if self.explain:
+            out = jsonio.decision_to_json(made)
+            out["decision_id"] = decision_id
+            text = json.dumps(out, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+            result_json = text[len('{"result":') : text.index(',"ruleset":')]
+        else:
+            result_json = jsonio.plain_json(made.result)
+            text = (
+                f'{{"result":{result_json}{_head(made)},"as_of":"{made.as_of.isoformat()}",'
+                f'"locale":{json.dumps(made.locale, ensure_ascii=False)},'
+                f'"decision_id":"{decision_id}"}}'
+            )
+        if self.log is None:
+            return text, None
+        return text, self.log.entry(self.engine, decision_id, made, input, result_json, source)
 
     def check_names(self) -> None:
         """404 before deciding a batch: an unknown rule set, pinned version or decision."""
@@ -196,72 +235,12 @@ class _Decider:
             raise ruleengine.NotFoundError("decision", self.decision, known)
 
 
-def _response(body: dict[str, Any], result_json: str | None) -> Response:
-    """`JSONResponse(body)`, reusing the result's JSON text when it was already made."""
-    if result_json is None or next(iter(body), None) != "result":
-        return JSONResponse(body)
-    rest = json.dumps(
-        {k: v for k, v in body.items() if k != "result"},
-        ensure_ascii=False,
-        allow_nan=False,
-        separators=(",", ":"),
-    )
-    text = '{"result":' + result_json + ("," + rest[1:] if len(rest) > 2 else "}")
-    return Response(text.encode("utf-8"), media_type="application/json")
-
-
-async def _answer(
-    services: Services, body: Any, lines: list[bytes], result_json: str | None = None
-) -> Response:
-    """Send `body` once its decision-log lines are written (group commit); 413 when it is
-    larger than `max_response_bytes`, 503 when the log cannot be written (fail closed)."""
-    response = _response(body, result_json)
-    limit = services.settings.max_response_bytes
-    if len(response.body) > limit:
-        raise ApiError.one(
-            413,
-            "response_too_large",
-            "",
-            f"the answer would be {len(response.body)} bytes; the limit is {limit} "
-            "(ask for fewer inputs, or without explain)",
-            expected=f"at most {limit} bytes",
-            got=f"{len(response.body)} bytes",
-        )
-    log = services.decision_log
-    if log is not None and lines:
-        try:
-            await log.commit(lines)
-        except DecisionLogUnavailable:
-            message = (
-                "the decision could not be logged, so it is not answered; "
-                f"request id {request_id.get()}"
-            )
-            raise ApiError(
-                503,
-                [problem("decision_log_unavailable", "", message)],
-                headers={"Retry-After": "1"},
-            ) from None
-    return response
-
-
 def _refuse_text(problems: tuple[jsonio.TextProblem, ...]) -> None:
     """422 listing every duplicate key and non-Unicode text of a request body."""
     if problems:
         raise ApiError(
             422, [problem(p.code, jsonio.path_text(p.path), p.message) for p in problems]
         )
-
-
-@router.post(DECIDE, include_in_schema=False)
-async def decide(
-    ruleset: str, decision: str, body: CheckedBody, snapshot: SnapshotDep, services: ServicesDep
-) -> Response:
-    _refuse_text(body.problems)
-    input, version, explain, content_hash = _envelope(body.value, "input")
-    version = _pinned(snapshot.engine, ruleset, version, content_hash)
-    decider = _Decider(services, snapshot.engine, ruleset, decision, version, explain)
-    out, line, result_json = decider.decide(input)
-    return await _answer(services, out, [line] if line is not None else [], result_json)
 
 
 def _batch_paths(errors: list[dict[str, Any]], index: int) -> list[dict[str, Any]]:
@@ -293,41 +272,144 @@ def _item_problems(
     return by_item
 
 
-@router.post(DECIDE + "/batch", include_in_schema=False)
-async def decide_batch(
-    ruleset: str, decision: str, body: CheckedBody, snapshot: SnapshotDep, services: ServicesDep
-) -> Response:
-    bad_items = _item_problems(body.problems)
-    inputs, version, explain, content_hash = _envelope(body.value, "inputs")
-    settings = services.settings
-    limit = settings.max_batch_explain if explain else settings.max_batch
-    if len(inputs) > limit:
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class DecisionEndpoint:
+    """The ASGI app of `POST DECIDE` (`batch=False`) or `POST DECIDE/batch`."""
+
+    def __init__(self, services: Services, batch: bool) -> None:
+        self.services = services
+        self.batch = batch
+        self.path = DECIDE + "/batch" if batch else DECIDE
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        params = scope["path_params"]
+        try:
+            body = await self._answer(scope, receive, params["ruleset"], params["decision"])
+        except ApiError as exc:
+            await errors_response(exc.status, exc.errors, exc.headers)(scope, receive, send)
+            return
+        except RuleEngineError as exc:
+            err = engine_error(exc)
+            await errors_response(err.status, err.errors)(scope, receive, send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def _answer(self, scope: Scope, receive: Receive, ruleset: str, decision: str) -> bytes:
+        services = self.services
+        snapshot = services.store.snapshot
+        if snapshot is None:
+            raise ApiError.one(503, "not_ready", "", "no rules are loaded yet")
+        data = await receive_body(scope, receive, services.settings.max_body_bytes)
+        try:
+            body = jsonio.loads_envelope(data, "inputs" if self.batch else "")
+        except jsonio.JSONInputError as exc:
+            where = f" at line {exc.line}, column {exc.column}" if exc.line else ""
+            raise ApiError.one(400, "malformed_json", "", f"{exc}{where}") from None
+        if self.batch:
+            text, lines = self._batch(snapshot.engine, ruleset, decision, body)
+        else:
+            _refuse_text(body.problems)
+            input, version, explain, content_hash = _envelope(body.value, "input")
+            version = _pinned(snapshot.engine, ruleset, version, content_hash)
+            decider = _Decider(services, snapshot.engine, ruleset, decision, version, explain)
+            span = body.fields.get("input") if body.fields is not None else None
+            text, line = decider.decide(input, body.source(span) if span is not None else None)
+            lines = [line] if line is not None else []
+        return await _answer(services, text, lines)
+
+    def _batch(
+        self, engine: ruleengine.Engine, ruleset: str, decision: str, body: jsonio.Envelope
+    ) -> tuple[str, list[bytes]]:
+        services = self.services
+        bad_items = _item_problems(body.problems)
+        inputs, version, explain, content_hash = _envelope(body.value, "inputs")
+        settings = services.settings
+        limit = settings.max_batch_explain if explain else settings.max_batch
+        if len(inputs) > limit:
+            raise ApiError.one(
+                413,
+                "batch_too_large",
+                "inputs",
+                f"a batch{' with explain' if explain else ''} holds at most {limit} inputs; "
+                f"this one has {len(inputs)}",
+                expected=f"at most {limit} inputs",
+                got=f"{len(inputs)} inputs",
+            )
+        version = _pinned(engine, ruleset, version, content_hash)
+        decider = _Decider(services, engine, ruleset, decision, version, explain)
+        decider.check_names()
+        spans = body.items if body.items is not None and len(body.items) == len(inputs) else None
+        parts: list[str] = []
+        lines: list[bytes] = []
+        for index, input in enumerate(inputs):
+            if index in bad_items:
+                parts.append(_errors_text(bad_items[index]))
+                continue
+            try:
+                text, line = decider.decide(
+                    input, body.source(spans[index]) if spans is not None else None
+                )
+            except ApiError as exc:
+                parts.append(_errors_text(_batch_paths(exc.errors, index)))
+            else:
+                parts.append(text)
+                if line is not None:
+                    lines.append(line)
+        names = json.dumps(
+            {"ruleset": ruleset, "decision": decision}, ensure_ascii=False, separators=(",", ":")
+        )
+        return names[:-1] + ',"results":[' + ",".join(parts) + "]}", lines
+
+
+def _errors_text(errors: list[dict[str, Any]]) -> str:
+    return json.dumps({"errors": errors}, ensure_ascii=False, separators=(",", ":"))
+
+
+async def _answer(services: Services, text: str, lines: list[bytes]) -> bytes:
+    """The answer's bytes once its decision-log lines are written (group commit); 413 when
+    it is larger than `max_response_bytes`, 503 when the log cannot be written (fail
+    closed)."""
+    body = text.encode("utf-8")
+    limit = services.settings.max_response_bytes
+    if len(body) > limit:
         raise ApiError.one(
             413,
-            "batch_too_large",
-            "inputs",
-            f"a batch{' with explain' if explain else ''} holds at most {limit} inputs; "
-            f"this one has {len(inputs)}",
-            expected=f"at most {limit} inputs",
-            got=f"{len(inputs)} inputs",
+            "response_too_large",
+            "",
+            f"the answer would be {len(body)} bytes; the limit is {limit} "
+            "(ask for fewer inputs, or without explain)",
+            expected=f"at most {limit} bytes",
+            got=f"{len(body)} bytes",
         )
-    version = _pinned(snapshot.engine, ruleset, version, content_hash)
-    decider = _Decider(services, snapshot.engine, ruleset, decision, version, explain)
-    decider.check_names()
-    results: list[dict[str, Any]] = []
-    lines: list[bytes] = []
-    for index, input in enumerate(inputs):
-        if index in bad_items:
-            results.append({"errors": bad_items[index]})
-            continue
+    log = services.decision_log
+    if log is not None and lines:
         try:
-            out, line, _ = decider.decide(input)
-        except ApiError as exc:
-            results.append({"errors": _batch_paths(exc.errors, index)})
-        else:
-            results.append(out)
-            if line is not None:
-                lines.append(line)
-    return await _answer(
-        services, {"ruleset": ruleset, "decision": decision, "results": results}, lines
-    )
+            await log.commit(lines)
+        except DecisionLogUnavailable:
+            message = (
+                "the decision could not be logged, so it is not answered; "
+                f"request id {request_id.get()}"
+            )
+            raise ApiError(
+                503,
+                [problem("decision_log_unavailable", "", message)],
+                headers={"Retry-After": "1"},
+            ) from None
+    return body
+
+
+def routes(services: Services) -> list[Route]:
+    """The two decision routes (POST only: other methods get 405)."""
+    return [
+        Route(DECIDE, DecisionEndpoint(services, batch=False), methods=["POST"]),
+        Route(DECIDE + "/batch", DecisionEndpoint(services, batch=True), methods=["POST"]),
+    ]
