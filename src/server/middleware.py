@@ -125,9 +125,17 @@ class RequestContext:
             seconds = time.perf_counter() - start
             route = _route_of(scope)
             self.metrics.observe_request(route, scope["method"], status, seconds)
-            if self.access_log:
-                log.info(
+            if self.access_log and log.isEnabledFor(logging.INFO):
+                # `log.info(...)` less the look-up of the caller's file and line, which
+                # no line of this log shows
+                record = log.makeRecord(
+                    log.name,
+                    logging.INFO,
+                    __file__,
+                    0,
                     "request",
+                    (),
+                    None,
                     extra={
                         "method": scope["method"],
                         "path": path,
@@ -137,6 +145,7 @@ class RequestContext:
                         "client": (scope.get("client") or ("-",))[0],
                     },
                 )
+                log.handle(record)
             request_id.reset(token)
 
     def _decision_route(self, scope: Scope, path: str) -> Route | None:
