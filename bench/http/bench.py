@@ -1,12 +1,16 @@
-"""HTTP benchmark: single and batch decisions against `ruleengine serve --workers 2`
-on loopback, at a fixed concurrency, with the load generator (a minimal asyncio HTTP/1.1 client over keep-alive
-connections) in its own process.
+"""HTTP benchmark: single and batch decisions against `ruleengine serve` and a bare
+FastAPI echo endpoint (bench/http/echo.py: same uvicorn, one worker each) on loopback, at
+a fixed concurrency, with the load generator (a minimal asyncio HTTP/1.1 client over
+keep-alive connections) in its own process.
 
-    .venv/bin/python bench/http/bench.py [--concurrency 32] [--seconds 10] [--batch 50]
+    .venv/bin/python bench/http/bench.py --concurrency 32 --seconds 4 --rounds 5 --workers 1
 
-Prints, for each scenario, requests/s, decisions/s, p50 and p99 latency (ms), then the
-ratio of single-decision throughput with the decision log on (fsync off, then on) to
-log off, each measured in the same run. The server runs with its defaults otherwise
+Every server is up for the whole run: the echo peer, `ruleengine serve` with the decision
+log off, on (fsync off) and on with fsync. Each round sends the same single-decision body
+to each of them in turn (the order rotates), then one batch round to the log-off server.
+Prints each configuration's median round (requests/s, decisions/s, p50/p99 latency, the
+server's CPU time per request) and the ratios: single / echo, log on / log off, and
+batch decisions/s / single decisions/s. The servers run with their defaults otherwise
 (JSON access log on, watcher on).
 """
 
