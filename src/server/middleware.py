@@ -126,26 +126,7 @@ class RequestContext:
             route = _route_of(scope)
             self.metrics.observe_request(route, scope["method"], status, seconds)
             if self.access_log and log.isEnabledFor(logging.INFO):
-                # `log.info(...)` less the look-up of the caller's file and line, which
-                # no line of this log shows
-                record = log.makeRecord(
-                    log.name,
-                    logging.INFO,
-                    __file__,
-                    0,
-                    "request",
-                    (),
-                    None,
-                    extra={
-                        "method": scope["method"],
-                        "path": path,
-                        "route": route,
-                        "status": status,
-                        "ms": round(seconds * 1000, 3),
-                        "client": (scope.get("client") or ("-",))[0],
-                    },
-                )
-                log.handle(record)
+                _log_access(scope, path, route, status, seconds)
             request_id.reset(token)
 
     def _decision_route(self, scope: Scope, path: str) -> Route | None:
@@ -206,6 +187,29 @@ def page_policy(html: str) -> str:
         "connect-src 'self'; img-src 'self' data:; font-src 'self'; base-uri 'none'; "
         "form-action 'self'; frame-ancestors 'none'; object-src 'none'"
     )
+
+
+def _log_access(scope: Scope, path: str, route: str, status: int, seconds: float) -> None:
+    """One access-log line: `log.info(...)` less the look-up of the caller's file and
+    line, which no line of this log shows."""
+    record = log.makeRecord(
+        log.name,
+        logging.INFO,
+        __file__,
+        0,
+        "request",
+        (),
+        None,
+        extra={
+            "method": scope["method"],
+            "path": path,
+            "route": route,
+            "status": status,
+            "ms": round(seconds * 1000, 3),
+            "client": (scope.get("client") or ("-",))[0],
+        },
+    )
+    log.handle(record)
 
 
 def _route_of(scope: Scope) -> str:
