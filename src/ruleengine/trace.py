@@ -380,23 +380,23 @@ class _Builder:
 
 
 def _bounded(node: Node, depth: int, seen: set[str]) -> Node:
-    """A copy cut at MAX_DEPTH and MAX_INPUTS; a node met again is a `ref` to its id."""
-    if "id" in node and node["id"] in seen:
-        return {"ref": node["id"], "label": node["label"], "value": node.get("value")}
-    if "id" in node:
-        seen.add(node["id"])
-    out = {k: v for k, v in node.items() if k != "inputs"}
-    inputs = node.get("inputs")
+    """The node cut at MAX_DEPTH and MAX_INPUTS (in place: the builder's nodes are this
+    derivation's own); a node met again is a `ref` to its id."""
+    ident = node["id"]
+    if ident in seen:
+        return {"ref": ident, "label": node["label"], "value": node.get("value")}
+    seen.add(ident)
+    inputs = node.pop("inputs", None)
     if not inputs:
-        return out
+        return node
     if depth >= MAX_DEPTH:
-        out["cut"] = f"{len(inputs)} inputs not shown (depth {MAX_DEPTH})"
-        return out
+        node["cut"] = f"{len(inputs)} inputs not shown (depth {MAX_DEPTH})"
+        return node
     kept = [_bounded(child, depth + 1, seen) for child in inputs[:MAX_INPUTS]]
     if len(inputs) > MAX_INPUTS:
         kept.append({"label": "...", "cut": f"{len(inputs) - MAX_INPUTS} more inputs"})
-    out["inputs"] = kept
-    return out
+    node["inputs"] = kept
+    return node
 
 
 def derivation(

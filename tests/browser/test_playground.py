@@ -261,6 +261,19 @@ def test_a_decision_under_a_draft(page: Page, shots: Shots) -> None:
     result = page.result()
     for field, value in case["draft_result"].items():
         assert result[field] == value, result
+    # Every derived value in the tree links to where it is computed, a value shown again
+    # (a let read twice) too; only facts (the input) have no place in the rule files.
+    unlinked = page.js(
+        "return [...document.querySelectorAll('#tree > .node:not(.rules)')]"
+        ".flatMap((root) => [root, ...root.querySelectorAll('.node')])"
+        ".filter((n) => !n.classList.contains('fact'))"
+        ".map((n) => (n.tagName === 'DETAILS' ? n.querySelector(':scope > summary') : n))"
+        ".filter((head) => !head.querySelector(':scope > a.loc'))"
+        ".map((head) => head.textContent)"
+    )
+    assert unlinked == [], unlinked
+    again = page.texts("#tree .again")
+    assert again, "a let read twice is shown again, linked"
     # Its explanation points into the draft's files: a click opens the editor there.
     links = page.texts("#tree a.loc")
     assert links and all(not link.startswith("/") for link in links), links

@@ -29,8 +29,23 @@ function labelOf(node) {
   return node.label ?? node.name ?? node.field ?? node.expr ?? node.kind ?? node.id ?? "";
 }
 
+// Nodes already shown in the tree, by id: a `ref` to one is shown as a leaf that still
+// links to the node's file:line:col (its inputs are where it was first shown).
+const shown = new Map();
+
+function collectShown(node) {
+  if (!node || typeof node !== "object") return;
+  if (node.id !== undefined && node.ref === undefined) shown.set(node.id, node);
+  for (const child of Array.isArray(node.inputs) ? node.inputs : []) collectShown(child);
+  for (const child of Array.isArray(node.children) ? node.children : []) collectShown(child);
+}
+
 // A node as { label, value, location, inputs: [[name, value|node]], children: [node], cut }.
 function normalize(node, nodes) {
+  if (node && node.ref !== undefined && !nodes.has(node.ref) && shown.has(node.ref)) {
+    const first = shown.get(node.ref);
+    return { label: labelOf(first), value: first.value, location: locationOf(first), kind: first.kind, inputs: [], children: [], cut: false, again: true };
+  }
   if (node && node.ref !== undefined && nodes.has(node.ref)) node = nodes.get(node.ref);
   if (typeof node === "string" && nodes.has(node)) node = nodes.get(node);
   if (node === null || typeof node !== "object") return { label: text(node), inputs: [], children: [] };
@@ -39,7 +54,7 @@ function normalize(node, nodes) {
   else if (node.inputs && typeof node.inputs === "object") inputs = Object.entries(node.inputs);
   const children = Array.isArray(node.children) ? node.children : [];
   const cut = node.cut ?? node.cut_off ?? node.truncated ?? false;
-  return { label: labelOf(node), value: node.value, location: locationOf(node), inputs, children, cut, fired: node.fired };
+  return { label: labelOf(node), value: node.value, location: locationOf(node), kind: node.kind, inputs, children, cut, fired: node.fired };
 }
 
 // Locations are shown from the version's folder on (`rules.yaml:18`); the link keeps all.
@@ -63,6 +78,7 @@ function head(node, onLocation) {
   if (node.fired !== undefined) parts.push(el("span", node.fired ? "fired" : "not-fired", node.fired ? " fired" : " did not fire"));
   if (node.value !== undefined) parts.push(document.createTextNode(" = "), el("span", "value", text(node.value)));
   if (node.location) parts.push(locLink(node.location, onLocation));
+  if (node.again) parts.push(el("span", "again", " (shown above)"));
   if (node.cut) parts.push(el("span", "cut", typeof node.cut === "string" ? ` (${node.cut})` : " (cut off here)"));
   return parts;
 }
@@ -72,12 +88,14 @@ function render(raw, nodes, depth, onLocation) {
   const scalarInputs = node.inputs.filter(([, v]) => v === null || typeof v !== "object" || Array.isArray(v) || !("value" in v || "children" in v || "inputs" in v));
   const nodeInputs = node.inputs.filter((entry) => !scalarInputs.includes(entry)).map(([, v]) => v);
   const kids = [...nodeInputs, ...node.children];
+  // Facts (input paths) are the one kind of node with no place in the rule files.
+  const kind = node.kind === "fact" ? " fact" : "";
   if (!kids.length && !scalarInputs.length) {
-    const leaf = el("div", "leaf node");
+    const leaf = el("div", `leaf node${kind}`);
     leaf.append(...head(node, onLocation));
     return leaf;
   }
-  const details = el("details", "node");
+  const details = el("details", `node${kind}`);
   if (depth < OPEN_DEPTH) details.open = true;
   const summary = el("summary");
   summary.append(...head(node, onLocation));
@@ -131,6 +149,7 @@ export function renderExplanation(container, answer, onLocation) {
   versionFolder = answer.version ? `/${answer.version}/` : "";
   const derivation = derivationOf(answer);
   const nodes = new Map();
+  shown.clear();
   let roots = [];
   if (derivation) {
     const listed = Array.isArray(derivation.nodes) ? derivation.nodes : [];
@@ -141,8 +160,13 @@ export function renderExplanation(container, answer, onLocation) {
     else if (listed.length) roots = [listed[0]];
     else roots = [derivation];
   }
+  for (const root of roots) collectShown(root);
   for (const root of roots) container.appendChild(render(root, nodes, 0, onLocation));
   const rules = rulesOf(answer);
-  if (rules.length) container.appendChild(render(rulesTree(answer, rules), nodes, derivation ? 1 : 0, onLocation));
+  if (rules.length) {
+    const tree = render(rulesTree(answer, rules), nodes, derivation ? 1 : 0, onLocation);
+    tree.classList.add("rules");
+    container.appendChild(tree);
+  }
   if (!container.childElementCount) container.appendChild(el("p", "meta", "No explanation was returned."));
 }
