@@ -168,6 +168,9 @@ class RuleSet:
 
 # tuple.__new__ builds a Decision without the NamedTuple's Python-level __new__.
 _new_tuple = tuple.__new__
+# A decision's route: its generated hot path, version label, content hash, as_of, the
+# compiled decision and the version (cached per ruleset, decision and as_of as given).
+Route = tuple[Callable[[Any, date], Any], str, str, date, CompiledDecision, Version]
 
 
 class Engine:
@@ -187,7 +190,7 @@ class Engine:
         self.drafts: DraftPolicy = drafts  # how it was loaded; a reload loads alike
         # (ruleset, decision, as_of) -> (compiled decision, version in effect): a cache
         # (a lost or cleared entry is simply looked up again), since every decision asks.
-        self._routes: dict[tuple[str, str, date], tuple[CompiledDecision, Version]] = {}
+        self._routes: dict[tuple[str, str, Any], Route] = {}  # as_of as given: a text or date
 
     @property
     def clock(self) -> Clock:
@@ -244,21 +247,16 @@ class Engine:
         explain: bool = False,
     ) -> Decision:
         """Decide `decision` of `ruleset` on `input`; raise a `RuleEngineError` subclass on bad requests."""
-        # The hot path: every step below runs on each decision, so it is kept flat.
+        # The hot path: every step below runs on each decision, so it is kept flat. Routes
+        # are cached per as_of as given (a text or a date), with the Decision's parts.
         raw_as_of = input.get("as_of") if type(input) is dict else None
-        as_of: date | None
-        if raw_as_of is None:
-            as_of = self._clock()
-        else:
-            as_of = _DATES.get(raw_as_of) if type(raw_as_of) is str else None
-            if as_of is None:
-                as_of = to_date(raw_as_of)
-        if as_of is None:
-            self._reject_as_of(ruleset, decision, input, version, raw_as_of)
-        route = self._routes.get((ruleset, decision, as_of)) if version is None else None
+        try:
+            route = self._routes[ruleset, decision, raw_as_of] if version is None else None
+        except (KeyError, TypeError):  # not seen yet (or None: today), or unhashable
+            route = None
         if route is None:
-            route = self._route(ruleset, decision, as_of, version)
-        compiled, chosen = route
+            route = self._route(ruleset, decision, input, raw_as_of, version)
+        fast, label, content_hash, as_of, compiled, chosen = route
         try:
             if explain:
                 checked = compiled.check_fast(input)  # (it keeps the budget too, as below)
@@ -287,7 +285,7 @@ class Engine:
             # Plainly valid input: checked and decided by one generated function (its check
             # also keeps every text and list within the decision's budget). Else the budget,
             # then the collecting validator lists every problem (or vouches for the input).
-            decided = compiled.decide_fast(input, as_of)
+            decided = fast(input, as_of)
             if decided is FAIL:
                 check_input_size(chosen.compiled.checked.costs.get(decision, ()), input)
                 data, locale = compiled.validate(input)
@@ -298,34 +296,32 @@ class Engine:
             raise
         except Exception as exc:  # a bug: say which rule's code raised it
             raise as_internal(exc) from exc
-        return _new_tuple(
-            Decision,
-            (
-                result,
-                ruleset,
-                decision,
-                chosen.version,
-                chosen.content_hash,
-                as_of,
-                locale,
-                None,
-                None,
-            ),
-        )
+        made = (result, ruleset, decision, label, content_hash, as_of, locale, None, None)
+        return _new_tuple(Decision, made)
 
     def _route(
-        self, ruleset: str, decision: str, as_of: date, version: str | None
-    ) -> tuple[CompiledDecision, Version]:
-        """The compiled decision and its version; raise NotFoundError and the like."""
+        self, ruleset: str, decision: str, input: Any, raw_as_of: Any, version: str | None
+    ) -> Route:
+        """How to decide: the as_of, the version and its compiled decision; raise
+        NotFoundError and the like (an input error for a bad as_of)."""
+        as_of: date | None
+        if raw_as_of is None:
+            as_of = self._clock()
+        else:
+            as_of = _DATES.get(raw_as_of) if type(raw_as_of) is str else None
+            if as_of is None:
+                as_of = to_date(raw_as_of)
+        if as_of is None:
+            self._reject_as_of(ruleset, decision, input, version, raw_as_of)
         chosen = self.select(ruleset, as_of, version)
         compiled = chosen.compiled.decisions.get(decision)
         if compiled is None:
             raise NotFoundError("decision", decision, sorted(chosen.compiled.decisions))
-        route = (compiled, chosen)
-        if version is None:
+        route = (compiled.decide_fast, chosen.version, chosen.content_hash, as_of, compiled, chosen)
+        if version is None and type(raw_as_of) in (str, date):  # as given: today's moves on
             if len(self._routes) >= 4096:  # bounded: dates repeat, but not forever
                 self._routes.clear()
-            self._routes[(ruleset, decision, as_of)] = route
+            self._routes[ruleset, decision, raw_as_of] = route
         return route
 
     def decide_traced(

@@ -124,6 +124,13 @@ def test_routes_are_cached_but_never_wrong(example_engine: ruleengine.Engine) ->
             assert pinned.version == "2026-01"
         with pytest.raises(ruleengine.NotFoundError):
             example_engine.decide("example", "nope", {**facts(), "as_of": "2026-06-30"})
+        # Cached per as_of as given: a date object, and texts that are no date, alike.
+        for when, version in [(date(2026, 6, 30), "2026-01"), (date(2026, 7, 1), "2026-07")]:
+            data = {**facts(), "as_of": when}
+            assert example_engine.decide("example", "quote", data).version == version
+        for bad in ("2026-02-30", ["2026-06-30"], 20260630):
+            with pytest.raises(ruleengine.InputError):
+                example_engine.decide("example", "quote", {**facts(), "as_of": bad})
 
 
 @pytest.mark.parametrize("as_of", ["2020-01-01", "2026-03-15", "2026-07-01", "2027-12-31"])
