@@ -7,6 +7,7 @@ value worked out by hand."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from decimal import Decimal, localcontext
 from typing import Any
@@ -55,6 +56,12 @@ tables:
   terms:
     type: list<string>
     value: [monthly, annual, three_year]
+  five:
+    type: list<int>
+    value: [1, 2, 3, 4, 5]
+  no_terms:
+    type: list<string>
+    value: []
 """
 
 FUNCTIONS = """\
@@ -151,6 +158,10 @@ decisions:
       nested_flags: len(flags(item)) + len(flags(item))
       all_known: all(t in item.tags, t in ["a", "x", "vip"])
       any_listed: any(t in item.tags, t in ["x", "y"])
+      all_other_terms: all(t in terms, t != term)
+      none_of_no_terms: any(t in no_terms, t == term)
+      all_of_no_terms: all(t in no_terms, t == term)
+      five_has_c: any(n in five, n == c)
 """
 
 
@@ -192,6 +203,10 @@ def _expected(item: dict[str, Any], term: str, c: int) -> dict[str, Any]:
         "nested_flags": 2 * len(flagged),
         "all_known": all(t in ("a", "x", "vip") for t in item["tags"]),
         "any_listed": any(t in ("x", "y") for t in item["tags"]),
+        "all_other_terms": term not in ("monthly", "annual", "three_year"),
+        "none_of_no_terms": False,
+        "all_of_no_terms": True,
+        "five_has_c": c in (1, 2, 3, 4, 5),
     }
 
 
@@ -222,6 +237,11 @@ def test_the_lowering_really_happens(engine: ruleengine.Engine) -> None:
         assert call not in fused, call
     assert "for _b" in fused
     assert ".issuperset(_t" in fused and ".isdisjoint(_t" in fused
+    # any/all over a constant list of up to four scalars is unrolled; longer ones loop.
+    assert re.search(r"^\s+for \w+ in t_terms:", fused, re.MULTILINE) is None
+    assert re.search(r"^\s+for \w+ in t_no_terms:", fused, re.MULTILINE) is None
+    assert re.search(r"^\s+for \w+ in t_five:", fused, re.MULTILINE) is not None
+    assert "('monthly' != " in fused
     # Inside a conditional branch a helper with `let` stays a call (its lets would run
     # unconditionally otherwise); outside one it is inlined.
     assert fused.count("f_padded(") == 1

@@ -119,20 +119,36 @@ class FastPath:
             parts.append(f"{var} in {m.constant(rule.allowed)}")
         return " and ".join(parts)
 
+    def fail_unless_all(self, tests: list[str], indent: int) -> None:
+        """Return _FAIL unless every test holds; empties `tests`."""
+        if tests:
+            joined = " and ".join(tests) if len(tests) > 1 else tests[0]
+            self.fail_unless(f"not ({joined})", indent)
+            tests.clear()
+
     def fail_unless(self, cond: str, indent: int) -> None:
         self.m.emit(f"if {cond}:", indent)
         self.m.emit("return _FAIL", indent + 1)
+
+    def scalar_test(self, rule: FieldRule, var: str) -> tuple[str, Code] | None:
+        """(the test a plainly valid scalar passes, the code of its converted value), or
+        None if `var` is not a scalar."""
+        scalar = self.fast_scalar(rule, var)
+        if scalar is None:
+            return None
+        cond, converted = scalar
+        test = f"{var} is None or ({cond})" if rule.optional else cond
+        return test, Code(converted, cost=NAME if converted == var else EXPENSIVE)
 
     def fast_value(self, rule: FieldRule, var: str, indent: int) -> Code:
         """Emit statements that check `var` (returning _FAIL if it is not plainly valid);
         return the code of its converted value (for a record, with its fields' code)."""
         m = self.m
-        scalar = self.fast_scalar(rule, var)
+        scalar = self.scalar_test(rule, var)
         if scalar is not None:
-            cond, converted = scalar
-            test = f"{var} is None or ({cond})" if rule.optional else cond
+            test, value = scalar
             self.fail_unless(f"not ({test})", indent)
-            return Code(converted, cost=NAME if converted == var else EXPENSIVE)
+            return value
         if rule.optional:
             result = m.fresh("_t")
             m.emit(f"if {var} is None:", indent)
@@ -195,12 +211,21 @@ class FastPath:
         self.fail_unless(f"len({var}) != {count}", indent)
         self.fail_over(var, len(fields) + len(extra_known), indent)
         values: dict[str, Code] = {}
+        # Scalar fields in a row are tested by one `if` (and-ed in field order).
+        tests: list[str] = []
         for f in fields:
             assert f.name is not None
             local = names[f.name]
             if f.optional:
                 m.emit(f"{local} = {var}.get({lit(f.name)})", indent)
+            scalar = self.scalar_test(f, local)
+            if scalar is not None:
+                tests.append(f"({scalar[0]})")
+                values[f.name] = scalar[1]
+                continue
+            self.fail_unless_all(tests, indent)
             values[f.name] = self.fast_value(f, local, indent)
+        self.fail_unless_all(tests, indent)
         display = "{" + ", ".join(f"{lit(k)}: {v.text}" for k, v in values.items()) + "}"
         return Code(display, fields=values)
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..checker import CheckedFunction, CheckedGroup
 from ..nodes import Call, Expr, Literal, Macro, Var, children, walk
 from ..typesys import DECIMAL, Type
-from .emit import NAME, Code, Mark, ident, name_code
+from .emit import NAME, Code, Mark, ident, lit, name_code
 from .indexing import is_path
 from .unit import rule_origin
 
@@ -24,8 +24,15 @@ if TYPE_CHECKING:
     from .expressions import ExprCompiler
 
 
+# A quantifier over a constant list of at most this many scalars is unrolled.
+UNROLL_MAX_ITEMS = 4
+
+
 def loop_statement(ec: ExprCompiler, node: Macro) -> Code:
     """A quantifier or fold as a `for` statement in the sink; its value in a local."""
+    items = constant_items(ec, node.collection) if node.name in ("any", "all") else None
+    if items is not None:
+        return unrolled(ec, node, items)
     coll = ec.collection(node.collection)
     var, result = ec.m.fresh("_b"), ec.m.fresh("_i")
     saved = ec.env.get(node.var)
@@ -41,6 +48,39 @@ def loop_statement(ec: ExprCompiler, node: Macro) -> Code:
     for line in lines[2:]:
         ec.statement(line)
     return name_code(result)
+
+
+def constant_items(ec: ExprCompiler, node: Expr) -> tuple[object, ...] | None:
+    """The items of a table that is a short list of scalars (str, int, bool), else None."""
+    if not isinstance(node, Var) or node.name in ec.env:
+        return None
+    table = ec.m.checked.tables.get(node.name)
+    if table is None or type(table.value) not in (list, tuple):
+        return None
+    value: list[object] | tuple[object, ...] = table.value
+    if len(value) > UNROLL_MAX_ITEMS:
+        return None
+    if not all(type(item) in (str, int, bool) for item in value):
+        return None
+    return tuple(value)
+
+
+def unrolled(ec: ExprCompiler, node: Macro, items: tuple[object, ...]) -> Code:
+    """any/all over constant items as one `or`/`and` of the body, once per item (the
+    loop variable a literal): no loop, no local, and it still stops at the first item
+    that decides."""
+    saved = ec.env.get(node.var)
+    parts = []
+    try:
+        for item in items:
+            ec.env[node.var] = Code(lit(item), cost=NAME)
+            parts.append(ec.branch(node.body[0]))
+    finally:
+        ec.restore(node.var, saved)
+    if not parts:
+        return Code("False" if node.name == "any" else "True", cost=NAME)
+    joined = (" or " if node.name == "any" else " and ").join(f"({p.text})" for p in parts)
+    return Code(f"({joined})", frozenset().union(*(p.reads for p in parts)))
 
 
 def lifted_loop(ec: ExprCompiler, node: Macro) -> Code:
