@@ -37,6 +37,7 @@ from .engine import (
 from .errors import (
     Code,
     ContentHashUnavailableError,
+    DecisionBudgetError,
     Diagnostic,
     InputCode,
     InputError,
@@ -72,6 +73,7 @@ __all__ = [
     "Code",
     "ContentHashUnavailableError",
     "Decision",
+    "DecisionBudgetError",
     "DecisionInfo",
     "Diagnostic",
     "DraftPolicy",

@@ -54,6 +54,7 @@ class Code(_Described):
     BAD_PATTERN = "bad_pattern", "a field's pattern is not a valid regular expression"
     UNSAFE_PATTERN = "unsafe_pattern", "a field's pattern could take too long to match"
     NUMBER_SYNTAX = "number_syntax", "a number not written the one way (`.5`, `1e2`, `1_000`)"
+    NUMBER_TOO_LARGE = "number_too_large", "an int with more digits than ints may have"
     # expressions, names and types
     EXPR_SYNTAX = "expr_syntax", "an expression cannot be read"
     UNKNOWN_NAME = "unknown_name", "a name that is not declared"
@@ -377,6 +378,14 @@ class InternalError(RuntimeError):
         self.location = location  # file:line of the YAML definition, when known
         self.what = what  # `rule <group>/<rule id>`, `decision <name>`...
         super().__init__(message)
+
+
+class DecisionBudgetError(InternalError):
+    """A decision built a value over the runtime budget that backs `check`'s cost bound
+    (an int of more than `MAX_INT_DIGITS` digits): the rules' doing, not the request's,
+    so a 500-class error (the server answers it with the request id), never a hang."""
+
+    code = "decision_budget_exceeded"
 
 
 class ContentHashUnavailableError(RuleEngineError):

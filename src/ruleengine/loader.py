@@ -29,7 +29,7 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from .errors import Code, Diagnostic, Note, RuleFileError
-from .numbers import ONE_WAY, number_fix, number_hint
+from .numbers import MAX_INT_DIGITS, ONE_WAY, number_fix, number_hint
 
 # A path into a document: mapping keys and sequence indexes.
 DataPath = tuple[str | int, ...]
@@ -253,6 +253,15 @@ class _Converter:
             Diagnostic(code, message, self.file, mark.line + 1, mark.column + 1, hint)
         )
 
+    def number_too_large(self, node: ScalarNode) -> bool:
+        """Report a plain int past MAX_INT_DIGITS digits (`number_too_large`), if it is one."""
+        digits = len(node.value.lstrip("+-"))
+        if node.tag != _PLAIN or digits <= MAX_INT_DIGITS or not _INT.match(node.value):
+            return False
+        message = f"an int of {digits:,} digits (ints have at most {MAX_INT_DIGITS:,})"
+        self.error(node, Code.NUMBER_TOO_LARGE, message, "quote it if it is text")
+        return True
+
     def convert(self, node: Node, path: DataPath) -> Any:
         # Every node reached again through an alias counts, scalars included:
         # a bomb of aliased lists of scalars is refused after a bounded amount of work.
@@ -273,6 +282,8 @@ class _Converter:
             )
             return None
         if isinstance(node, ScalarNode):
+            if len(node.value) > MAX_INT_DIGITS and self.number_too_large(node):
+                return None
             value = resolve_plain(node.value) if node.tag == _PLAIN else node.value
             if type(value) in (int, Decimal) and not ONE_WAY.match(node.value):
                 self.number_not_written_one_way(node)

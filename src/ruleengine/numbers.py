@@ -12,6 +12,11 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+# Ints have at most this many digits: in rule files (`number_too_large`) and at run time
+# (`*` past it is `decision_budget_exceeded`). Python writes at most 4,300 digits of an
+# int as text; the headroom is for the few bits each `+` may add.
+MAX_INT_DIGITS = 4000
+
 ONE_WAY = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?\Z")
 # Number-like text that is not written the one way (tried on a whole token).
 _LOOKS_NUMERIC = re.compile(

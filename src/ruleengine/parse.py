@@ -46,7 +46,7 @@ from .nodes import (
     Unary,
     Var,
 )
-from .numbers import NUMBER_TOKEN, number_fix, number_hint
+from .numbers import MAX_INT_DIGITS, NUMBER_TOKEN, number_fix, number_hint
 from .stdlib import MACROS
 
 # Expressions longer than this are refused: rule expressions are short, and
@@ -147,7 +147,16 @@ class _Builder:
         return Token(token.type, self.text[start:end], start_pos=start, end_pos=end)
 
     def int_lit(self, meta: Meta, token: Token) -> Literal:
-        return Literal(int(self._literal(token)), span=_span(meta))
+        text = self._literal(token)
+        if len(text.lstrip("-")) > MAX_INT_DIGITS:
+            raise _Problem(
+                f"an int of {len(text.lstrip('-')):,} digits (ints have at most "
+                f"{MAX_INT_DIGITS:,})",
+                token.start_pos or 0,
+                token.end_pos or 0,
+                code=Code.NUMBER_TOO_LARGE,
+            )
+        return Literal(int(text), span=_span(meta))
 
     def dec_lit(self, meta: Meta, token: Token) -> Literal:
         return Literal(Decimal(str(self._literal(token))), span=_span(meta))

@@ -17,7 +17,7 @@ bound (the runtime budget uses it with the request's actual sizes).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sized
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..errors import Code, Diagnostic
@@ -99,6 +99,7 @@ class _Estimator:
     limits: CostLimits
     diagnostics: list[Diagnostic] = field(default_factory=list)
     memo: dict[tuple[str, tuple[Poly, ...]], Cost] = field(default_factory=dict)
+    table_sizes: dict[str, Poly] = field(default_factory=dict)
 
     def too_big(self, steps: Poly) -> bool:
         return at(steps, self.limits.nominal_size) > self.limits.max_steps
@@ -161,11 +162,20 @@ class _Estimator:
         return Cost(ONE, ONE)  # pragma: no cover - every node kind is matched above
 
     def table_size(self, name: str) -> Poly:
-        table = self.version.tables.get(name)
-        value = table.value if table else None
-        if isinstance(value, tuple) and len(value) == 2:
-            value = value[1]
-        return (max(1, len(value)),) if isinstance(value, Sized) else ONE
+        """A table's size: its longest list, map or text (rows included), a constant."""
+        if name not in self.table_sizes:
+            table = self.version.tables.get(name)
+            self.table_sizes[name] = (_longest(table.value),) if table else ONE
+        return self.table_sizes[name]
+
+    def message_size(self) -> Poly:
+        """The longest text `message(code)` or `remedy(code)` may return (or the code)."""
+        texts = [
+            text
+            for reason in self.version.reasons.values()
+            for text in (reason.remedy or "", *(t for _locale, t in reason.messages))
+        ]
+        return (max((len(t) for t in texts), default=1),)
 
     def macro(self, node: Macro, env: Env, src: ExprSource) -> Cost:
         coll = self.expr(node.collection, env, src)
@@ -176,7 +186,12 @@ class _Estimator:
         body = [self.expr(b, inner, src) for b in node.body]
         per_item = add(ONE, *(b.steps for b in body))
         steps = add(coll.steps, times(coll.size, per_item))
-        size = coll.size if node.name in ("map", "filter", "to_map", "first") else ONE
+        if node.name in ("map", "to_map"):  # as long as the list, items as large as built
+            size = biggest(coll.size, *(b.size for b in body))
+        elif node.name in ("filter", "first"):
+            size = coll.size
+        else:
+            size = ONE
         return self.done(node, src, steps, size, (coll, *body))
 
     def binary(
@@ -188,6 +203,8 @@ class _Estimator:
         if op == "+" and t is not None and _sized(t):
             size = add(a.size, b.size)
             steps = add(steps, size)
+        elif t is not None and _sized(t):  # `??`, set difference...: one side or less
+            size = biggest(a.size, b.size)
         elif op == "*" and t == INT:
             size = add(a.size, b.size)
             steps = add(steps, times(a.size, b.size))
@@ -203,6 +220,10 @@ class _Estimator:
         callee = self.callable(name, sizes)
         if callee is None:  # a builtin: linear in its arguments, builds at most their size
             size = add(ONE, *sizes)
+            if name == "flatten":  # as many items as the lists hold: outer x inner length
+                size = add(ONE, times(sizes[0], sizes[0]))
+            elif name in ("message", "remedy"):
+                size = add(size, self.message_size())
             steps = add(ONE, size, *(p.steps for p in parts))
             return self.done(node, src, steps, size, parts)
         steps = add(ONE, callee.steps, *(p.steps for p in parts))
@@ -229,6 +250,8 @@ class _Estimator:
             if group.default is not None and group.definition.default is not None:
                 exprs.append((group.definition.default, group.default))
             found = self.body(env, [], exprs)
+            # A group that collects holds one item per rule.
+            found = Cost(found.steps, biggest(found.size, (len(group.rules) + 1,)), found.over)
         else:
             return None
         self.memo[key] = found
@@ -261,6 +284,23 @@ class _Estimator:
         lets = [(name, sources[name], e) for name, e, _t in decision.lets]
         outputs = [(sources[name], e) for name, e, _t in decision.outputs]
         return self.body(env, lets, outputs)
+
+
+def _longest(value: object) -> int:
+    """The length of the longest text, list, set or map in `value` (at least 1)."""
+    best, stack = 1, [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, str):
+            best = max(best, len(current))
+        elif isinstance(current, dict):
+            best = max(best, len(current))
+            stack.extend(current.keys())
+            stack.extend(current.values())
+        elif isinstance(current, list | tuple | set | frozenset):
+            best = max(best, len(current))
+            stack.extend(current)
+    return best
 
 
 def _describe(poly: Poly) -> str:

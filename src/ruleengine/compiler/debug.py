@@ -13,7 +13,7 @@ from __future__ import annotations
 import linecache
 from types import TracebackType
 
-from ..errors import InternalError
+from ..errors import DecisionBudgetError, InternalError
 from .emit import Origin
 
 LINE_MAP = "__rules_line_map__"  # in a generated module's globals: {filename: origins}
@@ -58,6 +58,15 @@ def as_internal(exc: BaseException) -> InternalError:
         if found is not None:
             where = (found, filename, tb.tb_lineno)
         tb = tb.tb_next
+    if isinstance(exc, DecisionBudgetError):  # over the runtime budget: not a bug
+        if where is None:
+            return DecisionBudgetError(f"decision_budget_exceeded: {exc}")
+        origin = where[0]
+        return DecisionBudgetError(
+            f"{origin.location}: decision_budget_exceeded in {origin.what}: {exc}",
+            origin.location,
+            origin.what,
+        )
     problem = f"{type(exc).__name__}: {exc}"
     if where is None:
         return InternalError(f"internal error: {problem}")

@@ -422,6 +422,8 @@ class ExprCompiler:
         if self.type_of(node) == DECIMAL:
             method = _DECIMAL_METHODS[op]
             return Code(f"_ctx.{method}({left.text}, {right.text})", reads)
+        if op == "*":  # ints: the runtime cap on their digits (runtime/stdlib_impl.py)
+            return Code(f"_mul({left.text}, {right.text})", reads)
         return Code(f"({left.text} {op} {right.text})", reads)
 
     def coalesce(self, node: Binary) -> Code:

@@ -55,6 +55,7 @@ NAMESPACE: dict[str, Any] = {
     "_sum_int": stdlib_impl.sum_int,
     "_sorted": stdlib_impl.sorted_list,
     "_abs": stdlib_impl.absolute,
+    "_mul": stdlib_impl.multiply,
     "_Decimal": Decimal,
     "_date": date,
     "_len": len,

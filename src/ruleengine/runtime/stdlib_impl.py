@@ -13,16 +13,34 @@ from datetime import date, timedelta
 from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
+from ..errors import DecisionBudgetError
+from ..numbers import MAX_INT_DIGITS
+
 # Wide enough that no amount a rule can produce is rounded before round_money;
 # exponents as wide as decimal allows, so no expression can overflow.
 DECIMAL_CONTEXT = Context(prec=60, rounding=ROUND_HALF_UP, Emax=MAX_EMAX, Emin=MIN_EMIN)
 _QUANTS = {digits: Decimal(1).scaleb(-digits) for digits in range(0, 19)}
 MAX_ROUND_DIGITS = 18
+# The runtime cap on ints (issue 12): `*` is the one operator that multiplies their
+# digits, so it refuses a product of more than MAX_INT_DIGITS digits (numbers.py).
+_INT_LIMIT = 10**MAX_INT_DIGITS
+_DIGITS_PER_BIT = 0.30103  # log10(2)
 
 
 def divide(a: int | Decimal, b: int | Decimal) -> Decimal:
     """Exact-as-possible division (60 significant digits); the checker rules out b == 0."""
     return DECIMAL_CONTEXT.divide(Decimal(a), Decimal(b))
+
+
+def multiply(a: int, b: int) -> int:
+    """`a * b` on ints, refused (`decision_budget_exceeded`) past `MAX_INT_DIGITS` digits."""
+    product = a * b
+    if -_INT_LIMIT < product < _INT_LIMIT:
+        return product
+    digits = int(product.bit_length() * _DIGITS_PER_BIT) + 1
+    raise DecisionBudgetError(
+        f"a product of ints with about {digits:,} digits (ints may have at most {MAX_INT_DIGITS:,})"
+    )
 
 
 _QUANTIZE = DECIMAL_CONTEXT.quantize
