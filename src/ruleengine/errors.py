@@ -401,12 +401,28 @@ class ContentHashUnavailableError(RuleEngineError):
         self.wanted = wanted
         self.have = tuple(have)
         listed = ", ".join(f"{v} {h}" for v, h in self.have) or "none"
-        what = f"version {label!r} of {ruleset!r}" if label else f"no version of {ruleset!r}"
-        verb = "does not have" if label else "has"
-        super().__init__(
-            f"this replica cannot decide with content {wanted}: {what} {verb} it "
-            f"(loaded here: {listed})"
-        )
+        owner = next((v for v, h in self.have if h == wanted), None)
+        labelled = next((h for v, h in self.have if v == label), None)
+        if label is not None and owner is not None:
+            # Both pins are loaded here, but they name two different versions.
+            message = (
+                f"the pins disagree: version {label!r} of {ruleset!r} has content {labelled}, "
+                f"and {wanted} is the content of version {owner!r}; pin the content hash "
+                "alone, or a version with its own content hash"
+            )
+        elif label is not None:
+            message = (
+                f"version {label!r} of {ruleset!r} on this replica has content {labelled}, "
+                f"not {wanted}, and no other version here has it (loaded here: {listed}); "
+                "this replica does not have the content the request pins"
+            )
+        else:
+            message = (
+                f"no version of {ruleset!r} loaded on this replica has content {wanted} "
+                f"(loaded here: {listed}); ask a replica that serves it (e.g. one that "
+                "has fetched the newer bundle), or pin a content hash an answer reported"
+            )
+        super().__init__(message)
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:

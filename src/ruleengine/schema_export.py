@@ -14,7 +14,7 @@ from typing import Any
 
 from .checker import CheckedDecision, CheckedVersion
 from .constraints import FieldRule, field_rules, record_rules
-from .runtime.inputs import MAX_INT
+from .runtime.inputs import MAX_DECIMAL_DIGITS, MAX_INT
 from .typesys import (
     BOOL,
     DATE,
@@ -33,6 +33,11 @@ from .typesys import (
 )
 
 DECIMAL_STRING = r"^-?[0-9]+(\.[0-9]+)?$"
+# What an input decimal may be (runtime.inputs.to_decimal): fewer than 30 digits before
+# the point, leading zeros aside, and a string of at most 64 characters.
+_DIGITS = f"0*[0-9]{{1,{MAX_DECIMAL_DIGITS}}}(\\.[0-9]+)?"
+INPUT_DECIMAL_STRING = f"^-?{_DIGITS}$"
+NON_NEGATIVE_DECIMAL_STRING = f"^(?:{_DIGITS}|-0+(\\.0+)?)$"
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
@@ -53,14 +58,25 @@ def _input_type(rule: FieldRule, records: dict[str, tuple[FieldRule, ...]]) -> d
             out["maximum"] = int(rule.maximum)
         return out
     if rule.kind == "decimal":
-        number: dict[str, Any] = {"type": "number"}
+        limit = 10**MAX_DECIMAL_DIGITS
+        number: dict[str, Any] = {
+            "type": "number",
+            "exclusiveMinimum": -limit,
+            "exclusiveMaximum": limit,
+        }
         for key, bound in (("minimum", rule.minimum), ("maximum", rule.maximum)):
             if bound is not None:
                 number[key] = bound if isinstance(bound, int) else float(bound)
-        return {
-            "anyOf": [number, {"type": "string", "pattern": DECIMAL_STRING}],
-            "description": "An exact decimal: a JSON number or a decimal string.",
-        }
+        # A pattern cannot hold a bound, except "no minus sign" for a minimum of 0 or more
+        # (-0 is 0); any other bound is said in words, and the validator holds strings to it.
+        text = INPUT_DECIMAL_STRING
+        said = "An exact decimal: a JSON number or a decimal string."
+        if rule.minimum is not None and rule.minimum >= 0:
+            text = NON_NEGATIVE_DECIMAL_STRING
+        if (rule.minimum is not None and rule.minimum > 0) or rule.maximum is not None:
+            said += " A decimal string is held to the same bounds."
+        string = {"type": "string", "maxLength": 64, "pattern": text}
+        return {"anyOf": [number, string], "description": said}
     if rule.kind == "bool":
         return {"type": "boolean"}
     if rule.kind == "date":

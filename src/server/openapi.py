@@ -11,6 +11,12 @@ A batch's items are validated one by one (an invalid item gets its `errors` entr
 in `results`, the others are decided), so the batch item schema is open too.
 
 Every 4xx response is described by the one error envelope, `Errors`.
+
+An integer input field takes an integer written as one (`3`), not `3.0` or `3e0`
+(DESIGN: "an integer field rejects 1.0"). JSON Schema 2020-12, the dialect of an
+OpenAPI 3.1 document, counts `3.0` as an integer and has no keyword that says
+otherwise, so every such field carries the rule as `x-integer-literal: true` and in
+its description (docs/http.md, "Integers").
 """
 
 from __future__ import annotations
@@ -94,6 +100,27 @@ ERROR_RESPONSES: dict[str, str] = {
     "413": "Body too large (or, for a batch, too many inputs)",
     "422": "Invalid request or input: every problem listed",
 }
+
+
+INTEGER_LITERAL = (
+    "An integer written as one (3): 3.0 and 3e0 are refused with 422 `type` "
+    "(x-integer-literal; docs/http.md)."
+)
+
+
+def _integer_literals(schema: Any) -> Any:
+    """`schema` with every integer schema marked `x-integer-literal` and described so."""
+    if isinstance(schema, list):
+        return [_integer_literals(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _integer_literals(value) for key, value in schema.items()}
+    kinds = schema.get("type")
+    if kinds == "integer" or (isinstance(kinds, list) and "integer" in kinds):
+        said = schema.get("description")
+        out["description"] = f"{said} {INTEGER_LITERAL}" if said else INTEGER_LITERAL
+        out["x-integer-literal"] = True
+    return out
 
 
 def _one_of(schemas: list[dict[str, Any]]) -> dict[str, Any]:
@@ -272,7 +299,7 @@ def _decision_paths(
             pairs = [(d.input_schema(), d.result_schema()) for d in infos]
             labels = [v.version for v in having]
             key = _component_name(rs.name, name)
-            components[f"{key}Input"] = _one_of([i for i, _ in pairs])
+            components[f"{key}Input"] = _integer_literals(_one_of([i for i, _ in pairs]))
             components[f"{key}Result"] = _open(_one_of([r for _, r in pairs]))
             input_ref = {"$ref": f"#/components/schemas/{key}Input"}
             answer = _answer_schema(
@@ -314,8 +341,10 @@ def _decision_paths(
                         "validated on its own: one that does not fit gets an `errors` entry "
                         "in its place in `results` (paths `inputs[i]...`), the rest are decided.",
                     },
-                    "description": f"At most {settings.max_batch} inputs (more: 413 "
-                    "`batch_too_large`); `explain: true` explains every answer (docs/http.md).",
+                    "maxItems": settings.max_batch,
+                    "description": f"At most {settings.max_batch} inputs (this replica's "
+                    "RULEENGINE_MAX_BATCH; more: 413 `batch_too_large`, nothing decided); "
+                    "`explain: true` explains every answer (docs/http.md).",
                 },
                 labels,
             )

@@ -51,11 +51,27 @@ def test_a_content_hash_this_replica_lacks_is_409(
         assert [(e["code"], e["path"]) for e in errors] == [
             ("content_hash_unavailable", "content_hash")
         ]
-        assert other in errors[0]["message"] and hashes["2026-07"] in errors[0]["message"]
-    # The label exists, but with other content (e.g. a replica with an edited copy).
+        assert errors[0]["message"] == (
+            f"no version of 'example' loaded on this replica has content {other} (loaded "
+            f"here: 2026-01 {hashes['2026-01']}, 2026-07 {hashes['2026-07']}); ask a replica "
+            "that serves it (e.g. one that has fetched the newer bundle), or pin a content "
+            "hash an answer reported"
+        )
+    # The label exists, with other content (e.g. a replica with an edited copy).
+    unknown = {"input": FACTS, "version": "2026-01", "content_hash": other}
+    [error] = errors_of(client.post(URL.format("quote"), json=unknown), 409)
+    assert error["message"].startswith(
+        f"version '2026-01' of 'example' on this replica has content {hashes['2026-01']}, "
+        f"not {other}, and no other version here has it"
+    )
+    # Both are loaded here, but name two versions: the message says which is which.
     mismatch = {"input": FACTS, "version": "2026-01", "content_hash": hashes["2026-07"]}
-    errors = errors_of(client.post(URL.format("quote"), json=mismatch), 409)
-    assert "version '2026-01' of 'example' does not have it" in errors[0]["message"]
+    [error] = errors_of(client.post(URL.format("quote"), json=mismatch), 409)
+    assert error["message"] == (
+        f"the pins disagree: version '2026-01' of 'example' has content {hashes['2026-01']}, "
+        f"and {hashes['2026-07']} is the content of version '2026-07'; pin the content hash "
+        "alone, or a version with its own content hash"
+    )
 
 
 def test_a_bad_content_hash_pin_is_422_or_404(client: TestClient, hashes: dict[str, str]) -> None:

@@ -20,6 +20,7 @@ from schemathesis.config import CheckConfig
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -31,7 +32,9 @@ from server.settings import Settings
 
 from ..conftest import examples
 from .conftest import EXAMPLE, FACTS, URL, captured_logs, errors_of
+from .schemathesis_hooks import map_body
 
+schemathesis.hooks.unregister(map_body)  # registered for every schema on import: ours only
 pytestmark = pytest.mark.fuzz
 
 
@@ -57,6 +60,8 @@ def api_schema(fuzz_app: FastAPI) -> schemathesis.BaseSchema:
     found.config.checks.negative_data_rejection = CheckConfig(
         expected_statuses=[400, 401, 404, 405, 409, 413, 422, 429]
     )
+    # Integer fields take integers written as one (x-integer-literal, docs/http.md).
+    found.hook(map_body)
     return found
 
 
@@ -66,6 +71,7 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
     negative_data_rejection,
+    positive_data_acceptance,
 ]
 CHECKS_BATCH = [check for check in CHECKS if check is not negative_data_rejection]
 

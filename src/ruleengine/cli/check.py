@@ -91,3 +91,10 @@ def command(
             f"note: not published yet (drafts, not served): {', '.join(drafts)}; "
             "`ruleengine publish` records them in versions.lock"
         )
+    unlocked = sorted({v.ruleset for v in versions if v.status == "unlocked"})
+    if unlocked:
+        print(
+            f"note: no versions.lock, every version served as it is: {', '.join(unlocked)}; "
+            "`ruleengine publish --ruleset NAME` adopts publishing (`--allow-backdated` "
+            "for versions already in effect)"
+        )

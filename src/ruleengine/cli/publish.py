@@ -105,8 +105,14 @@ def command(
             "decided as of the new version's first day (as `diff --summary`).",
         ),
     ] = None,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format", help="The impact as text or markdown (a pull-request report, as diff's)."
+        ),
+    ] = "text",
     markdown: Annotated[
-        bool, typer.Option("--markdown", help="Print the impact as markdown (for a review).")
+        bool, typer.Option("--markdown", hidden=True, help="The same as --format markdown.")
     ] = False,
     allow_breaking: Annotated[
         bool,
@@ -118,6 +124,10 @@ def command(
     ] = False,
 ) -> None:
     """Check and test every draft version, then record it as published in versions.lock."""
+    if output_format not in ("text", "markdown"):
+        print(f"error: --format {output_format!r}: expected text or markdown", file=sys.stderr)
+        raise typer.Exit(2)
+    markdown = markdown or output_format == "markdown"
     today = publish_day()
     result = publish(rules, today, ruleset, allow_backdated, allow_breaking, write=False)
     if result.refused:

@@ -65,6 +65,35 @@ def test_publishing_the_committed_rules_again_changes_nothing(tmp_path: Path) ->
     assert snapshot(rules) == before
 
 
+def test_a_rule_set_without_a_lock_is_served_as_it_is_and_check_says_so(
+    tmp_path: Path,
+) -> None:
+    """docs/publishing.md: a rule set with no versions.lock has not adopted publishing;
+    its versions are served as they are, `check` notes it, and `publish` adopts it."""
+    rules = copy_rules(tmp_path)
+    (rules / "example" / LOCK_NAME).unlink()
+    checked = run("check", str(rules))
+    assert checked.exit_code == 0, checked.output
+    assert checked.stdout.splitlines()[-1] == (
+        "note: no versions.lock, every version served as it is: example; `ruleengine "
+        "publish --ruleset NAME` adopts publishing (`--allow-backdated` for versions "
+        "already in effect)"
+    )
+    served = ruleengine.load(rules, drafts="none")
+    assert [(v.version, v.status) for v in served.ruleset("example").versions] == [
+        ("2026-01", "unlocked"),
+        ("2026-07", "unlocked"),
+    ]
+    refused = run("publish", str(rules), "--ruleset", "example")
+    assert refused.exit_code == 1 and "error[backdated_version]" in refused.stdout
+    adopted = run("publish", str(rules), "--ruleset", "example", "--allow-backdated")
+    assert adopted.exit_code == 0, adopted.output
+    assert "note: no versions.lock" not in run("check", str(rules)).stdout
+    lock = read_lock(rules / "example" / LOCK_NAME)
+    assert lock is not None and [v.version for v in lock.versions] == ["2026-01", "2026-07"]
+    assert "no versions.lock" not in run("check", str(RULES)).stdout
+
+
 # --- drafts ------------------------------------------------------------------------------
 
 
