@@ -332,41 +332,53 @@ def _decision_paths(
                     },
                 }
             }
-            batch = _request_schema(
-                "inputs",
-                {
-                    "type": "array",
-                    "items": {
-                        "description": f"An input as `{key}Input` describes it. Each item is "
-                        "validated on its own: one that does not fit gets an `errors` entry "
-                        "in its place in `results` (paths `inputs[i]...`), the rest are decided.",
-                    },
-                    "maxItems": settings.max_batch,
-                    "description": f"At most {settings.max_batch} inputs (this replica's "
-                    "RULEENGINE_MAX_BATCH; more: 413 `batch_too_large`, nothing decided); "
-                    "`explain: true` explains every answer (docs/http.md).",
-                },
-                labels,
-            )
-            paths[base + "/batch"] = {
-                "post": {
-                    "tags": [f"{rs.name} decisions"],
-                    "operationId": f"decide_batch_{key}",
-                    "summary": f"{rs.name} / {name}, many inputs",
-                    "description": "One answer or one `errors` entry per input, in order: an "
-                    "input that does not fit the decision's input schema gets its own `errors` "
-                    "entry (status 200). 413 when there are more inputs than the limit.",
-                    "requestBody": {"required": True, "content": _json(batch)},
-                    "responses": {
-                        "200": {
-                            "description": "One entry per input",
-                            "content": _json(_batch_answer(rs.name, name, answer_ref)),
-                        },
-                        **_errors_responses(("400", "404", "409", "413", "422")),
-                    },
-                }
-            }
+            paths[base + "/batch"] = _batch_path(rs.name, name, key, labels, answer_ref, settings)
     return paths, components
+
+
+def _batch_path(
+    ruleset: str,
+    name: str,
+    key: str,
+    labels: list[str],
+    answer_ref: dict[str, Any],
+    settings: Settings,
+) -> dict[str, Any]:
+    """The batch route of one decision: many inputs, one answer or `errors` entry each."""
+    batch = _request_schema(
+        "inputs",
+        {
+            "type": "array",
+            "items": {
+                "description": f"An input as `{key}Input` describes it. Each item is "
+                "validated on its own: one that does not fit gets an `errors` entry "
+                "in its place in `results` (paths `inputs[i]...`), the rest are decided.",
+            },
+            "maxItems": settings.max_batch,
+            "description": f"At most {settings.max_batch} inputs (this replica's "
+            "RULEENGINE_MAX_BATCH; more: 413 `batch_too_large`, nothing decided); "
+            "`explain: true` explains every answer (docs/http.md).",
+        },
+        labels,
+    )
+    return {
+        "post": {
+            "tags": [f"{ruleset} decisions"],
+            "operationId": f"decide_batch_{key}",
+            "summary": f"{ruleset} / {name}, many inputs",
+            "description": "One answer or one `errors` entry per input, in order: an "
+            "input that does not fit the decision's input schema gets its own `errors` "
+            "entry (status 200). 413 when there are more inputs than the limit.",
+            "requestBody": {"required": True, "content": _json(batch)},
+            "responses": {
+                "200": {
+                    "description": "One entry per input",
+                    "content": _json(_batch_answer(ruleset, name, answer_ref)),
+                },
+                **_errors_responses(("400", "404", "409", "413", "422")),
+            },
+        }
+    }
 
 
 def _batch_answer(ruleset: str, decision: str, answer: dict[str, Any]) -> dict[str, Any]:

@@ -46,6 +46,9 @@ def test_clean_suites(cli: CliRunner, suite: Callable[..., Path]) -> None:
     assert result.output.splitlines() == [
         "ok: 1 rule set(s), 2 version(s), 4 decision(s), 10 rule(s) checked under rules",
         "ok: 1 suite file(s), 1 case(s) checked under rules",
+        # the copy leaves versions.lock behind
+        "note: no versions.lock, every version served as it is: example; `ruleengine publish "
+        "--ruleset NAME` adopts publishing (`--allow-backdated` for versions already in effect)",
     ]
 
 
