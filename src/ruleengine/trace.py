@@ -455,5 +455,16 @@ class Explained:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (and deep-copied) as what it reads as, not as its events."""
+        return (_read_explanation, (self.rules(), self.derivation()))
+
     def __repr__(self) -> str:
         return f"Explained({len(self._trace)} events)"
+
+
+def _read_explanation(rules: tuple[TraceEntry, ...], tree: dict[str, Any]) -> Explained:
+    """An explanation already worked out (unpickled, or copied)."""
+    made = Explained([], {}, None, {})
+    made._rules, made._derivation = rules, tree
+    return made

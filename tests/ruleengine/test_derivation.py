@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -208,3 +210,15 @@ def test_coverage_gets_the_events_as_objects(engine: ruleengine.Engine) -> None:
     [(at, percent)] = [(i, e) for i, e in derived if e.site.name == "promotion_percent"]
     owned = events[percent.start : at]
     assert trace.TableRead("promotions", "ADDSEATS15") in owned
+
+
+def test_an_explained_decision_copies_and_pickles_with_its_explanation(
+    engine: ruleengine.Engine,
+) -> None:
+    case = CASES[0]
+    decision = engine.decide(case["ruleset"], case["decision"], case["input"], explain=True)
+    for copied in (pickle.loads(pickle.dumps(decision)), copy.deepcopy(decision)):
+        assert copied == decision
+        assert copied.derivation == decision.derivation
+        assert copied.explanation == decision.explanation
+        assert jsonio.decision_to_json(copied) == jsonio.decision_to_json(decision)
