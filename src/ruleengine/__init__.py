@@ -23,6 +23,7 @@ from .bundle import (
     verify_versions,
 )
 from .compat import narrowings
+from .compiler.probes import OUTCOMES, BranchSite, ProbedProgram
 from .discover import MANIFEST, display_path, find_versions
 from .engine import (
     DraftPolicy,
@@ -68,6 +69,8 @@ __all__ = [
     "LOCK_NAME",
     "MANIFEST",
     "MAX_BUNDLE_BYTES",
+    "OUTCOMES",
+    "BranchSite",
     "BundleIndex",
     "Case",
     "Code",
@@ -89,6 +92,7 @@ __all__ = [
     "LockedVersion",
     "NoVersionInEffectError",
     "NotFoundError",
+    "ProbedProgram",
     "RuleEngineError",
     "RuleFileError",
     "RuleGroupInfo",

@@ -24,6 +24,7 @@ from typing import Any, Literal, NoReturn
 
 from .checker import check_version
 from .compiler import CompiledDecision, CompiledVersion, as_internal, compile_version
+from .compiler.probes import ProbedProgram, compile_probed
 from .discover import MANIFEST, display_path, find_versions
 from .errors import (
     Code,
@@ -117,6 +118,10 @@ class Version:
         """The generated Python module (or its traced copy; with `decision`, only that
         decision's functions), as `ruleengine compile` prints it: for debugging."""
         return self.compiled.listing(traced=traced, decision=decision)
+
+    def probed(self) -> ProbedProgram:
+        """A new copy of the program with branch probes, for coverage (see compiler/probes.py)."""
+        return compile_probed(self.compiled.checked, self.ruleset, self.version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,10 +330,16 @@ class Engine:
         return route
 
     def decide_traced(
-        self, ruleset: str, decision: str, input: Any, version: str | None = None
+        self,
+        ruleset: str,
+        decision: str,
+        input: Any,
+        version: str | None = None,
+        probed: Callable[[Version], ProbedProgram] | None = None,
     ) -> tuple[Decision, list[Any]]:
         """Decide with the traced program; also return the raw trace (rule entries and
-        `TableRead`s in evaluation order), for coverage and impact analysis."""
+        `TableRead`s in evaluation order), for coverage and impact analysis. `probed`:
+        the chosen version's program with branch probes, run instead (coverage)."""
         raw_as_of = input.get("as_of") if type(input) is dict else None
         as_of = self._clock() if raw_as_of is None else to_date(raw_as_of)
         if as_of is None:
@@ -341,8 +352,9 @@ class Engine:
         checked = chosen.compiled.checked
         trace: list[Any] = validation_reads(compiled.checked.inputs, checked.records, data)
         events: list[Any] = []
+        run = compiled.run_traced if probed is None else probed(chosen).runner(decision)
         try:
-            result = compiled.run_traced(data, as_of, locale, events)
+            result = run(data, as_of, locale, events)
         except RuleEngineError:
             raise
         except Exception as exc:  # a bug: say which rule's code raised it

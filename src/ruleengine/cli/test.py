@@ -15,8 +15,10 @@ example lines, and a closing line of counts; exit 1 only for changes.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
@@ -34,7 +36,8 @@ from .. import (
     load_suites,
     render_diagnostics,
 )
-from ..qa.coverage import Coverage, format_percent
+from ..qa.coverage import Coverage, CoverageReport
+from ..qa.coverage_cobertura import write_cobertura
 from ..qa.distribute import JobError, Runner
 from ..qa.junit import write_junit
 from ..qa.replay import render_replay, replay_outcomes, run_replay
@@ -183,14 +186,37 @@ CoverageOpt = Annotated[
     bool,
     typer.Option(
         "--coverage",
-        help="Report which rule conditions were seen true and false, and table rows never read.",
+        help="Report rule conditions seen true and false, expression branches taken and "
+        "table rows read: a summary line per version, then what is missing.",
     ),
 ]
 CoverageMinOpt = Annotated[
     str | None,
     typer.Option(
         "--coverage-min",
-        help="Fail below this percentage of rule condition outcomes (implies --coverage).",
+        help="Fail if conditions, branches or table rows are covered below this percentage "
+        "(implies --coverage).",
+    ),
+]
+CoverageChangedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--coverage-changed",
+        help="Count only what differs from the version each version replaces (implies --coverage).",
+    ),
+]
+CoverageJsonOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--coverage-json",
+        help="Write the coverage report as JSON (schemas/coverage.schema.json; implies --coverage).",
+    ),
+]
+CoverageCoberturaOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--coverage-cobertura",
+        help="Write the coverage report as Cobertura XML on the rule files (implies --coverage).",
     ),
 ]
 ExitFirstOpt = Annotated[bool, typer.Option("-x", "--exitfirst", help="Stop at the first failure.")]
@@ -225,6 +251,9 @@ def command(
     junit: JunitOpt = None,
     coverage: CoverageOpt = False,
     coverage_min: CoverageMinOpt = None,
+    coverage_changed: CoverageChangedOpt = False,
+    coverage_json: CoverageJsonOpt = None,
+    coverage_cobertura: CoverageCoberturaOpt = None,
     exitfirst: ExitFirstOpt = False,
     log: LogOpt = None,
     workers: WorkersOpt = None,
@@ -233,7 +262,8 @@ def command(
 ) -> None:
     """Run regression suites (or replay a decision log) and report every difference."""
     minimum = _parse_min(coverage_min)
-    coverage = coverage or minimum is not None
+    outputs = _CoverageOutputs(minimum, coverage_min, coverage_json, coverage_cobertura)
+    coverage = coverage or coverage_changed or outputs.wanted
     if not path.exists():
         raise _fail(f"{display_path(path)}: no such file or folder")
     terminal = sys.stdout.isatty()
@@ -251,13 +281,18 @@ def command(
     if not selected and not problems:
         raise _no_cases(path, cases, keyword)
     tested = {c.ruleset for c in cases}
-    tracker = Coverage([v for v in versions if v.ruleset in tested]) if coverage else None
+    tracker = (
+        Coverage([v for v in versions if v.ruleset in tested], coverage_changed)
+        if coverage
+        else None
+    )
 
     def record(outcome: Outcome) -> None:
         if tracker is not None and outcome.decision is not None and outcome.trace is not None:
             tracker.record(outcome.decision, outcome.trace)
 
-    outcomes = (run_case(engine, case, traced=tracker is not None) for case in selected)
+    probed = None if tracker is None else tracker.program
+    outcomes = (run_case(engine, case, tracker is not None, probed) for case in selected)
     done = _run(outcomes, _Progress(len(selected), terminal), exitfirst, record)
     _report_failures(done)
     if problems:
@@ -266,7 +301,7 @@ def command(
     below = False
     if tracker is not None:
         untested = sorted(set(engine.rulesets) - tested)
-        below = not _report_coverage(tracker, untested, minimum, coverage_min)
+        below = not outputs.report(tracker.report(), untested)
     if junit is not None:
         write_junit(junit, done, problems)
     print()
@@ -285,21 +320,34 @@ def _no_cases(path: Path, cases: list[Case], keyword: str | None) -> typer.Exit:
     return typer.Exit(EXIT_NO_CASES)
 
 
-def _report_coverage(
-    tracker: Coverage, untested: list[str], minimum: Fraction | None, shown_minimum: str | None
-) -> bool:
-    """Print the coverage report; False when it is below --coverage-min."""
-    report = tracker.report()
-    print()
-    print(report.render())
-    if untested:
-        print(f"Rule sets without suites (not counted): {', '.join(untested)}")
-    if minimum is not None and report.percent < minimum:
-        print(
-            f"FAILED coverage {format_percent(report.percent)} is below --coverage-min {shown_minimum}"
-        )
-        return False
-    return True
+@dataclass(frozen=True, slots=True)
+class _CoverageOutputs:
+    """Where the coverage report goes, and the minimum it must reach."""
+
+    minimum: Fraction | None
+    shown_minimum: str | None
+    json_path: Path | None
+    cobertura_path: Path | None
+
+    @property
+    def wanted(self) -> bool:
+        return any(x is not None for x in (self.minimum, self.json_path, self.cobertura_path))
+
+    def report(self, report: CoverageReport, untested: list[str]) -> bool:
+        """Print and write the coverage report; False when it is below --coverage-min."""
+        print()
+        print(report.render())
+        if untested:
+            print(f"Rule sets without suites (not counted): {', '.join(untested)}")
+        if self.json_path is not None:
+            document = report.to_json(self.minimum)
+            self.json_path.write_text(json.dumps(document, indent=2) + "\n", "utf-8")
+        if self.cobertura_path is not None:
+            write_cobertura(report, self.cobertura_path)
+        below = [] if self.minimum is None else report.below(self.minimum)
+        if below:
+            print(f"FAILED coverage below --coverage-min {self.shown_minimum}%: {', '.join(below)}")
+        return not below
 
 
 def _replay(

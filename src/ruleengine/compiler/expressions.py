@@ -190,6 +190,8 @@ class ExprCompiler:
             case IfElse(cond=cond, then=then, otherwise=otherwise):
                 want = self.type_of(node)
                 parts = [self.expr(cond), self.branch(then, want), self.branch(otherwise, want)]
+                if self.m.probes is not None:  # coverage's copy only (see `probes`)
+                    parts[0] = self.m.probes.if_else(node, parts[0])
                 text = f"({parts[1].text} if {parts[0].text} else {parts[2].text})"
                 return Code(text, reads_of(parts))
             case ListLit() | SetLit() | RecordLit() | MapLit():
@@ -288,20 +290,30 @@ class ExprCompiler:
             return node.name
         return None
 
-    def collection(self, node: Expr) -> Code:
+    def collection(self, node: Expr, macro: Macro | None = None) -> Code:
+        """The list a macro runs over (a table's rows for a table)."""
         code = self.expr(node)
-        if not isinstance(strip(self.type_of(node)), TableT):
-            return code
-        table = self.table_name(node)
-        if table is not None:
-            return Code(f"_read_rows(_trace, {lit(table)}, {code.text})", code.reads)
-        return Code(f"{code.text}[1]", code.reads)
+        if isinstance(strip(self.type_of(node)), TableT):
+            table = self.table_name(node)
+            if table is not None:
+                code = Code(f"_read_rows(_trace, {lit(table)}, {code.text})", code.reads)
+            else:
+                code = Code(f"{code.text}[1]", code.reads)
+        if macro is not None and self.m.probes is not None:  # coverage's copy only
+            return self.m.probes.collection(macro, code)
+        return code
 
     def macro(self, node: Macro) -> Code:
+        code = self.quantifier(node)
+        if self.m.probes is not None:  # coverage's copy only: did any/all hold, first find?
+            return self.m.probes.result(node, code)
+        return code
+
+    def quantifier(self, node: Macro) -> Code:
         members = self.member_set(node) if node.name in ("any", "all") else None
         if members is not None:
             # any(c in xs, c in S) is "xs meets S", all(...) "S holds all of xs": one C call.
-            coll = self.collection(node.collection)
+            coll = self.collection(node.collection, node)
             if node.name == "any":
                 return Code(f"(not {members.text}.isdisjoint({coll.text}))", coll.reads)
             return Code(f"{members.text}.issuperset({coll.text})", coll.reads)
@@ -313,7 +325,7 @@ class ExprCompiler:
 
     def comprehension(self, node: Macro) -> Code:
         """map, filter and to_map as comprehensions."""
-        coll = self.collection(node.collection)
+        coll = self.collection(node.collection, node)
         # A comprehension has its own scope, but the body may read locals of inlined
         # code: inside inlined code the variable gets a fresh name (no capture).
         var = self.m.fresh("_b") if self.depth else ident("v_", node.var)
@@ -430,6 +442,9 @@ class ExprCompiler:
         """`a ?? b`: lazy like `or`, the default is only evaluated (and traced) when needed."""
         want = self.type_of(node)
         first, default = self.widened(node.left, want), self.branch(node.right, want)
+        probed = None if self.m.probes is None else self.m.probes.coalesce(node, first, default)
+        if probed is not None:  # coverage's copy only (see `probes`)
+            return probed
         if not first.cheap and self.can_hoist():
             first = self.bind(first)  # computed once, into a local
         reads = first.reads | default.reads

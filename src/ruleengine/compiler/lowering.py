@@ -33,7 +33,7 @@ def loop_statement(ec: ExprCompiler, node: Macro) -> Code:
     items = constant_items(ec, node.collection) if node.name in ("any", "all") else None
     if items is not None:
         return unrolled(ec, node, items)
-    coll = ec.collection(node.collection)
+    coll = ec.collection(node.collection, node)
     var, result = ec.m.fresh("_b"), ec.m.fresh("_i")
     saved = ec.env.get(node.var)
     ec.env[node.var] = Code(var, cost=NAME)
@@ -121,7 +121,7 @@ def lifted_loop(ec: ExprCompiler, node: Macro) -> Code:
         name = ident("_loop", str(m.loop_counter), "_t" if ec.traced else "")
         m.lifted_by_text[key] = name
         m.lift([f"def {name}({params}):", *lines, ""])
-    args = [*(ec.var(n) for n in free), ec.collection(node.collection)]
+    args = [*(ec.var(n) for n in free), ec.collection(node.collection, node)]
     return ec.call(name, args, ec.hidden(needs))
 
 

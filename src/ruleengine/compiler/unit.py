@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import ChainMap
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..checker import CheckedFunction, CheckedGroup, CheckedRule, CheckedVersion
 from ..model import Location
@@ -21,6 +21,9 @@ from ..stdlib import BUILTINS
 from ..typesys import Type
 from .emit import ModuleWriter, Origin
 from .indexing import IndexPlan, plan_index
+
+if TYPE_CHECKING:
+    from .probes import Probes
 
 HIDDEN = ("_as_of", "_locale", "_messages")  # the context a decision passes down
 
@@ -57,6 +60,8 @@ class CompileUnit(ModuleWriter):
                 nodes += [group.default] if group.default is not None else []
                 self.needs[name] = self.needs_of(nodes)
         self.loop_counter = 0
+        # Branch probes (coverage only, see `probes`): None in every program but that copy.
+        self.probes: Probes | None = None
 
     def plan_of(self, group: CheckedGroup) -> IndexPlan | None:
         """The group's rule index (planned once), or None if its rules are tested in turn."""

@@ -1,61 +1,56 @@
-"""Rule coverage: was each rule's condition seen true and seen false, was each table row read?
+"""Coverage of rule files by regression cases: conditions, expression branches, table rows.
 
-Coverage reads the raw trace of `Engine.decide_traced`, which runs the same
-generated program as production with its trace hooks on: a `TraceEntry` per
-rule considered and a `TableRead` per table row or item read.
+Every case is decided a second time through a copy of the version's program with
+trace hooks and branch probes (`Version.probed()`, compiled only for coverage):
+the trace gives a `TraceEntry` per rule considered and a `TableRead` per table
+row or item read, the probes count both outcomes of every `if`, `??`,
+quantifier list (empty or not) and `any`/`all`/`first` result.
 
 Counting, per version of a rule set:
 
-- a rule whose entry says fired counts as seen true; not fired, as seen false;
-- a rule of an invoked group that has no entry was skipped (by an index) and
-  counts as seen false; in a `hit: first` group, rules after the one that fired
-  were never reached and count as neither;
-- the percentage is condition outcomes seen over outcomes possible (two per
-  rule), an exact `Fraction`: 1999/2000 is 99.95%, never rounded up to 100%.
-- every item of a set or map table and every row of a keyed table is listed
-  if no case read it (single-value tables have nothing to cover).
+- conditions: two outcomes per rule. A rule whose entry says fired counts as
+  seen true; not fired, as seen false. A rule of an invoked group that has no
+  entry was skipped (by an index) and counts as seen false; in a `hit: first`
+  group, rules after the one that fired were never reached and count as neither;
+- branches: two outcomes per site (`compiler/probes.py`);
+- table rows: every item of a set or map table and every row of a keyed table,
+  covered once read (single-value tables have nothing to cover).
 
-Public entry: `Coverage` (`record` each decision, then `report()`).
+With `changed_only`, a version counts only what differs from the version it
+replaces (the one before it, by effective date, in its rule set): rules and
+definitions whose text changed or is new, and table rows that are new or hold
+another value. A version copied from the previous one is judged on its change.
+The first version of a rule set counts whole.
+
+Public entry: `Coverage` (`record` each decision, then `report()`); the report
+itself is `coverage_report.CoverageReport`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
-from .. import Decision, GroupCall, Location, TableRead, TraceEntry, Version
+from .. import (
+    BranchSite,
+    Decision,
+    GroupCall,
+    ProbedProgram,
+    TableRead,
+    TraceEntry,
+    Version,
+)
+from .coverage_report import (
+    BranchCoverage,
+    CoverageReport,
+    RuleCoverage,
+    TableItemCoverage,
+    VersionCoverage,
+    format_percent,
+)
 
-
-@dataclass(slots=True)
-class RuleCoverage:
-    ruleset: str
-    version: str
-    group: str
-    rule: str
-    location: Location
-    seen_true: int = 0
-    seen_false: int = 0
-
-    @property
-    def covered(self) -> bool:
-        return bool(self.seen_true and self.seen_false)
-
-    @property
-    def outcomes(self) -> int:
-        return (self.seen_true > 0) + (self.seen_false > 0)
-
-
-@dataclass(slots=True)
-class TableItemCoverage:
-    ruleset: str
-    version: str
-    table: str
-    key: Any
-    location: Location | None
-    reads: int = 0
+__all__ = ["Coverage", "CoverageReport", "format_percent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,40 +60,58 @@ class _Group:
     order: dict[str, int] = field(hash=False)
 
 
-class Coverage:
-    """Accumulates rule and table coverage over many traced decisions."""
+@dataclass(slots=True)
+class _Version:
+    """What is counted for one version while cases run."""
 
-    def __init__(self, versions: Iterable[Version]):
-        self._groups: dict[tuple[str, str], dict[str, _Group]] = {}
-        self._items: dict[tuple[str, str], dict[tuple[str, Any], TableItemCoverage]] = {}
-        self.rules: list[RuleCoverage] = []
-        self.items: list[TableItemCoverage] = []
-        for v in sorted(versions, key=lambda v: (v.ruleset, v.effective_from)):
-            key = (v.ruleset, v.version)
-            groups: dict[str, _Group] = {}
-            for name, group in v.groups().items():
-                rules = tuple(
-                    RuleCoverage(v.ruleset, v.version, name, r.id, r.location) for r in group.rules
-                )
-                self.rules.extend(rules)
-                groups[name] = _Group(group.hit, rules, {r.rule: i for i, r in enumerate(rules)})
-            self._groups[key] = groups
-            items: dict[tuple[str, Any], TableItemCoverage] = {}
-            for name, table in v.tables().items():
-                for item in table.items:
-                    items[(name, item.key)] = TableItemCoverage(
-                        v.ruleset, v.version, name, item.key, item.location
-                    )
-            self._items[key] = items
-            self.items.extend(items.values())
+    version: Version
+    program: ProbedProgram
+    replaces: Version | None
+    groups: dict[str, _Group]
+    rules: list[RuleCoverage]
+    items: dict[tuple[str, Any], TableItemCoverage]
+    decided: int = 0
+
+
+class Coverage:
+    """Accumulates coverage over many traced and probed decisions."""
+
+    def __init__(self, versions: Iterable[Version], changed_only: bool = False):
+        self.changed_only = changed_only
+        self._versions: dict[tuple[str, str], _Version] = {}
+        previous: Version | None = None
+        for v in sorted(versions, key=lambda v: (v.ruleset, v.effective_from, v.version)):
+            replaces = previous if previous is not None and previous.ruleset == v.ruleset else None
+            self._versions[(v.ruleset, v.version)] = self._prepare(v, replaces)
+            previous = v
+
+    def _prepare(self, v: Version, replaces: Version | None) -> _Version:
+        groups: dict[str, _Group] = {}
+        rules: list[RuleCoverage] = []
+        for name, group in v.groups().items():
+            made = tuple(RuleCoverage(name, r.id, r.location) for r in group.rules)
+            rules.extend(made)
+            groups[name] = _Group(group.hit, made, {r.rule: i for i, r in enumerate(made)})
+        items: dict[tuple[str, Any], TableItemCoverage] = {}
+        for name, table in v.tables().items():
+            for item in table.items:
+                items[(name, item.key)] = TableItemCoverage(name, item.key, item.location)
+        return _Version(v, v.probed(), replaces, groups, rules, items)
+
+    def program(self, version: Version) -> ProbedProgram:
+        """The probed program of a version (for `Engine.decide_traced(probed=...)`)."""
+        found = self._versions.get((version.ruleset, version.version))
+        if found is None:  # a version not under test: counted nowhere
+            return version.probed()
+        return found.program
 
     def record(self, decision: Decision, trace: list[Any]) -> None:
         """Count one traced decision (the trace `Engine.decide_traced` returned)."""
-        key = (decision.ruleset, decision.version)
-        groups = self._groups.get(key)
-        if groups is None:
+        counted = self._versions.get((decision.ruleset, decision.version))
+        if counted is None:
             return
-        items = self._items[key]
+        counted.decided += 1
+        groups, items = counted.groups, counted.items
         open_calls: dict[str, list[tuple[int, bool]]] = {}
         for entry in trace:
             if type(entry) is TableRead:
@@ -128,7 +141,47 @@ class Coverage:
             _close(groups[name], seen)
 
     def report(self) -> CoverageReport:
-        return CoverageReport(tuple(self.rules), tuple(self.items))
+        return CoverageReport(
+            tuple(self._version_report(c) for c in self._versions.values()), self.changed_only
+        )
+
+    def _version_report(self, counted: _Version) -> VersionCoverage:
+        program = counted.program
+        old = self.program(counted.replaces) if counted.replaces is not None else None
+        branches = [BranchCoverage(site, program.counts(i)) for i, site in enumerate(program.sites)]
+        rules, items = list(counted.rules), list(counted.items.values())
+        if self.changed_only and old is not None:
+            rules = [r for r in rules if _changed(program, old, f"rule {r.group}/{r.rule}")]
+            branches = [b for b in branches if _changed(program, old, b.site.owner)]
+            items = [i for i in items if _row_changed(program, old, i)]
+        branches.sort(key=lambda b: _site_order(b.site))
+        v = counted.version
+        return VersionCoverage(
+            v.ruleset,
+            v.version,
+            None if counted.replaces is None else counted.replaces.version,
+            counted.decided,
+            tuple(rules),
+            tuple(branches),
+            tuple(items),
+        )
+
+
+def _changed(new: ProbedProgram, old: ProbedProgram, owner: str) -> bool:
+    return owner not in old.owners or old.owners[owner] != new.owners.get(owner)
+
+
+_ABSENT = object()
+
+
+def _row_changed(new: ProbedProgram, old: ProbedProgram, item: TableItemCoverage) -> bool:
+    key = (item.table, item.key)
+    before = old.entries.get(key, _ABSENT)
+    return before is _ABSENT or before != new.entries.get(key, _ABSENT)
+
+
+def _site_order(site: BranchSite) -> tuple[str, int, int]:
+    return site.file, site.line, site.column
 
 
 def _close(group: _Group, evaluated: list[tuple[int, bool]]) -> None:
@@ -143,119 +196,3 @@ def _close(group: _Group, evaluated: list[tuple[int, bool]]) -> None:
             rule.seen_true += 1
         else:
             rule.seen_false += 1
-
-
-@dataclass(frozen=True, slots=True)
-class CoverageReport:
-    rules: tuple[RuleCoverage, ...]
-    items: tuple[TableItemCoverage, ...]
-
-    @property
-    def outcomes_seen(self) -> int:
-        return sum(r.outcomes for r in self.rules)
-
-    @property
-    def outcomes_total(self) -> int:
-        return 2 * len(self.rules)
-
-    @property
-    def percent(self) -> Fraction:
-        """Exact percentage of condition outcomes seen (100 when there are no rules)."""
-        if not self.rules:
-            return Fraction(100)
-        return Fraction(100 * self.outcomes_seen, self.outcomes_total)
-
-    def never_fired(self) -> list[RuleCoverage]:
-        return [r for r in self.rules if not r.seen_true]
-
-    def unread(self) -> list[TableItemCoverage]:
-        return [i for i in self.items if not i.reads]
-
-    def render(self) -> str:
-        lines = ["Rule coverage (condition seen true / seen false):"]
-        width = max((len(f"{r.group}.{r.rule}") for r in self.rules), default=0)
-        current = None
-        for r in self.rules:
-            if (r.ruleset, r.version) != current:
-                current = (r.ruleset, r.version)
-                lines.append(f"  {r.ruleset} {r.version}")
-            mark = "ok     " if r.covered else "MISSING"
-            missing = (
-                []
-                if r.covered
-                else ["never true"] * (not r.seen_true) + ["never false"] * (not r.seen_false)
-            )
-            lines.append(
-                f"    {mark} {f'{r.group}.{r.rule}':<{width}}  true {r.seen_true:<4} false {r.seen_false:<4} "
-                f"{_where(r.location)}" + (f"  ({', '.join(missing)})" if missing else "")
-            )
-        lines.append("Rules never fired:")
-        never = [
-            f"  {r.ruleset} {r.version} {r.group}.{r.rule}  {_where(r.location)}"
-            for r in self.never_fired()
-        ]
-        lines.extend(never or ["  (none)"])
-        lines.append("Table rows and items never read:")
-        unread = self.unread()
-        by_table: dict[tuple[str, str, str], list[TableItemCoverage]] = {}
-        for item in unread:
-            by_table.setdefault((item.ruleset, item.version, item.table), []).append(item)
-        for (ruleset, version, table), found in by_table.items():
-            where = found[0].location.file if found[0].location else "?"
-            keys = ", ".join(
-                f"[{_key(i.key)}]" + (f" :{i.location.line}" if i.location else "") for i in found
-            )
-            lines.append(f"  {ruleset} {version} {table} ({where}): {keys}")
-        if not unread:
-            lines.append("  (none)")
-        lines.append(
-            f"Rule coverage: {self.outcomes_seen} of {self.outcomes_total} condition outcomes seen "
-            f"({format_percent(self.percent)}); {len(self.items) - len(unread)} of {len(self.items)} "
-            "table rows and items read"
-        )
-        return "\n".join(lines)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "percent": format_percent(self.percent),
-            "outcomes_seen": self.outcomes_seen,
-            "outcomes_total": self.outcomes_total,
-            "rules": [
-                {
-                    "ruleset": r.ruleset,
-                    "version": r.version,
-                    "group": r.group,
-                    "rule": r.rule,
-                    "location": _where(r.location),
-                    "seen_true": r.seen_true,
-                    "seen_false": r.seen_false,
-                }
-                for r in self.rules
-            ],
-            "unread": [
-                {
-                    "ruleset": i.ruleset,
-                    "version": i.version,
-                    "table": i.table,
-                    "key": _key(i.key),
-                    "location": _where(i.location),
-                }
-                for i in self.unread()
-            ],
-        }
-
-
-def format_percent(value: Fraction) -> str:
-    """`100%` only when exactly 100; otherwise truncated to two decimals (99.999 -> 99.99%)."""
-    if value == 100:
-        return "100%"
-    hundredths = math.floor(value * 100)
-    return f"{hundredths // 100}.{hundredths % 100:02d}%"
-
-
-def _where(location: Location | None) -> str:
-    return f"{location.file}:{location.line}" if location else "?"
-
-
-def _key(key: Any) -> str:
-    return ", ".join(map(str, key)) if isinstance(key, tuple) else str(key)

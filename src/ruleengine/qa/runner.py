@@ -12,12 +12,23 @@ with the decision-log replay.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal, TypedDict
 
-from .. import Case, Decision, Engine, InputError, NotFoundError, NoVersionInEffectError, jsonio
+from .. import (
+    Case,
+    Decision,
+    Engine,
+    InputError,
+    NotFoundError,
+    NoVersionInEffectError,
+    ProbedProgram,
+    Version,
+    jsonio,
+)
 
 Status = Literal["passed", "failed", "skipped"]
 _MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
@@ -147,11 +158,17 @@ def compare(
     return [] if _same(expected, actual) else [FieldDiff(path, expected, actual)]
 
 
-def run_case(engine: Engine, case: Case, traced: bool = False) -> Outcome:
+def run_case(
+    engine: Engine,
+    case: Case,
+    traced: bool = False,
+    probed: Callable[[Version], ProbedProgram] | None = None,
+) -> Outcome:
     """Decide one case and compare with its expectation.
 
-    `traced`: also decide through the traced program (what coverage reads) and
-    fail the case if it disagrees with the production program.
+    `traced`: also decide through the traced program (what coverage reads; with
+    `probed`, its copy with branch probes) and fail the case if it disagrees with
+    the production program.
     """
     base: OutcomeIdentity = {
         "name": case.name,
@@ -170,7 +187,7 @@ def run_case(engine: Engine, case: Case, traced: bool = False) -> Outcome:
         decision = engine.decide(case.ruleset, case.decision, facts, version=case.version)
         if traced:
             traced_decision, trace = engine.decide_traced(
-                case.ruleset, case.decision, facts, version=case.version
+                case.ruleset, case.decision, facts, version=case.version, probed=probed
             )
     except InputError as exc:
         problems = [(p.code, p.path, f"{p.path}: {p.code}: {p.message}") for p in exc.problems]

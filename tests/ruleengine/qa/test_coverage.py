@@ -1,11 +1,18 @@
-"""`ruleengine test --coverage`: rule conditions seen true and false, unread table rows, exact minimum."""
+"""`ruleengine test --coverage`: conditions, expression branches and table rows, the report
+(scenarios in coverage_cases.yaml), the exact minimum, and the JSON and Cobertura outputs."""
 
 from __future__ import annotations
 
+import json
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
+import jsonschema
+import pytest
+import yaml
 from typer.testing import CliRunner
 
 import ruleengine
@@ -13,81 +20,138 @@ from ruleengine.cli import app
 from ruleengine.qa.coverage import Coverage, format_percent
 from ruleengine.trace import TraceEntry
 
-CUSTOMER = "{id: c-1, country: %s, tier: gold, email_verified: true, member_since: 2024-01-01}"
-ORDER = "{currency: USD, items: [{sku: %s, quantity: 1, unit_price: 10.00}]}"
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+CASES = yaml.safe_load((HERE / "coverage_cases.yaml").read_text("utf-8"))
+SCHEMA = json.loads((ROOT / "schemas" / "coverage.schema.json").read_text("utf-8"))
 
 
-def case(name: str, country: str, sku: str, as_of: str = "2026-03-15") -> str:
-    return f"""\
-  - name: {name}
-    decision: checkout
-    as_of: {as_of}
-    input: {{customer: {CUSTOMER % country}, order: {ORDER % sku}}}
-    expect: {{result: {{}}}}
-"""
+def _printed_in_order(wanted: list[str], printed: list[str]) -> str | None:
+    """None if every wanted line is printed, in order; else the first one missing."""
+    at = 0
+    for line in wanted:
+        while at < len(printed) and printed[at] != line:
+            at += 1
+        if at == len(printed):
+            return line
+        at += 1
+    return None
 
 
-def test_coverage_report(cli: CliRunner, suite: Callable[..., Path]) -> None:
-    suite("cases:\n" + case("served", "US", "MUG-1") + case("not served", "JP", "KNIFE-9"))
-    result = cli.invoke(app, ["test", "rules", "--coverage"])
+@pytest.mark.parametrize("scenario", CASES["scenarios"], ids=lambda s: s["name"])
+def test_coverage_report(
+    cli: CliRunner, suite: Callable[..., Path], rules: Path, scenario: dict[str, Any]
+) -> None:
+    suite(yaml.safe_dump(scenario["suite"]))
+    for file, old, new in scenario.get("edits", []):
+        path = rules / "example" / file
+        text = path.read_text("utf-8")
+        assert old in text, f"{file} has no {old!r}"
+        path.write_text(text.replace(old, new), "utf-8")
+    result = cli.invoke(app, ["test", "rules", *scenario["args"]])
+    assert result.exit_code == scenario["exit"], result.output
+    missing = _printed_in_order(scenario["lines"], result.output.splitlines())
+    assert missing is None, f"not printed: {missing!r}\n{result.output}"
+    for text in scenario.get("absent", []):
+        assert text not in result.output
+
+
+def test_nothing_is_listed_twice(cli: CliRunner, suite: Callable[..., Path]) -> None:
+    suite(yaml.safe_dump(CASES["suites"]["two_checkouts"]))
+    out = cli.invoke(app, ["test", "rules", "--coverage"]).output
+    details = out.split("Missing:\n")[1].split("Coverage total:")[0].splitlines()
+    places = [line.split()[0] for line in details if line.startswith("    rules/")]
+    assert places and len(places) == len(set(places))
+
+
+def test_json_report_fits_its_schema_and_the_text(
+    cli: CliRunner, suite: Callable[..., Path], rules: Path
+) -> None:
+    suite(yaml.safe_dump(CASES["suites"]["two_checkouts"]))
+    out = rules.parent / "coverage.json"
+    result = cli.invoke(app, ["test", "rules", "--coverage-json", str(out), "--coverage-min", "12"])
+    assert result.exit_code == 1
+    document = json.loads(out.read_text("utf-8"))
+    jsonschema.validate(document, SCHEMA)
+    assert document["passed"] is False and document["minimum"] == 12
+    assert document["totals"]["branches"] == {"covered": 7, "total": 60, "percent": 11.66}
+    first, second = document["versions"]
+    assert (first["version"], first["replaces"], first["decided"]) == ("2026-01", None, 2)
+    assert (second["version"], second["replaces"], second["decided"]) == ("2026-07", "2026-01", 0)
+    rule = next(r for r in first["rules"] if r["rule"] == "country_not_served")
+    assert (rule["seen_true"], rule["seen_false"], rule["line"]) == (1, 1, 18)
+    row = next(
+        r for r in first["rows"] if r["table"] == "shipping_rates" and r["key"][1] == "express"
+    )
+    assert row == {
+        "table": "shipping_rates",
+        "key": ["USD", "express"],
+        "file": "rules/example/2026-01/tables.yaml",
+        "line": 22,
+        "reads": 0,
+    }
+    site = next(b for b in first["branch_sites"] if b["text"] == "if len(reasons) == 0")
+    assert (site["kind"], site["owner"], site["line"], site["column"]) == (
+        "if",
+        "decision checkout output remedy",
+        13,
+        9,
+    )
+    assert site["outcomes"] == [{"outcome": "then", "count": 1}, {"outcome": "else", "count": 1}]
+    # every missing entry of the text report is in the JSON one
+    texts = {m["text"] for m in first["missing"]}
+    assert "rule checkout_blockers/email_unverified: never true" in texts
+
+
+def test_cobertura_shows_the_rule_files(
+    cli: CliRunner, suite: Callable[..., Path], rules: Path
+) -> None:
+    suite(yaml.safe_dump(CASES["suites"]["two_checkouts"]))
+    out = rules.parent / "coverage.xml"
+    result = cli.invoke(app, ["test", "rules", "--coverage-cobertura", str(out)])
     assert result.exit_code == 0, result.output
-    out = result.output
-    lines = out.splitlines()
-    row = next(
-        line
-        for line in lines
-        if "checkout_blockers.country_not_served" in line and "2026-01" in line
-    )
-    assert row.split()[:6] == [
-        "ok",
-        "checkout_blockers.country_not_served",
-        "true",
-        "1",
-        "false",
-        "1",
-    ]
-    row = next(
-        line for line in lines if "checkout_blockers.email_unverified" in line and "2026-01" in line
-    )
-    assert row.startswith("    MISSING") and row.endswith("(never true)")
-    # checkout never calls shipping_method: neither outcome was seen
-    row = next(
-        line for line in lines if "shipping_method.standard_available" in line and "2026-01" in line
-    )
-    assert row.endswith("(never true, never false)")
-    never = out.split("Rules never fired:\n")[1].split("Table rows")[0]
-    assert (
-        "example 2026-01 checkout_blockers.email_unverified  rules/example/2026-01/rules.yaml:21"
-        in never
-    )
-    assert "checkout_blockers.country_not_served  rules/example/2026-01" not in never
-    assert "example 2026-07 checkout_blockers.country_not_served" in never  # no case ran 2026-07
-    unread = out.split("Table rows and items never read:\n")[1]
-    assert (
-        "example 2026-01 shipping_countries (rules/example/2026-01/tables.yaml): [CA] :4, [GB] :4"
-        in unread
-    )
-    assert (
-        "example 2026-01 blocked_skus (rules/example/2026-01/tables.yaml): [FIREWORKS-1] :7\n"
-        in unread
-    )
-    assert "[USD, express] :22" in unread
-    # 2026-01: country_not_served and blocked_item both ways, email_unverified and
-    # empty_order false only -> 6 of the 20 outcomes of both versions
-    assert "Rule coverage: 6 of 20 condition outcomes seen (30.00%)" in out
-    assert lines[-1] == "2 passed, 0 failed"
+    text = out.read_text("utf-8")
+    assert "cobertura.sourceforge.net/xml/coverage-04.dtd" in text
+    root = ET.fromstring(text)  # well-formed
+    assert root.tag == "coverage"
+    assert [s.text for s in root.iter("source")] == [str(rules.parent)]
+    packages = {p.get("name"): p for p in root.iter("package")}
+    assert list(packages) == ["example@2026-01", "example@2026-07"]
+    classes = {c.get("filename"): c for c in packages["example@2026-01"].iter("class")}
+    assert set(classes) == {
+        f"rules/example/2026-01/{name}.yaml" for name in ("decisions", "rules", "tables")
+    }
+    assert all((rules.parent / name).is_file() for name in classes)
+    lines = {
+        int(x.get("number")): x for x in classes["rules/example/2026-01/rules.yaml"].iter("line")
+    }
+    # country_not_served (line 18) seen both ways; email_unverified (21) only false
+    assert lines[18].attrib == {
+        "number": "18",
+        "hits": "2",
+        "branch": "true",
+        "condition-coverage": "100% (2/2)",
+    }
+    assert lines[21].get("condition-coverage") == "50% (1/2)"
+    assert lines[37].get("hits") == "0"  # standard_available: never evaluated
+    tables = {
+        int(x.get("number")): x for x in classes["rules/example/2026-01/tables.yaml"].iter("line")
+    }
+    # the set's items share line 4: it is covered only if all of them were read
+    assert tables[4].get("hits") == "0" and tables[4].get("branch") == "false"
+    # the totals agree with the text report: 6 + 7 outcomes of 10 + 30 in 2026-01
+    assert packages["example@2026-01"].get("branch-rate") == f"{13 / 40:.4f}".rstrip("0")
+    assert root.get("branches-valid") == str(20 + 60)
+    assert root.get("branches-covered") == str(6 + 7)
 
 
-def test_coverage_min_is_exact(cli: CliRunner, suite: Callable[..., Path]) -> None:
-    suite("cases:\n" + case("served", "US", "MUG-1") + case("not served", "JP", "KNIFE-9"))
-    ok = cli.invoke(app, ["test", "rules", "--coverage-min", "30"])
-    assert ok.exit_code == 0, ok.output
-    low = cli.invoke(app, ["test", "rules", "--coverage-min", "30.0001"])
-    assert low.exit_code == 1
-    assert "FAILED coverage 30.00% is below --coverage-min 30.0001" in low.output
-    assert low.output.splitlines()[-1] == "2 passed, 0 failed"
+def test_coverage_options_are_checked(cli: CliRunner, suite: Callable[..., Path]) -> None:
+    suite(yaml.safe_dump(CASES["suites"]["two_checkouts"]))
     bad = cli.invoke(app, ["test", "rules", "--coverage-min", "lots"])
     assert bad.exit_code == 2
+    assert "--coverage-min 'lots' is not a percentage" in bad.output
+    over = cli.invoke(app, ["test", "rules", "--coverage-min", "101"])
+    assert over.exit_code == 2
 
 
 def test_percent_is_never_rounded_up() -> None:
@@ -95,56 +159,48 @@ def test_percent_is_never_rounded_up() -> None:
     assert format_percent(Fraction(99999, 1000)) == "99.99%"
     assert format_percent(Fraction(1999, 20)) == "99.95%"
     assert format_percent(Fraction(0)) == "0.00%"
+    assert format_percent(None) == "-"
+
+
+FACTS = {
+    "as_of": "2026-03-15",
+    "customer": {
+        "id": "c",
+        "country": "JP",
+        "tier": "gold",
+        "email_verified": True,
+        "member_since": "2024-01-01",
+    },
+    "order": {"currency": "USD", "items": []},
+}
+
+
+def _rules_of(coverage: Coverage, version: str) -> dict[str, Any]:
+    (found,) = [v for v in coverage.report().versions if v.version == version]
+    return {r.rule: r for r in found.rules}
 
 
 def test_a_rule_an_index_skipped_counts_as_seen_false() -> None:
-    engine = ruleengine.load(Path(__file__).resolve().parents[3] / "rules" / "example")
-    facts = {
-        "as_of": "2026-03-15",
-        "customer": {
-            "id": "c",
-            "country": "JP",
-            "tier": "gold",
-            "email_verified": True,
-            "member_since": "2024-01-01",
-        },
-        "order": {"currency": "USD", "items": []},
-    }
-    decision, trace = engine.decide_traced("example", "checkout", facts)
+    engine = ruleengine.load(ROOT / "rules" / "example")
+    decision, trace = engine.decide_traced("example", "checkout", FACTS)
     skipped = [e for e in trace if not (type(e) is TraceEntry and e.rule == "blocked_item")]
     coverage = Coverage(engine.ruleset("example").versions)
     coverage.record(decision, skipped)
-    rules = {(r.version, r.rule): r for r in coverage.report().rules}
-    assert (
-        rules["2026-01", "blocked_item"].seen_true,
-        rules["2026-01", "blocked_item"].seen_false,
-    ) == (0, 1)
-    assert (
-        rules["2026-01", "country_not_served"].seen_true,
-        rules["2026-01", "empty_order"].seen_true,
-    ) == (1, 1)
-    assert rules["2026-07", "blocked_item"].seen_false == 0
+    rules = _rules_of(coverage, "2026-01")
+    assert (rules["blocked_item"].seen_true, rules["blocked_item"].seen_false) == (0, 1)
+    assert (rules["country_not_served"].seen_true, rules["empty_order"].seen_true) == (1, 1)
+    assert _rules_of(coverage, "2026-07")["blocked_item"].seen_false == 0
 
 
 def test_after_the_first_hit_rules_are_not_reached() -> None:
-    engine = ruleengine.load(Path(__file__).resolve().parents[3] / "rules" / "example")
+    engine = ruleengine.load(ROOT / "rules" / "example")
     facts = {
-        "as_of": "2026-03-15",
-        "customer": {
-            "id": "c",
-            "country": "US",
-            "tier": "gold",
-            "email_verified": True,
-            "member_since": "2024-01-01",
-        },
+        **FACTS,
+        "customer": {**FACTS["customer"], "country": "US"},
         "order": {"currency": "USD", "items": [{"sku": "A", "quantity": 1, "unit_price": "1.00"}]},
     }
     decision, trace = engine.decide_traced("example", "quote", facts)
     coverage = Coverage(engine.ruleset("example").versions)
     coverage.record(decision, trace)
-    rule = next(
-        r
-        for r in coverage.report().rules
-        if r.version == "2026-01" and r.rule == "standard_available"
-    )
+    rule = _rules_of(coverage, "2026-01")["standard_available"]
     assert (rule.seen_true, rule.seen_false) == (1, 0)
