@@ -13,9 +13,8 @@ A probe is a call around the value that picks the branch: `_probe_if(k, cond)`
 counts `hits[k]` (then) or `hits[k + 1]` (else) and returns cond unchanged. Each
 site has two outcomes at `hits[2 * site]` and `hits[2 * site + 1]`. The sites are
 known at compile time, with the file:line:col of the expression and the
-definition that holds it (its owner: `rule gate/not_active`, `function
-unit_price`, `decision quote let total`...), so a branch no case reached is still
-listed. `owners` gives each owner's text (to tell what a new version changed) and
+definition that holds it (its owner: `rule <group>/<id>`, `function <name>`,
+`decision <name> let <x>`...), so a branch no case reached is still listed. `owners` gives each owner's text (to tell what a new version changed) and
 `entries` each table row's value.
 
 Public entry: `compile_probed(checked, ruleset, version)`.
