@@ -352,6 +352,67 @@ def test_documented_diff_and_replay_sessions(page: Path, tmp_path: Path) -> None
             assert missing is None, f"$ {command}\nnot printed: {missing}\n{result.stdout}"
 
 
+# --- the coverage examples of docs/testing.md --------------------------------
+
+
+def _coverage_consoles() -> list[tuple[str, list[str]]]:
+    """(command, shown lines) of the ```console blocks of testing.md that run coverage."""
+    found = []
+    for command, shown in _console_steps(TESTING_MD):
+        if command.startswith("ruleengine test ") and "--coverage" in command:
+            found.append((command, shown))
+    return found
+
+
+def _fenced(kind: str) -> str:
+    (block,) = re.findall(rf"```{kind}\n(.*?)```", TESTING_MD.read_text("utf-8"), re.S)
+    return block
+
+
+def _is_part_of(shown: Any, actual: Any) -> bool:
+    """Whether a documented excerpt of JSON is in the actual document: mappings by their
+    shown keys, lists item by item anywhere in the actual list."""
+    if isinstance(shown, dict):
+        return isinstance(actual, dict) and all(
+            k in actual and _is_part_of(v, actual[k]) for k, v in shown.items()
+        )
+    if isinstance(shown, list) and isinstance(actual, list):
+        return all(any(_is_part_of(s, a) for a in actual) for s in shown)
+    return bool(shown == actual)
+
+
+def test_the_coverage_examples_of_testing_md_run_as_shown(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    import jsonschema
+
+    consoles = _coverage_consoles()
+    flags = " ".join(command for command, _ in consoles)
+    for flag in ("--coverage ", "--coverage-min", "--coverage-changed", "--coverage-json"):
+        assert flag in flags + " ", f"docs/testing.md shows no example of {flag.strip()}"
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    for command, shown in consoles:
+        result = _run_step(command, tmp_path)
+        failing = any(line.startswith("FAILED coverage") for line in shown)
+        assert result.returncode == (1 if failing else 0), f"$ {command}\n{result.stdout}"
+        missing = _shown_in(shown, result.stdout.splitlines())
+        assert missing is None, f"$ {command}\nnot printed: {missing}\n{result.stdout}"
+    # the JSON and XML excerpts are parts of the files the documented command wrote
+    shown_json = json.loads(_fenced("json"))
+    schema = json.loads((ROOT / "schemas" / "coverage.schema.json").read_text("utf-8"))
+    jsonschema.validate(shown_json, schema)
+    written = json.loads((tmp_path / "coverage.json").read_text("utf-8"))
+    jsonschema.validate(written, schema)
+    assert _is_part_of(shown_json, written)
+    shown_class = ET.fromstring(_fenced("xml") + "</lines></class>")
+    classes = ET.parse(tmp_path / "coverage.xml").getroot().iter("class")
+    (written_class,) = [c for c in classes if c.get("filename") == shown_class.get("filename")]
+    assert shown_class.attrib == written_class.attrib
+    lines = {line.get("number"): line.attrib for line in written_class.iter("line")}
+    for line in shown_class.iter("line"):
+        assert lines[line.attrib["number"]] == line.attrib
+
+
 # --- docs/architecture.md ------------------------------------------------------
 
 ARCHITECTURE_MD = ROOT / "docs" / "architecture.md"
