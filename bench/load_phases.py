@@ -3,11 +3,15 @@
     .venv/bin/python bench/load_phases.py              # 10,000 synthetic rules, 3 runs
     .venv/bin/python bench/load_phases.py --rules 1000 --runs 5
     .venv/bin/python bench/load_phases.py --keep-collector   # as before the collector pause
+    .venv/bin/python bench/load_phases.py --cache      # also: load with a compiled cache
 
 Writes the synthetic rule set of `bench/gen_rules.py` into a temporary folder,
 then times YAML loading, schema validation, parse + check and compile, with the
 garbage collector paused as `ruleengine.load` pauses it (or running, with
---keep-collector, to see what the pause saves).
+--keep-collector, to see what the pause saves). With --cache, each run then times
+`ruleengine.load` of the set with an empty compiled cache (it builds the version and
+writes the entry) and again (it reads the entry and compiles), as server workers do
+(ruleengine/compiled_cache.py), and checks that the second one read the cache.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ sys.path.insert(0, str(HERE))
 
 from gen_rules import generate  # noqa: E402
 
-from ruleengine import engine  # noqa: E402
+import ruleengine  # noqa: E402
+from ruleengine import compiled_cache, engine  # noqa: E402
 from ruleengine.checker import check_version  # noqa: E402
 from ruleengine.compiler import compile_version  # noqa: E402
 from ruleengine.loader import load_documents  # noqa: E402
@@ -36,6 +41,7 @@ def main() -> None:
     p.add_argument("--rules", type=int, default=10_000)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--keep-collector", action="store_true", help="do not pause the collector")
+    p.add_argument("--cache", action="store_true", help="also time loads with a compiled cache")
     a = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-phases-") as tmp:
         generate(a.rules, Path(tmp))
@@ -57,6 +63,25 @@ def main() -> None:
                 f"{a.rules:,} rules: yaml {t1 - t0:.2f}  validate {t2 - t1:.2f}  "
                 f"parse+check {t3 - t2:.2f}  compile {t4 - t3:.2f}  total {t4 - t0:.2f} s CPU"
             )
+            if a.cache:
+                print(f"  {cached_loads(Path(tmp))}")
+
+
+def cached_loads(rules: Path) -> str:
+    """CPU seconds of `ruleengine.load` writing a fresh compiled cache, then reading it."""
+    with tempfile.TemporaryDirectory(prefix="bench-cache-") as cache:
+        t0 = time.process_time()
+        ruleengine.load(rules, compiled_cache=cache)
+        t1 = time.process_time()
+        hits = compiled_cache.STATS["hit"]
+        ruleengine.load(rules, compiled_cache=cache)
+        t2 = time.process_time()
+        if compiled_cache.STATS["hit"] != hits + 1:
+            sys.exit("the second load did not read the compiled cache")
+    return (
+        f"load with an empty compiled cache (build + write) {t1 - t0:.2f}  "
+        f"load from the cache (read + compile) {t2 - t1:.2f} s CPU"
+    )
 
 
 if __name__ == "__main__":

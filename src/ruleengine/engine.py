@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from .checker import check_version
+from .compiled_cache import CacheDir, CompiledCache, checked_program, configured
 from .compiler import CompiledDecision, CompiledVersion, as_internal, compile_version
 from .compiler.probes import ProbedProgram, compile_probed
 from .discover import MANIFEST, display_path, find_versions
@@ -39,14 +39,12 @@ from .errors import (
     RuleEngineError,
     RuleFileError,
 )
-from .loader import Document, load_documents
 from .lock import LockBook, Status, foreign_lock, status_of, verify_published
 from .model import Location
 from .runtime.budget import check_input_size
 from .runtime.inputs import DATE_CACHE as _DATES
 from .runtime.inputs import FAIL, describe_value, to_date
 from .trace import Explained, TraceEntry, as_objects, validation_reads
-from .validate import validate_version
 from .views import (
     Decision,
     DecisionInfo,
@@ -423,19 +421,17 @@ def _collector_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def _load_version(vdir: Path, files: list[Path]) -> Version:
+def _load_version(vdir: Path, files: list[Path], cache: CompiledCache | None = None) -> Version:
     with _collector_paused():
-        return _build_version(vdir, files)
+        return _build_version(vdir, files, cache)
 
 
-def _build_version(vdir: Path, files: list[Path]) -> Version:
+def _build_version(vdir: Path, files: list[Path], cache: CompiledCache | None) -> Version:
     manifest_path = vdir / MANIFEST
-    documents: list[Document] = load_documents(
-        [(manifest_path, display_path(manifest_path)), *((f, display_path(f)) for f in files)]
-    )
-    model = validate_version(documents[0], documents[1:], display_path(vdir))
-    checked = check_version(model)
+    paths = [(manifest_path, display_path(manifest_path)), *((f, display_path(f)) for f in files)]
+    checked = checked_program(paths, display_path(vdir), cache)  # load, validate, check
     compiled = compile_version(checked)
+    model = checked.model
     m = model.manifest
     return Version(
         m.ruleset,
@@ -449,13 +445,15 @@ def _build_version(vdir: Path, files: list[Path]) -> Version:
 
 
 def load_versions(
-    path: str | os.PathLike[str], drafts: DraftPolicy = "dated"
+    path: str | os.PathLike[str], drafts: DraftPolicy = "dated", compiled_cache: CacheDir = None
 ) -> Iterator[Version | RuleFileError]:
     """Load every version under path, yielding each version or the error that stopped it.
 
     A published version (in its rule set's versions.lock) loads only if its files are
     exactly the published bytes; with drafts="none", drafts are skipped unread.
+    `compiled_cache`: see compiled_cache.py (default `$RULEENGINE_COMPILED_CACHE`).
     """
+    cache = configured(compiled_cache)
     root = Path(path)
     if not root.exists():
         yield RuleFileError(
@@ -486,7 +484,7 @@ def load_versions(
             continue
         changed = verify_published(entry, vdir, files) if entry is not None else []
         try:
-            version = _load_version(vdir, files)
+            version = _load_version(vdir, files, cache)
         except RuleFileError as exc:
             yield RuleFileError([*changed, *exc.diagnostics])
             continue
@@ -504,14 +502,16 @@ def load(
     path: str | os.PathLike[str] = "rules",
     clock: Clock | None = None,
     drafts: DraftPolicy = "dated",
+    compiled_cache: CacheDir = None,
 ) -> Engine:
     """Load every rule set and version under `path`; raise `RuleFileError` listing every problem.
 
-    `drafts` says what becomes of versions not yet published (see `DraftPolicy`).
+    `drafts` says what becomes of versions not yet published (see `DraftPolicy`);
+    `compiled_cache`, a folder processes loading the same rules share (compiled_cache.py).
     """
     problems: list[Diagnostic] = []
     by_ruleset: dict[str, list[Version]] = {}
-    for item in load_versions(path, drafts):
+    for item in load_versions(path, drafts, compiled_cache):
         if isinstance(item, RuleFileError):
             problems.extend(item.diagnostics)
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from .errors import Code, Diagnostic
 
@@ -24,6 +24,75 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+Path = tuple[str | int, ...]  # a path into a YAML document (loader.DataPath)
+
+
+class Positions(Protocol):
+    """Where the nodes of a YAML file sit (a `loader.Document`, or the stand-in of a cached
+    model, `compiled_cache.LazyDocument`)."""
+
+    @property
+    def file(self) -> str: ...
+
+    def pos(self, path: Path) -> tuple[int, int]: ...
+
+    def offset_pos(self, path: Path, offset: int) -> tuple[int, int]: ...
+
+
+# Ways back from a model object to its place in the file, kept by the model: objects,
+# not closures, so that a checked version can be pickled (compiled_cache.py).
+
+
+@dataclass(frozen=True, slots=True)
+class ScalarLocator:
+    """Line and column of a character offset inside an expression's YAML scalar."""
+
+    doc: Positions
+    path: Path
+    location: Location
+    text: bool  # a string scalar (else a number or boolean written as an expression)
+
+    def __call__(self, offset: int) -> tuple[int, int]:
+        if self.text:
+            return self.doc.offset_pos(self.path, offset)
+        return self.location.line, self.location.column + offset
+
+
+@dataclass(frozen=True, slots=True)
+class TableLocator:
+    """The place of a part of a table's definition, by its path inside the table."""
+
+    doc: Positions
+    path: Path
+    list_rows: frozenset[int]  # rows written as lists: their cells by position
+    names: tuple[str, ...]  # the columns, in order
+
+    def __call__(self, inside: Path) -> Location:
+        if inside[:1] == ("rows",) and len(inside) == 3 and inside[1] in self.list_rows:
+            column = inside[2]
+            if column in self.names:
+                inside = ("rows", inside[1], self.names.index(column))
+        line, column_at = self.doc.pos((*self.path, *inside))
+        return Location(self.doc.file, line, column_at)
+
+
+@dataclass(frozen=True, slots=True)
+class _TextLocator:
+    """(line, column) of an offset in an expression given as text starting at line:column
+    (an object, not a closure, so that a checked version can be pickled)."""
+
+    text: str
+    line: int
+    column: int
+
+    def __call__(self, offset: int) -> tuple[int, int]:
+        before = self.text[: max(0, offset)]
+        newlines = before.count("\n")
+        if newlines:
+            return self.line + newlines, offset - before.rfind("\n")
+        return self.line, self.column + offset
+
+
 @dataclass(frozen=True, slots=True)
 class ExprSource:
     """An expression's text and where it came from."""
@@ -35,14 +104,7 @@ class ExprSource:
 
     @classmethod
     def from_text(cls, text: str, file: str = "<expr>", line: int = 1, column: int = 1) -> Self:
-        def locate(offset: int) -> tuple[int, int]:
-            before = text[: max(0, offset)]
-            newlines = before.count("\n")
-            if newlines:
-                return line + newlines, offset - before.rfind("\n")
-            return line, column + offset
-
-        return cls(text, Location(file, line, column), locate)
+        return cls(text, Location(file, line, column), _TextLocator(text, line, column))
 
     def diagnostic(
         self, code: Code, message: str, start: int, end: int | None = None, hint: str | None = None

@@ -30,7 +30,9 @@ from .model import (
     ReasonDef,
     RuleDef,
     RuleGroupDef,
+    ScalarLocator,
     TableDef,
+    TableLocator,
     TypeDef,
     VersionModel,
 )
@@ -174,13 +176,9 @@ class _Builder:
         else:
             text = str(value)
         location = self.loc(doc, path)
-
-        def locate(offset: int) -> tuple[int, int]:
-            if isinstance(value, str):
-                return doc.offset_pos(path, offset)
-            return location.line, location.column + offset
-
-        return ExprSource(text, location, locate)
+        return ExprSource(
+            text, location, ScalarLocator(doc, path, location, isinstance(value, str))
+        )
 
     def bindings(
         self, doc: Document, path: DataPath, specs: dict[str, Any] | None
@@ -278,15 +276,7 @@ class _Builder:
         location = self.loc(doc, path, key=True)
         description = spec.get("description")
         list_rows = {i for i, row in enumerate(spec.get("rows") or ()) if isinstance(row, list)}
-        names = list(spec.get("columns") or ())
-
-        def locate(inside: tuple[str | int, ...]) -> Location:
-            if inside[:1] == ("rows",) and len(inside) == 3 and inside[1] in list_rows:
-                column = inside[2]
-                if column in names:  # a row written as a list: its cells by position
-                    inside = ("rows", inside[1], names.index(column))
-            return self.loc(doc, (*path, *inside))
-
+        locate = TableLocator(doc, path, frozenset(list_rows), tuple(spec.get("columns") or ()))
         if "value" in spec:
             return TableDef(
                 name,

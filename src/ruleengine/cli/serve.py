@@ -4,7 +4,9 @@ uvicorn is handed the app factory, and its log formatter, by name, so the engine
 package never imports the server. Settings reach every worker process through
 `RULEENGINE_*` environment variables (see `server/settings.py`). With several
 workers, they share a reload-signal folder (an admin reload in one worker reloads
-them all) and a Prometheus multiprocess folder (`/metrics` adds up every worker).
+them all), a Prometheus multiprocess folder (`/metrics` adds up every worker) and a
+compiled cache (`--compiled-cache`, ruleengine/compiled_cache.py): the first worker to
+load a version writes its checked program there, the others read it.
 """
 
 from __future__ import annotations
@@ -106,6 +108,14 @@ Corpus = Annotated[
 ]
 Watch = Annotated[bool, _opt("--watch/--no-watch", "Reload when a rule file changes.")]
 Drafts = Annotated[bool, _opt("--drafts", "Also load drafts; decided only when pinned by name.")]
+CompiledCacheDir = Annotated[
+    Path | None,
+    _opt(
+        "--compiled-cache",
+        "Folder of checked versions shared by the workers and kept across restarts "
+        "(made 0700); default with --workers > 1: a temporary one.",
+    ),
+]
 
 
 def _environment(values: dict[str, Any]) -> None:
@@ -118,6 +128,15 @@ def _environment(values: dict[str, Any]) -> None:
         elif isinstance(value, Path):
             value = value.resolve()
         os.environ[f"RULEENGINE_{name}"] = str(value)
+
+
+def _compiled_cache(folder: Path | None, workers: int, scratch: list[str]) -> None:
+    """The workers' compiled cache (read by ruleengine.load): the folder given, else with
+    several workers a temporary one (0700), for the first worker to load a version."""
+    if folder is None and workers > 1:
+        folder = Path(tempfile.mkdtemp(prefix="ruleengine-compiled-"))
+        scratch.append(str(folder))
+    _environment({"COMPILED_CACHE": folder})
 
 
 def command(
@@ -140,6 +159,7 @@ def command(
     allowed_hosts: AllowedHosts = None,
     watch: Watch = True,
     drafts: Drafts = False,
+    compiled_cache: CompiledCacheDir = None,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning...")] = "info",
 ) -> None:
     """Serve decisions over HTTP: POST /v1/rulesets/{ruleset}/decisions/{decision}.
@@ -173,6 +193,7 @@ def command(
         )
     _environment({"ALLOWED_HOSTS": allowed_hosts, "DRAFTS_DIR": drafts_dir, "CORPUS": corpus})
     scratch: list[str] = []
+    _compiled_cache(compiled_cache, workers, scratch)
     if workers > 1:
         signal = tempfile.mkdtemp(prefix="ruleengine-reload-")
         scratch.append(signal)
