@@ -20,6 +20,8 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -607,6 +609,96 @@ def test_the_publishing_example_runs_as_shown(tmp_path: Path) -> None:
     )
     assert shown_case is not None
     assert shown_case.group(1) == (ROOT / "docs" / "examples" / "new_year.yaml").read_text("utf-8")
+    shown_patch = re.search(r"```diff\n(.*?)```", PUBLISHING_MD.read_text("utf-8"), re.S)
+    assert shown_patch is not None
+    patch = (ROOT / "docs" / "examples" / "newyear10.patch").read_text("utf-8")
+    assert shown_patch.group(1) == patch
+
+
+HTTP_MD = ROOT / "docs" / "http.md"
+_CLI = (sys.executable, "-c", "from ruleengine.cli import main; main()")
+
+
+@contextmanager
+def _serving_a_copy(tmp_path: Path) -> Iterator[str]:
+    """`ruleengine serve --rules rules` in a copy of the repository's rules and examples
+    (so answers name `rules/...` files, as on the page); yields its base URL."""
+    import time
+
+    import httpx
+
+    from .server.live import free_port
+
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    shutil.copytree(ROOT / "docs" / "examples", tmp_path / "docs" / "examples")
+    port = str(free_port())
+    process = subprocess.Popen(
+        [*_CLI, "serve", "--rules", "rules", "--no-watch", "--port", port],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+@pytest.mark.live
+def test_the_http_examples_run_as_shown(tmp_path: Path) -> None:
+    """Every `$ curl` of docs/http.md against a live server (its port for the page's
+    127.0.0.1:8000): each shown line appears in the answer (up to a `…`)."""
+    steps = _console_steps(HTTP_MD)
+    assert len(steps) >= 5 and all(c.startswith("curl ") for c, _ in steps)
+    with _serving_a_copy(tmp_path) as base:
+        for command, shown in steps:
+            run = subprocess.run(
+                ["bash", "-c", command.replace("http://127.0.0.1:8000", base)],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert run.returncode == 0, f"$ {command}\n{run.stdout}{run.stderr}"
+            for line in shown:
+                expected = line.split("…")[0].rstrip() if "…" in line else line.strip()
+                assert expected in run.stdout, (
+                    f"$ {command}\nnot answered: {expected}\n{run.stdout}"
+                )
+
+
+BOUNDED = ("--max-examples", "10", "--seed", "1")
+
+
+@pytest.mark.live
+@pytest.mark.fuzz
+def test_the_conformance_command_of_http_md_finds_no_issue(tmp_path: Path) -> None:
+    """The schemathesis command of docs/http.md, run from the repository root (where
+    schemathesis.toml is) against a live server, with 10 examples per operation and
+    phase instead of the default 100, to bound its time: no issue found."""
+    (command,) = re.findall(r"```sh\n(schemathesis run [^\n]+)\n```", HTTP_MD.read_text("utf-8"))
+    assert command == "schemathesis run --checks all http://127.0.0.1:8000/openapi.json"
+    with _serving_a_copy(tmp_path) as base:
+        args = shlex.split(command.replace("http://127.0.0.1:8000", base))
+        run = subprocess.run(
+            [str(Path(sys.executable).parent / args[0]), *args[1:], *BOUNDED],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "No issues found" in run.stdout and "passed" in run.stdout
 
 
 # --- README ---------------------------------------------------------------------

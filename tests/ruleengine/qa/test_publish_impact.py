@@ -66,13 +66,14 @@ def test_the_impact_is_printed_as_of_the_first_day_and_then_the_lock_written(
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert (
-        f"Impact of self-service 2027-01 against 2026-12: 9 inputs from {log}, "
+        f"Impact of self-service 2027-01 against 2026-12: 10 inputs from {log}, "
         "each decided as of 2027-01-01"
     ) in out
     assert "add_seats: 2 inputs, 0 changed (0.00% of 2 decided), 0 invalid" in out
     assert "change_term: 6 inputs, 1 changed (16.67% of 6 decided), 0 invalid" in out
     assert "  new_purchase_per_seat: 1 input\n" in out
     assert '      line 1: "470.00" -> "480.00"' in out
+    assert "options: 1 input, 0 changed (0.00% of 1 decided), 0 invalid" in out
     assert "unusable lines: 1 (logged for rule set 'example')" in out
     # the impact comes first, then the version is recorded
     assert out.index("Impact of") < out.index("published self-service 2027-01")
