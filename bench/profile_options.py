@@ -5,7 +5,9 @@
 
 1. Stage breakdown (CPU µs per decision, median of 5 over fresh inputs): the
    whole `decide()`, then its parts called directly: version selection
-   (`Engine.select`), the fast input check (`check_fast`), the full validator
+   (`Engine.select`, which decide() reaches only for an as_of it has not seen), the
+   generated hot path (`decide_fast`) and what decide() adds to it (the difference:
+   the route lookup and the `Decision`), the fast input check (`check_fast`), the full validator
    (`validate`, only run by decide() when the fast check fails), the compiled
    decision (`run`) and the traced one (`run_traced`), and the hand-written floor.
    The parts use the engine's internals (`Version.compiled.decisions`, `CompiledDecision`);
@@ -44,6 +46,16 @@ def cpu_us(fn: Any, inputs: list[Any], repeats: int = 5) -> float:
     return statistics.median(runs)
 
 
+def paired_us(fn: Any, part: Any, inputs: list[Any], repeats: int = 9) -> float:
+    """CPU µs per call that `fn` spends beyond `part`: the two timed in turns, on the
+    same fresh inputs, the median of the differences (the machine drifts less between
+    two passes in a row than between two rows of the breakdown)."""
+    differences = []
+    for _ in range(repeats):
+        differences.append(cpu_us(fn, inputs, 1) - cpu_us(part, inputs, 1))
+    return statistics.median(differences)
+
+
 def stages(engine: Any, cases: list[dict[str, Any]]) -> list[tuple[str, float | None]]:
     decide = engine.decide
     rows: list[tuple[str, float | None]] = [
@@ -64,6 +76,10 @@ def stages(engine: Any, cases: list[dict[str, Any]]) -> list[tuple[str, float | 
         fused = compiled.decide_fast
         rows.append(
             ("  decide_fast (input check + decision)", cpu_us(lambda f: fused(f, as_of[f["as_of"]]), cases))
+        )  # fmt: skip
+        whole = lambda f: decide("self-service", "options", f)  # noqa: E731
+        rows.append(
+            ("  decide() less decide_fast (route, Decision)", paired_us(whole, lambda f: fused(f, as_of[f["as_of"]]), cases))
         )  # fmt: skip
         rows.append(("  check_fast (input check alone)", cpu_us(compiled.check_fast, cases)))
         rows.append(("  validate (full validator)", cpu_us(compiled.validate, cases)))
