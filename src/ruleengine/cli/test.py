@@ -194,8 +194,8 @@ CoverageMinOpt = Annotated[
     str | None,
     typer.Option(
         "--coverage-min",
-        help="Fail if conditions, branches or table rows are covered below this percentage "
-        "(implies --coverage).",
+        help="Fail if a version's conditions, branches or table rows are covered below this "
+        "percentage (implies --coverage).",
     ),
 ]
 CoverageChangedOpt = Annotated[
@@ -346,7 +346,8 @@ class _CoverageOutputs:
             write_cobertura(report, self.cobertura_path)
         below = [] if self.minimum is None else report.below(self.minimum)
         if below:
-            print(f"FAILED coverage below --coverage-min {self.shown_minimum}%: {', '.join(below)}")
+            print(f"FAILED coverage below --coverage-min {self.shown_minimum}%:")
+            print("\n".join(f"  {line}" for line in below))
         return not below
 
 

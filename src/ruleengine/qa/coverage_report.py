@@ -181,6 +181,15 @@ class VersionCoverage:
                 last = lines[ROWS_SHOWN][0].location
                 yield _at(last, f"table {table}: {more} more rows never read (see --coverage-json)")
 
+    def below(self, minimum: Fraction) -> list[str]:
+        """Its measures below minimum percent, as `branches 76.66% (23 of 30)` (a measure
+        with nothing to cover is never below)."""
+        return [
+            f"{measure} {format_percent(t.percent)} ({t.covered} of {t.total})"
+            for measure, t in self.tallies().items()
+            if t.percent is not None and t.percent < minimum
+        ]
+
     def title(self, changed_only: bool) -> str:
         name = f"{self.ruleset} {self.version}"
         if not changed_only:
@@ -216,11 +225,13 @@ class CoverageReport:
         return totals
 
     def below(self, minimum: Fraction) -> list[str]:
-        """The measures whose total is below minimum percent, as `branches 88.23% (60 of 68)`."""
+        """Each version with a measure below minimum percent, as
+        `example 2026-07: branches 76.66% (23 of 30)`: every version is judged on its own
+        (a well-tested old version does not make up for a new one)."""
         return [
-            f"{measure} {format_percent(t.percent)} ({t.covered} of {t.total})"
-            for measure, t in self.totals().items()
-            if t.percent is not None and t.percent < minimum
+            f"{v.title(self.changed_only)}: {', '.join(found)}"
+            for v in self.versions
+            if (found := v.below(minimum))
         ]
 
     def render(self) -> str:
@@ -269,7 +280,7 @@ class CoverageReport:
             "minimum": None if minimum is None else float(minimum),
             "passed": minimum is None or not self.below(minimum),
             "totals": _measures(self.totals()),
-            "versions": [_version_json(v) for v in self.versions],
+            "versions": [_version_json(v, minimum) for v in self.versions],
         }
 
 
@@ -277,10 +288,11 @@ def _measures(tallies: dict[str, Tally]) -> dict[str, Any]:
     return {m.replace(" ", "_"): t.to_json() for m, t in tallies.items()}
 
 
-def _version_json(v: VersionCoverage) -> dict[str, Any]:
+def _version_json(v: VersionCoverage, minimum: Fraction | None) -> dict[str, Any]:
     return {
         "ruleset": v.ruleset,
         "version": v.version,
+        "passed": minimum is None or not v.below(minimum),
         "replaces": v.replaces,
         "decided": v.decided,
         **_measures(v.tallies()),

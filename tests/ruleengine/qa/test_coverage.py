@@ -74,6 +74,8 @@ def test_json_report_fits_its_schema_and_the_text(
     document = json.loads(out.read_text("utf-8"))
     jsonschema.validate(document, SCHEMA)
     assert document["passed"] is False and document["minimum"] == 12
+    # 2026-01 reaches 12% on every measure; 2026-07, which no case decided, does not
+    assert [v["passed"] for v in document["versions"]] == [True, False]
     assert document["totals"]["branches"] == {"covered": 7, "total": 60, "percent": 11.66}
     first, second = document["versions"]
     assert (first["version"], first["replaces"], first["decided"]) == ("2026-01", None, 2)
@@ -204,3 +206,26 @@ def test_after_the_first_hit_rules_are_not_reached() -> None:
     coverage.record(decision, trace)
     rule = _rules_of(coverage, "2026-01")["standard_available"]
     assert (rule.seen_true, rule.seen_false) == (1, 0)
+
+
+def test_json_with_coverage_changed_lists_only_the_changes(
+    cli: CliRunner, suite: Callable[..., Path], rules: Path
+) -> None:
+    suite(yaml.safe_dump(CASES["suites"]["july"]))
+    out = rules.parent / "coverage.json"
+    args = ["test", "rules", "--coverage-changed", "--coverage-json", str(out)]
+    result = cli.invoke(app, [*args, "--coverage-min", "50"])
+    assert result.exit_code == 1  # 2026-01, counted whole, was decided by no case
+    document = json.loads(out.read_text("utf-8"))
+    jsonschema.validate(document, SCHEMA)
+    assert document["changed_only"] is True
+    first, july = document["versions"]
+    assert (first["passed"], july["passed"]) == (False, True)
+    # July changed two rows of 2026-01's tables and nothing else
+    assert july["rules"] == [] and july["branch_sites"] == []
+    assert [(r["table"], r["key"], r["reads"]) for r in july["rows"]] == [
+        ("shipping_countries", ["ES"], 1),
+        ("tier_discounts", ["platinum"], 0),
+    ]
+    assert july["table_rows"] == {"covered": 1, "total": 2, "percent": 50.0}
+    assert len(first["rules"]) == 5 and first["decided"] == 0
