@@ -518,6 +518,35 @@ def test_every_documented_serve_and_bundle_option_exists(doc: str) -> None:
         assert not missing, f"{doc}: ruleengine {command} has no {missing}"
 
 
+def _fault_table_proofs() -> list[tuple[str, str]]:
+    """(test file, test or case name) of every proof named in reliability.md's fault table:
+    `tests/x.py::test_y`, `::test_z` (same file), `(cases `a`, `b`)` of the test before."""
+    text = (ROOT / "docs" / "reliability.md").read_text("utf-8")
+    table = text[text.index("## The fault table") :]
+    found = []
+    for row in re.findall(r"^\|.*\|$", table, flags=re.MULTILINE)[2:]:
+        proofs = row.rstrip("|").rsplit("|", 1)[1]
+        file = ""
+        for match in re.finditer(r"`(tests/[\w/]+\.py)?::(\w+)`|\(cases? ([^)]*)\)", proofs):
+            if match.group(2):
+                file = match.group(1) or file
+                found.append((file, match.group(2)))
+            else:
+                found += [(file, f"case {c}") for c in re.findall(r"`(\w+)`", match.group(3))]
+    return found
+
+
+def test_every_proof_of_the_fault_table_exists() -> None:
+    proofs = _fault_table_proofs()
+    assert len(proofs) > 40
+    for file, name in proofs:
+        if name.startswith("case "):  # a case folder of the broken corpus
+            assert (ROOT / "tests" / "ruleengine" / "broken" / name[5:]).is_dir(), name
+            continue
+        source = (ROOT / file).read_text("utf-8")
+        assert re.search(rf"^(async )?def {name}\(", source, re.MULTILINE), f"{file}::{name}"
+
+
 # --- docs/analysis.md: finding codes and the commands shown ---------------------
 
 ANALYSIS_MD = ROOT / "docs" / "analysis.md"

@@ -58,7 +58,7 @@ from .lock import (
     read_lock,
     write_locks,
 )
-from .model import Location
+from .model import Limits, Location
 from .schema_export import DATE_PATTERN
 from .suites import Case, ExpectedError, Suite, SuiteSearch, find_suites, load_suites
 from .trace import GroupCall, TableRead, TraceEntry
@@ -86,6 +86,7 @@ __all__ = [
     "InputCode",
     "InputError",
     "InputProblem",
+    "Limits",
     "Location",
     "Lock",
     "LockBook",

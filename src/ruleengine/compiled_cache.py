@@ -53,7 +53,10 @@ from pathlib import Path
 from typing import Any, cast
 
 from .checker import CheckedVersion, check_version
-from .loader import DataPath, Document, load_documents, parse_document
+from .errors import RuleFileError
+from .limits import version_limit_problems
+from .loader import DataPath, Document, load_documents, over_bytes, parse_document
+from .model import Limits
 from .validate import content_hash, validate_version
 
 ENV = "RULEENGINE_COMPILED_CACHE"
@@ -358,15 +361,27 @@ def configured(folder: CacheDir = None) -> CompiledCache | None:
 
 
 def checked_program(
-    paths: Sequence[tuple[Path, str]], root: str, cache: CompiledCache | None
+    paths: Sequence[tuple[Path, str]],
+    root: str,
+    cache: CompiledCache | None,
+    limits: Limits | None = None,
 ) -> CheckedVersion:
     """The checked program of the version made of these (file, displayed name) paths, its
-    folder displayed as `root`: read from the cache, else loaded, validated and checked
-    (and written to the cache). Raises `RuleFileError` as those phases do."""
+    folder displayed as `root`: read from the cache (if checked with the same `limits`),
+    else loaded, validated and checked (and written to the cache). Raises `RuleFileError`
+    as those phases do, and `version_too_large` past the limits per version."""
+    limits = limits or Limits()
+    too_many_bytes = over_bytes(paths, limits.max_version_bytes)
+    if too_many_bytes is not None:  # not read, let alone parsed
+        raise RuleFileError([too_many_bytes])
     with checked_entry(cache, paths) as entry:
-        if entry.checked is not None:
+        if entry.checked is not None and entry.checked.limits == limits:
             return entry.checked
         documents = load_documents(paths)
-        checked = check_version(validate_version(documents[0], documents[1:], root))
+        model = validate_version(documents[0], documents[1:], root)
+        too_large = version_limit_problems(model, limits)
+        if too_large:  # neither checked nor compiled
+            raise RuleFileError(too_large)
+        checked = check_version(model, limits)
         entry.store(documents, checked)
         return checked

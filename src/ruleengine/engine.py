@@ -40,7 +40,7 @@ from .errors import (
     RuleFileError,
 )
 from .lock import LockBook, Status, foreign_lock, status_of, verify_published
-from .model import Location
+from .model import Limits, Location
 from .runtime.budget import check_input_size
 from .runtime.inputs import DATE_CACHE as _DATES
 from .runtime.inputs import FAIL, describe_value, to_date
@@ -421,15 +421,19 @@ def _collector_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def _load_version(vdir: Path, files: list[Path], cache: CompiledCache | None = None) -> Version:
+def _load_version(
+    vdir: Path, files: list[Path], cache: CompiledCache | None, limits: Limits
+) -> Version:
     with _collector_paused():
-        return _build_version(vdir, files, cache)
+        return _build_version(vdir, files, cache, limits)
 
 
-def _build_version(vdir: Path, files: list[Path], cache: CompiledCache | None) -> Version:
+def _build_version(
+    vdir: Path, files: list[Path], cache: CompiledCache | None, limits: Limits
+) -> Version:
     manifest_path = vdir / MANIFEST
     paths = [(manifest_path, display_path(manifest_path)), *((f, display_path(f)) for f in files)]
-    checked = checked_program(paths, display_path(vdir), cache)  # load, validate, check
+    checked = checked_program(paths, display_path(vdir), cache, limits)  # load, validate, check
     compiled = compile_version(checked)
     model = checked.model
     m = model.manifest
@@ -445,15 +449,22 @@ def _build_version(vdir: Path, files: list[Path], cache: CompiledCache | None) -
 
 
 def load_versions(
-    path: str | os.PathLike[str], drafts: DraftPolicy = "dated", compiled_cache: CacheDir = None
+    path: str | os.PathLike[str],
+    drafts: DraftPolicy = "dated",
+    compiled_cache: CacheDir = None,
+    limits: Limits | None = None,
 ) -> Iterator[Version | RuleFileError]:
     """Load every version under path, yielding each version or the error that stopped it.
 
     A published version (in its rule set's versions.lock) loads only if its files are
     exactly the published bytes; with drafts="none", drafts are skipped unread.
     `compiled_cache`: see compiled_cache.py (default `$RULEENGINE_COMPILED_CACHE`).
+    `limits` bound each version's cost and size (default: `Limits.from_environment`, so
+    the workers of `serve` get the limits given to it).
     """
     cache = configured(compiled_cache)
+    if limits is None:
+        limits = Limits.from_environment(os.environ)
     root = Path(path)
     if not root.exists():
         yield RuleFileError(
@@ -484,7 +495,7 @@ def load_versions(
             continue
         changed = verify_published(entry, vdir, files) if entry is not None else []
         try:
-            version = _load_version(vdir, files, cache)
+            version = _load_version(vdir, files, cache, limits)
         except RuleFileError as exc:
             yield RuleFileError([*changed, *exc.diagnostics])
             continue
@@ -503,15 +514,17 @@ def load(
     clock: Clock | None = None,
     drafts: DraftPolicy = "dated",
     compiled_cache: CacheDir = None,
+    limits: Limits | None = None,
 ) -> Engine:
     """Load every rule set and version under `path`; raise `RuleFileError` listing every problem.
 
     `drafts` says what becomes of versions not yet published (see `DraftPolicy`);
-    `compiled_cache`, a folder processes loading the same rules share (compiled_cache.py).
+    `compiled_cache`, a folder processes loading the same rules share (compiled_cache.py);
+    `limits` what a version may cost (see `load_versions`).
     """
     problems: list[Diagnostic] = []
     by_ruleset: dict[str, list[Version]] = {}
-    for item in load_versions(path, drafts, compiled_cache):
+    for item in load_versions(path, drafts, compiled_cache, limits):
         if isinstance(item, RuleFileError):
             problems.extend(item.diagnostics)
         else:

@@ -46,6 +46,10 @@ class Code(_Described):
     YAML_MERGE = "yaml_merge", "`<<` is given something other than a mapping"
     ENCODING = "encoding", "the file is not UTF-8"
     FILE_TOO_LARGE = "file_too_large", "the file is larger than the size limit"
+    VERSION_TOO_LARGE = (
+        "version_too_large",
+        "a version holds more bytes, table rows or rules than the limit per version",
+    )
     IO_ERROR = "io_error", "the file cannot be read"
     # the structure of each file
     SCHEMA = "schema", "the file does not have the documented structure"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import copy
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -412,6 +412,40 @@ def load_document(path: Path, display: str | None = None) -> Document:
             [Diagnostic(Code.ENCODING, f"file is not UTF-8 (byte {exc.start})", file, 1, 1)]
         ) from None
     return parse_document(text, file)
+
+
+def over_bytes(paths: Sequence[tuple[Path, str]], limit: int) -> Diagnostic | None:
+    """`version_too_large` at the place where the files of one version, in order, run
+    over `limit` bytes (their sizes asked of the file system: nothing parsed)."""
+    sizes = []
+    for path, _display in paths:
+        try:
+            sizes.append(path.stat().st_size)
+        except OSError:
+            sizes.append(0)  # reported when it is read
+    total = sum(sizes)
+    if total <= limit:
+        return None
+    before = 0
+    for (path, display), size in zip(paths, sizes, strict=True):
+        if before + size > limit:
+            with path.open("rb") as f:
+                head = f.read(limit - before)  # the bytes within the limit
+            text = head.decode("utf-8", errors="ignore")
+            line = text.count("\n") + 1
+            column = len(text) - (text.rfind("\n") + 1) + 1
+            return Diagnostic(
+                Code.VERSION_TOO_LARGE,
+                f"this version's files hold {total:,} bytes; a version may hold at most "
+                f"{limit:,} (the limit is crossed here)",
+                display,
+                line,
+                column,
+                "move data to another rule set, or raise the limit "
+                "(`--max-version-bytes`, RULEENGINE_MAX_VERSION_BYTES)",
+            )
+        before += size
+    return None  # pragma: no cover - the sizes add up to more than the limit
 
 
 def _unclosed_quote(exc: yaml.MarkedYAMLError, text: str, file: str) -> Diagnostic:

@@ -6,12 +6,71 @@ Built by `validate`, read by `check`. Immutable; expressions are kept as
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol, Self
+from typing import Any, ClassVar, Protocol, Self
 
 from .errors import Code, Diagnostic
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one version may cost: `check` and every load refuse a version past these.
+
+    The static cost bound (checker/cost.py): each decision at most `max_steps` for
+    inputs of `nominal_size` items (`cost_limit`). The version's size, counted over all
+    its files (`version_too_large`, at the file, row or rule that crosses the limit):
+    `max_version_bytes` of YAML, `max_version_rows` table entries (rows of keyed tables,
+    items of sets and maps), `max_version_rules` rules. `ruleengine check` and `serve`
+    take them as options; `from_environment` reads the `RULEENGINE_*` variables below.
+    """
+
+    max_steps: int = 100_000_000
+    nominal_size: int = 1000
+    max_version_bytes: int = 8 * 1024 * 1024
+    max_version_rows: int = 50_000
+    max_version_rules: int = 20_000
+
+    # field -> the environment variable `serve` sets for its workers
+    ENVIRONMENT: ClassVar[dict[str, str]] = {
+        "max_steps": "RULEENGINE_COST_LIMIT",
+        "nominal_size": "RULEENGINE_COST_NOMINAL_SIZE",
+        "max_version_bytes": "RULEENGINE_MAX_VERSION_BYTES",
+        "max_version_rows": "RULEENGINE_MAX_VERSION_ROWS",
+        "max_version_rules": "RULEENGINE_MAX_VERSION_RULES",
+    }
+
+    def __post_init__(self) -> None:
+        for name in self.ENVIRONMENT:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive number, got {getattr(self, name)}")
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> Limits:
+        """The limits the `RULEENGINE_*` variables set (the defaults for the others);
+        ValueError naming the variable whose value is not a positive whole number."""
+        values = {}
+        for name, variable in cls.ENVIRONMENT.items():
+            text = environ.get(variable)
+            if text is None or not text.strip():
+                continue
+            try:
+                values[name] = int(text.replace("_", ""))
+            except ValueError:
+                raise ValueError(f"{variable}={text!r} is not a whole number") from None
+            if values[name] < 1:
+                raise ValueError(f"{variable}={text!r} must be at least 1")
+        return cls(**values)
+
+    def to_environment(self) -> dict[str, str]:
+        """The variables that give a worker these limits (only those not the default)."""
+        default = Limits()
+        return {
+            variable: str(getattr(self, name))
+            for name, variable in self.ENVIRONMENT.items()
+            if getattr(self, name) != getattr(default, name)
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..errors import RuleFileError
-from ..model import VersionModel
+from ..model import Limits, VersionModel
 from .bodies import Bodies
 from .cost import CostLimits, decision_costs
 from .decls import Declarations
@@ -88,4 +88,4 @@ def check_version(model: VersionModel, limits: CostLimits | None = None) -> Chec
     costs, problems = decision_costs(checked, limits)
     if problems:
         raise RuleFileError(problems)
-    return replace(checked, costs=costs)
+    return replace(checked, costs=costs, limits=limits or Limits())

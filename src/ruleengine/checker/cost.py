@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..errors import Code, Diagnostic
-from ..model import ExprSource
+from ..model import ExprSource, Limits
 from ..nodes import (
     Binary,
     Call,
@@ -47,12 +47,9 @@ ONE: Poly = (1,)
 N: Poly = (0, 1)
 
 
-@dataclass(frozen=True, slots=True)
-class CostLimits:
-    """What `check` allows: at most `max_steps` for inputs of `nominal_size` items."""
-
-    nominal_size: int = 1000
-    max_steps: int = 100_000_000
+# What `check` allows: at most `max_steps` for inputs of `nominal_size` items (the cost
+# fields of the version limits, model.Limits).
+CostLimits = Limits
 
 
 def add(*polys: Poly) -> Poly:

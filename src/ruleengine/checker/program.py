@@ -13,6 +13,7 @@ from ..model import (
     DecisionDef,
     FieldSpec,
     FunctionDef,
+    Limits,
     ReasonDef,
     RuleDef,
     RuleGroupDef,
@@ -101,6 +102,8 @@ class CheckedVersion:
     # Each decision's worst-case steps, coefficients of a polynomial in the input size
     # (checker/cost.py); the runtime budget evaluates it at a request's actual sizes.
     costs: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # The limits it was checked with (`limits.max_steps`: the step budget of its decisions).
+    limits: Limits = field(default_factory=Limits)
 
     def type_of(self, node: Expr) -> Type:
         """The type the checker gave to `node` (a node of this checked program)."""

@@ -14,6 +14,7 @@ import typer
 
 from .. import (
     Diagnostic,
+    Limits,
     RuleFileError,
     Suite,
     Version,
@@ -23,12 +24,21 @@ from .. import (
     render_diagnostics,
     version_conflicts,
 )
+from .limits import (
+    CostLimit,
+    CostNominalSize,
+    MaxVersionBytes,
+    MaxVersionRows,
+    MaxVersionRules,
+    given_limits,
+    limits_from,
+)
 
 
-def run_check(path: Path) -> tuple[list[Version], list[Diagnostic]]:
+def run_check(path: Path, limits: Limits | None = None) -> tuple[list[Version], list[Diagnostic]]:
     versions: list[Version] = []
     problems: list[Diagnostic] = []
-    for item in load_versions(path):
+    for item in load_versions(path, limits=limits):
         if isinstance(item, RuleFileError):
             problems.extend(item.diagnostics)
         else:
@@ -57,13 +67,23 @@ def command(
         "rules"
     ),
     output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    cost_limit: CostLimit = None,
+    cost_nominal_size: CostNominalSize = None,
+    max_version_bytes: MaxVersionBytes = None,
+    max_version_rows: MaxVersionRows = None,
+    max_version_rules: MaxVersionRules = None,
 ) -> None:
     """Check rule files and suites: report every error with file:line:col, the line and a caret.
 
     The whole report (diagnostics and summary) goes to stdout; the exit status is 1 on errors.
     """
+    limits = limits_from(
+        given_limits(
+            cost_limit, cost_nominal_size, max_version_bytes, max_version_rows, max_version_rules
+        )
+    )
     search = find_suites(path)
-    versions, problems = run_check(search.rules_root)
+    versions, problems = run_check(search.rules_root, limits)
     suites, suite_problems = run_suite_check(path, versions, problems)
     problems = sorted({*problems, *suite_problems}, key=Diagnostic.sort_key)
     if output_format == "json":

@@ -19,6 +19,17 @@ from typing import Annotated, Any
 
 import typer
 
+from .limits import (
+    CostLimit,
+    CostNominalSize,
+    MaxVersionBytes,
+    MaxVersionRows,
+    MaxVersionRules,
+    given_limits,
+    limits_environment,
+    limits_from,
+)
+
 APP_FACTORY = "server.app:create_app"
 JSON_FORMATTER = "server.logs.JsonFormatter"
 HTTP_PROTOCOL = "server.protocol:DeadlineProtocol"
@@ -139,6 +150,21 @@ def _compiled_cache(folder: Path | None, workers: int, scratch: list[str]) -> No
     _environment({"COMPILED_CACHE": folder})
 
 
+def _shared_folders(workers: int) -> list[str]:
+    """With several workers: the reload-signal and metrics folders they share (removed
+    when the server stops)."""
+    scratch: list[str] = []
+    if workers > 1:
+        signal = tempfile.mkdtemp(prefix="ruleengine-reload-")
+        scratch.append(signal)
+        os.environ["RULEENGINE_RELOAD_SIGNAL"] = signal
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            metrics = tempfile.mkdtemp(prefix="ruleengine-metrics-")
+            scratch.append(metrics)
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics
+    return scratch
+
+
 def command(
     rules: Annotated[Path, typer.Option("--rules", help="Rules folder to serve.")] = Path("rules"),
     bundle: Bundle = None,
@@ -160,6 +186,11 @@ def command(
     watch: Watch = True,
     drafts: Drafts = False,
     compiled_cache: CompiledCacheDir = None,
+    cost_limit: CostLimit = None,
+    cost_nominal_size: CostNominalSize = None,
+    max_version_bytes: MaxVersionBytes = None,
+    max_version_rows: MaxVersionRows = None,
+    max_version_rules: MaxVersionRules = None,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning...")] = "info",
 ) -> None:
     """Serve decisions over HTTP: POST /v1/rulesets/{ruleset}/decisions/{decision}.
@@ -192,16 +223,13 @@ def command(
             }
         )
     _environment({"ALLOWED_HOSTS": allowed_hosts, "DRAFTS_DIR": drafts_dir, "CORPUS": corpus})
-    scratch: list[str] = []
+    given = given_limits(
+        cost_limit, cost_nominal_size, max_version_bytes, max_version_rows, max_version_rules
+    )
+    limits_from(given)  # a bad RULEENGINE_* limit is refused here, not in every worker
+    os.environ.update(limits_environment(given))  # read by every worker's loads
+    scratch = _shared_folders(workers)
     _compiled_cache(compiled_cache, workers, scratch)
-    if workers > 1:
-        signal = tempfile.mkdtemp(prefix="ruleengine-reload-")
-        scratch.append(signal)
-        os.environ["RULEENGINE_RELOAD_SIGNAL"] = signal
-        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            metrics = tempfile.mkdtemp(prefix="ruleengine-metrics-")
-            scratch.append(metrics)
-            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics
     try:
         uvicorn.run(
             APP_FACTORY,
