@@ -19,9 +19,12 @@ RUNS = [(case, run) for case in CASES for run in case["decide"]]
 
 
 def _input(spec: dict[str, Any]) -> dict[str, Any]:
-    """The input of a run: `{repeat: v, times: n}` stands for v repeated n times."""
+    """The input of a run: `{repeat: v, times: n}` stands for v repeated n times,
+    `{distinct_lists: n}` for [[0], [1], ... [n - 1]]."""
     out: dict[str, Any] = {"as_of": "2026-02-01"}
     for name, value in spec.items():
+        if isinstance(value, dict) and set(value) == {"distinct_lists"}:
+            value = [[i] for i in range(value["distinct_lists"])]
         if isinstance(value, dict) and set(value) == {"repeat", "times"}:
             value = (
                 value["repeat"] * value["times"]

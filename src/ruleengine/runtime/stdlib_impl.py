@@ -90,18 +90,26 @@ def days(a: date, b: date) -> int:
     return (b - a).days
 
 
+def _frozen(item: Any) -> Any:
+    """A hashable stand-in for a record or list, equal exactly when the items are equal."""
+    kind = type(item)
+    if kind is dict:
+        return (dict, frozenset((k, _frozen(v)) for k, v in item.items()))
+    if kind is list:
+        return (list, tuple(_frozen(v) for v in item))
+    return item
+
+
 def distinct(items: Iterable[Any]) -> list[Any]:
-    """The items without repeats, in order of first appearance."""
+    """The items without repeats, in order of first appearance (linear: records and
+    lists are compared through a hashable stand-in, not against every earlier item)."""
     seen: list[Any] = []
     hashed: set[Any] = set()
     for item in items:
-        try:
-            if item in hashed:
-                continue
-            hashed.add(item)
-        except TypeError:  # records and lists are not hashable
-            if item in seen:
-                continue
+        key = item if type(item) not in (dict, list) else _frozen(item)
+        if key in hashed:
+            continue
+        hashed.add(key)
         seen.append(item)
     return seen
 
