@@ -28,6 +28,9 @@ In order:
   *args` for a helper's result or a builtin call: the events from position `start`
   up to this one are what computing it recorded.
 
+Any other object in the list (put there by a hook of other code) is an event of its
+own, passed on to coverage as it is and skipped by explanations.
+
 What callers see is worked out from the events only when it is read (`Explained`):
 `TraceEntry`s (the rules considered, each fact path's value; a path that is not
 there reads as null) and the derivation tree. `Engine.decide_traced` gives coverage
@@ -214,8 +217,8 @@ def events(trace: list[Any]) -> Iterator[tuple[int, tuple[Any, ...]]]:
             size = 2 + head.width
         elif kind is Site:
             size = 3 + max(head.arity, 0)
-        else:  # pragma: no cover - only the traced program writes traces
-            raise ValueError(f"not a trace event at {i}: {head!r}")
+        else:  # an object put there by other code (a hook): an event of its own
+            size = 1
         yield i, tuple(trace[i : i + size])
         i += size
 
@@ -245,14 +248,14 @@ def as_objects(trace: list[Any], offset: int = 0) -> list[Any]:
     for at, event in events(trace):
         index[at] = len(out) + offset
         head = event[0]
-        if type(head) is GroupCall:
-            out.append(head)
-        elif type(head) is str:
+        if type(head) is str:
             out.append(TableRead(head, event[1]))
         elif type(head) is RuleSite:
             out.append(_entry(event))
-        else:
+        elif type(head) is Site:
             out.append(Derived(head, index[event[1]], event[2], _args(event)))
+        else:  # GroupCall, or an object put there by other code
+            out.append(head)
     return out
 
 

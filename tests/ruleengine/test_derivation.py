@@ -222,3 +222,18 @@ def test_an_explained_decision_copies_and_pickles_with_its_explanation(
         assert copied.derivation == decision.derivation
         assert copied.explanation == decision.explanation
         assert jsonio.decision_to_json(copied) == jsonio.decision_to_json(decision)
+
+
+def test_an_object_a_hook_puts_in_the_trace_is_an_event_of_its_own(
+    engine: ruleengine.Engine,
+) -> None:
+    case = CASES[0]
+    decision = engine.decide(case["ruleset"], case["decision"], case["input"], explain=True)
+    events = list(decision[8]._trace)  # the recorded events (trace.Explained)
+    marker = object()  # as a hook would append it, after the events before it
+    mixed = [*events, marker]
+    objects = trace.as_objects(mixed)
+    assert objects.count(marker) == 1 and objects[-1] is marker
+    kinds = [type(o) for o in objects if o is not marker]
+    assert kinds == [type(o) for o in trace.as_objects(events)]
+    assert trace.rule_entries(mixed) == decision.explanation
