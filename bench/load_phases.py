@@ -4,6 +4,8 @@
     .venv/bin/python bench/load_phases.py --rules 1000 --runs 5
     .venv/bin/python bench/load_phases.py --keep-collector   # as before the collector pause
     .venv/bin/python bench/load_phases.py --cache      # also: load with a compiled cache
+    .venv/bin/python bench/load_phases.py --runs 0 --workers 4   # 4 processes load at once
+    .venv/bin/python bench/load_phases.py --max-steps 200000000  # see allow_steps
 
 Writes the synthetic rule set of `bench/gen_rules.py` into a temporary folder,
 then times YAML loading, schema validation, parse + check and compile, with the
@@ -12,12 +14,21 @@ garbage collector paused as `ruleengine.load` pauses it (or running, with
 `ruleengine.load` of the set with an empty compiled cache (it builds the version and
 writes the entry) and again (it reads the entry and compiles), as server workers do
 (ruleengine/compiled_cache.py), and checks that the second one read the cache.
+With --workers N, N fresh processes load the set at once (as the workers of
+`serve --workers N` at start or at a reload): without a cache, with an empty
+shared cache and with the cache filled; wall-clock time until the last is done, and
+the CPU time of all of them (imports included).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import json
+import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +41,7 @@ from gen_rules import generate  # noqa: E402
 
 import ruleengine  # noqa: E402
 from ruleengine import compiled_cache, engine  # noqa: E402
-from ruleengine.checker import check_version  # noqa: E402
+from ruleengine.checker import check_version, cost  # noqa: E402
 from ruleengine.compiler import compile_version  # noqa: E402
 from ruleengine.loader import load_documents  # noqa: E402
 from ruleengine.validate import validate_version  # noqa: E402
@@ -42,7 +53,11 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--keep-collector", action="store_true", help="do not pause the collector")
     p.add_argument("--cache", action="store_true", help="also time loads with a compiled cache")
+    p.add_argument("--workers", type=int, default=0, help="processes loading at once")
+    p.add_argument("--max-steps", type=int, help="the cost bound's step limit (default: check's)")
     a = p.parse_args()
+    if a.max_steps:
+        allow_steps(a.max_steps)
     with tempfile.TemporaryDirectory(prefix="bench-phases-") as tmp:
         generate(a.rules, Path(tmp))
         [(vdir, files)] = engine.find_versions(Path(tmp))
@@ -65,6 +80,16 @@ def main() -> None:
             )
             if a.cache:
                 print(f"  {cached_loads(Path(tmp))}")
+        if a.workers:
+            with tempfile.TemporaryDirectory(prefix="bench-cache-") as cache:
+                for label, where in (
+                    ("no cache", None),
+                    ("empty cache", cache),
+                    ("filled cache", cache),
+                ):
+                    print(
+                        f"  {a.workers} processes, {label}: {workers_load(Path(tmp), a.workers, where)}"
+                    )
 
 
 def cached_loads(rules: Path) -> str:
@@ -81,6 +106,46 @@ def cached_loads(rules: Path) -> str:
     return (
         f"load with an empty compiled cache (build + write) {t1 - t0:.2f}  "
         f"load from the cache (read + compile) {t2 - t1:.2f} s CPU"
+    )
+
+
+_LOAD = """
+import functools, json, sys, ruleengine
+from ruleengine import compiled_cache
+from ruleengine.checker import cost
+if sys.argv[3]:
+    cost.CostLimits = functools.partial(cost.CostLimits, max_steps=int(sys.argv[3]))
+ruleengine.load(sys.argv[1], compiled_cache=sys.argv[2] or None)
+print(json.dumps(dict(compiled_cache.STATS)))
+"""
+
+
+_MAX_STEPS: list[int | None] = [None]
+
+
+def allow_steps(steps: int) -> None:
+    """Let check's cost bound allow `steps` (here and in the processes of --workers): the
+    bound charges a map over the 10,000 reasons a group may collect 10,000 steps per item
+    (each item's size taken as the list's length), 1.01e8, over the default 1e8 limit."""
+    _MAX_STEPS[0] = steps
+    cost.CostLimits = functools.partial(cost.CostLimits, max_steps=steps)  # type: ignore[misc]
+
+
+def workers_load(rules: Path, count: int, cache: str | None) -> str:
+    """Wall and CPU seconds of `count` processes loading `rules` at once."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    args = [sys.executable, "-c", _LOAD, str(rules), cache or "", str(_MAX_STEPS[0] or "")]
+    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, text=True) for _ in range(count)]
+    outs = [json.loads(p.communicate()[0]) for p in procs]
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    built = sum(o.get("miss", 0) for o in outs) if cache else count  # no cache: each builds
+    read = sum(o.get("hit", 0) for o in outs)
+    return (
+        f"{wall:.2f} s wall, {cpu:.2f} s CPU in all; built {built}, read {read} "
+        f"(load average {os.getloadavg()[0]:.2f})"
     )
 
 

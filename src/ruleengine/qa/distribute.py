@@ -228,7 +228,13 @@ def _local_cluster(count: int) -> Any:
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set(QUIET_DASK), warnings.catch_warnings():
+    config = dict(QUIET_DASK)
+    if "fork" in multiprocessing.get_all_start_methods():
+        # Workers forked from this process, as the pool's are: they start in a tenth of
+        # the time a fresh interpreter takes to import Dask, with the job's state (the
+        # loaded rules) already in memory; spawned, each costs 1-2 CPU-s more.
+        config["distributed.worker.multiprocessing-method"] = "fork"
+    with dask.config.set(config), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. "port 8787 is already in use": not ours
         return LocalCluster(
             n_workers=count,
