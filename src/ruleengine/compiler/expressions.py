@@ -237,7 +237,7 @@ class ExprCompiler:
             )
             if table is not None:
                 return Code(f"_read_key(_trace, {lit(table)}, {key}, {target.text}[0])", reads)
-            return Code(f"{target.text}[0].get({key})", reads)
+            return Code(f"{self.row_index(node.obj, target)}.get({key})", reads)
         if isinstance(ot, MapT):
             if table is not None:
                 text = f"_read_key(_trace, {lit(table)}, {parts[0].text}, {target.text})"
@@ -284,6 +284,13 @@ class ExprCompiler:
             return Code(f"_widen({inner.text})", inner.reads)
         return self.expr(node)
 
+    def row_index(self, node: Expr, code: Code) -> str:
+        """A rows table's key index (`t[0]`): for a named table, a module constant
+        holding it, so plain code reads no tuple item per lookup."""
+        if isinstance(node, Var) and node.name in self.m.checked.tables:
+            return self.m.constant(self.m.checked.tables[node.name].value[0])
+        return f"{code.text}[0]"
+
     def table_name(self, node: Expr) -> str | None:
         """In traced code, the table a node names (its reads are recorded for coverage)."""
         if self.traced and isinstance(node, Var) and node.name in self.m.checked.tables:
@@ -314,6 +321,11 @@ class ExprCompiler:
         if members is not None:
             # any(c in xs, c in S) is "xs meets S", all(...) "S holds all of xs": one C call.
             coll = self.collection(node.collection, node)
+            one = self.m.constants.get(members.text) if self.literals is None else None
+            if node.name == "any" and type(one) is frozenset and len(one) == 1:
+                (value,) = one  # one member: `v in xs`, no method call
+                if type(value) is str:
+                    return Code(f"({lit(value)} in {coll.text})", coll.reads)
             if node.name == "any":
                 return Code(f"(not {members.text}.isdisjoint({coll.text}))", coll.reads)
             return Code(f"{members.text}.issuperset({coll.text})", coll.reads)
@@ -421,6 +433,11 @@ class ExprCompiler:
             values = self.constant(tuple(i.value for i in items if isinstance(i, Literal)))
             return Code(f"({left.text} {op} {values.text})", left.reads)
         left = self.expr(node.left)
+        if op == "+" and left.is_name and isinstance(node.right, Call):
+            # list + a collect group's list: the group's list starts as a copy of left
+            onto = lowering.inline(self, node.right, left)
+            if onto is not None:
+                return onto
         right = self.branch(node.right) if op in ("and", "or") else self.expr(node.right)
         reads = left.reads | right.reads
         if op in ("==", "!=") and (is_null(node.left) or is_null(node.right)):
@@ -458,9 +475,9 @@ class ExprCompiler:
         """`x in c`, `x not in c`: a set, list, map or table's keys."""
         reads = left.reads | right.reads
         members = right.text
-        if isinstance(strip(self.type_of(node.right)), TableT):
-            members = f"{members}[0]"
         table = self.table_name(node.right)
+        if isinstance(strip(self.type_of(node.right)), TableT):
+            members = f"{members}[0]" if table is not None else self.row_index(node.right, right)
         if table is not None:
             test = f"_read_member(_trace, {lit(table)}, {left.text}, {members})"
             return Code(test if node.op == "in" else f"(not {test})", reads)

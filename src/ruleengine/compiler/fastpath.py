@@ -102,15 +102,19 @@ class FastPath:
         parts = [f"type({var}) is str"]
         if rule.enum:
             parts.append(f"{var} in {m.constant(frozenset(rule.enum))}")
-        if rule.min_length == 1:
+        # The length bounds (the schema's, and the decision's size limit when the schema
+        # allows more) as one chained test, before the pattern: no regex on a huge text.
+        highs = [rule.max_length] if rule.max_length is not None else []
+        if self.limit is not None and self.capped(var, string_bound(rule)):
+            highs.append(self.limit)
+        low = rule.min_length or 0
+        if highs:
+            below = "0 < " if low == 1 else f"{lit(low)} <= " if low else ""
+            parts.append(f"{below}len({var}) <= {lit(min(highs))}")
+        elif low == 1:
             parts.append(var)  # non-empty: truthiness is cheaper than len()
-        elif rule.min_length is not None:
-            parts.append(f"len({var}) >= {lit(rule.min_length)}")
-        if rule.max_length is not None:
-            parts.append(f"len({var}) <= {lit(rule.max_length)}")
-        cap = self.capped(var, string_bound(rule))
-        if cap:
-            parts.append(cap.removesuffix(" and "))  # before the pattern: no regex on a huge text
+        elif low:
+            parts.append(f"len({var}) >= {lit(low)}")
         if rule.pattern is not None:
             memo = PatternMemo(rule.pattern)
             seen, check = m.constant(memo.matched), m.constant(memo)

@@ -132,14 +132,18 @@ INLINE_MAX_DEPTH = 3  # calls inlined into inlined code
 INLINE_BUDGET = 2000  # expression nodes inlined into one generated function
 
 
-def inline(ec: ExprCompiler, node: Call) -> Code | None:
-    """The code of a helper function or rule group call, inlined; None to keep the call."""
+def inline(ec: ExprCompiler, node: Call, onto: Code | None = None) -> Code | None:
+    """The code of a helper function or rule group call, inlined; None to keep the call.
+    With `onto` (a list local), only a collect group is inlined, its list starting as a
+    copy of onto's: the code of `onto + group(...)` without building a list twice."""
     if ec.traced or ec.depth >= INLINE_MAX_DEPTH:
         return None
     fn = ec.m.functions.get(node.name)
     if fn is not None:
-        return inline_function(ec, node, fn)
+        return inline_function(ec, node, fn) if onto is None else None
     group = ec.m.checked.groups.get(node.name)
+    if onto is not None and (group is None or group.hit != "collect"):
+        return None
     if group is None or not ec.can_hoist() or len(group.rules) > INLINE_MAX_RULES:
         return None
     if ec.m.plan_of(group) is not None:
@@ -153,7 +157,7 @@ def inline(ec: ExprCompiler, node: Call) -> Code | None:
     )
     if not spend(ec, size):
         return None
-    return inline_group(ec, node, group)
+    return inline_group(ec, node, group, onto)
 
 
 def spend(ec: ExprCompiler, size: int) -> bool:
@@ -202,8 +206,11 @@ def in_scope(
         ec.env, ec.depth = saved
 
 
-def inline_group(ec: ExprCompiler, node: Call, group: CheckedGroup) -> Code:
-    """A rule group's rules as `if` statements in the sink; its result in a local."""
+def inline_group(
+    ec: ExprCompiler, node: Call, group: CheckedGroup, onto: Code | None = None
+) -> Code:
+    """A rule group's rules as `if` statements in the sink; its result in a local (a
+    collect group's list starting as a copy of `onto`'s items, if given)."""
     env = {
         param: ec.bind(ec.widened(arg, want))
         for arg, (param, want) in zip(node.args, group.params, strict=True)
@@ -213,7 +220,9 @@ def inline_group(ec: ExprCompiler, node: Call, group: CheckedGroup) -> Code:
     result = ec.m.fresh("_i")
     outer = ec.m.origin
     try:
-        if group.hit == "collect":
+        if onto is not None:
+            ec.statement(f"{result} = {onto.text}[:]", onto.reads)
+        elif group.hit == "collect":
             ec.statement(f"{result} = []")
         for i, rule in enumerate(group.rules):
             ec.mark(rule_origin(group, rule))
