@@ -8,6 +8,7 @@ are refused. Results write Decimals as strings with their exact digits
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import secrets
@@ -354,6 +355,13 @@ def plain_json(value: Any) -> str:
     Floats (which results never hold: money is Decimal) are the one difference: this
     writes them as numbers where `to_plain` makes strings."""
     return _PLAIN_ENCODER.encode(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def string_json(value: str) -> str:
+    """`value` as JSON text (not ASCII-escaped), remembered: for the few names (rule
+    sets, versions, locales) that every answer and log line repeats."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def dumps(value: Any, indent: int | None = None) -> str:

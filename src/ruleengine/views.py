@@ -37,6 +37,12 @@ class DecisionInfo:
         """The JSON Schema of the decision's `result` (decimals as strings, dates as text)."""
         return decision_schemas(self._compiled.checked, self.name)[1]
 
+    def cost_bound(self) -> tuple[int, ...]:
+        """The decision's worst-case cost in steps, as `check` bounds it: the coefficients
+        of a polynomial in n, the size of the input's largest list or text, lowest degree
+        first (`(3, 0, 2)` is 3 + 2n^2; empty when unknown)."""
+        return tuple(self._compiled.checked.costs.get(self.name, ()))
+
 
 @dataclass(frozen=True, slots=True)
 class RuleInfo:

@@ -125,7 +125,7 @@ class DecisionLog:
             f'{{"decision_id": "{decision_id}", "time": "{_now_text()}", '
             f"{_head(decision)}"
             f'"as_of": "{decision.as_of.isoformat()}", '
-            f'"locale": {json.dumps(decision.locale, ensure_ascii=False)}, '
+            f'"locale": {jsonio.string_json(decision.locale)}, '
             f'"input": {source}, "result": {result_json}}}\n'
         )
         try:
@@ -164,11 +164,13 @@ class DecisionLog:
             text = jsonio.dumps_exact(entry, ascii=True)[:-1] + tail
             return text.encode("utf-8", "backslashreplace")
 
-    async def commit(self, lines: list[bytes]) -> None:
+    async def commit(self, lines: list[bytes], timeout: float | None = None) -> None:
         """Return once `lines` are handed to the OS (and synced, with `fsync`).
 
         Raise `DecisionLogUnavailable` if they could not be written and the log fails
-        closed; with `on_error="continue"`, return anyway (the loss is counted)."""
+        closed; with `on_error="continue"`, return anyway (the loss is counted). With
+        `fsync`, raise `TimeoutError` after `timeout` seconds (a stalled disk); without,
+        the lines are written at the end of this event-loop iteration, on the loop."""
         if not lines:
             return
         if self._thread is None:
@@ -185,6 +187,9 @@ class DecisionLog:
             with self._cond:
                 self._pending.append((data, future, loop))
                 self._cond.notify()
+            if timeout is not None:
+                await asyncio.wait_for(future, timeout)
+                return
         await future
 
     def _flush_on_loop(self) -> None:

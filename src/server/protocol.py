@@ -29,28 +29,49 @@ def _deadlines() -> tuple[float, float]:
 
 
 class DeadlineProtocol(HttpToolsProtocol):
+    """One timer per connection, not one per phase: a phase only sets when it ends
+    (`_expires`), and the timer, when it fires, closes the connection if the phase is
+    still on and past its end, or sleeps again until the end. So a keep-alive connection
+    serving many requests makes and cancels no timer per request."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_timeout, self._body_timeout = _deadlines()
-        self._deadline: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._phase = ""  # headers | body | "" (none: between requests)
+        self._seconds = 0.0
+        self._expires = 0.0
+        self._timer_at = 0.0  # when `_timer` fires
 
     def _arm(self, seconds: float, phase: str) -> None:
-        self._disarm()
-        if seconds > 0:
-            self._deadline = self.loop.call_later(seconds, self._expired, phase, seconds)
+        if seconds <= 0:
+            self._phase = ""
+            return
+        self._phase, self._seconds = phase, seconds
+        self._expires = self.loop.time() + seconds
+        if self._timer is not None and self._timer_at > self._expires:
+            self._timer.cancel()  # a shorter phase: the timer must fire sooner
+            self._timer = None
+        if self._timer is None:
+            self._timer_at = self._expires
+            self._timer = self.loop.call_at(self._expires, self._check)
 
     def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+        self._phase = ""
 
-    def _expired(self, phase: str, seconds: float) -> None:
-        self._deadline = None
+    def _check(self) -> None:
+        self._timer = None
+        if not self._phase:
+            return  # between requests: the next one arms it again
+        if self.loop.time() < self._expires:  # a later phase moved the end
+            self._timer_at = self._expires
+            self._timer = self.loop.call_at(self._expires, self._check)
+            return
         if not self.transport.is_closing():
             log.info(
                 "connection closed: request %s not received within %gs",
-                phase,
-                seconds,
+                self._phase,
+                self._seconds,
                 extra={"client": self.client[0] if self.client else "-"},
             )
             self.transport.close()
@@ -61,6 +82,9 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         super().connection_lost(exc)
 
     def on_message_begin(self) -> None:

@@ -97,6 +97,24 @@ class Settings(BaseSettings):
         ge=0,
         description="Close a connection whose request body takes longer (0: no limit).",
     )
+    request_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Answer a decision request 504 (deadline_exceeded) once it has taken "
+        "this long, and stop its decision.",
+    )
+    decision_inline_steps: int = Field(
+        default=100_000,
+        ge=0,
+        description="Decide on the event loop when the decision's static cost bound for the "
+        "request is at most this many steps; costlier requests are decided in a thread "
+        "of their own, so the worker goes on answering (/healthz included).",
+    )
+    decision_threads: int = Field(
+        default=4,
+        gt=0,
+        description="Costly decisions run at once per worker; more are answered 503 (busy).",
+    )
     allowed_hosts: str | None = Field(
         default=None,
         description="Comma-separated Host names the service answers (e.g. "

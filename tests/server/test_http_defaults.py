@@ -143,3 +143,42 @@ def test_half_sent_requests_are_closed(tmp_path: Path) -> None:
     assert text.count("client disconnected before sending the whole body") == 1
     assert "Traceback" not in text
     assert text.count("not received within 1s") == 3
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    """One whole HTTP/1.1 answer (headers and Content-Length bytes of body)."""
+    sock.settimeout(10)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return head + b"\r\n\r\n" + rest
+
+
+@pytest.mark.live
+def test_read_deadlines_hold_on_a_keep_alive_connection(tmp_path: Path) -> None:
+    """The deadlines start again with each request of a connection, whichever is shorter
+    (one timer per connection, moved by each phase)."""
+    env = {"RULEENGINE_HEADER_TIMEOUT_SECONDS": "3", "RULEENGINE_BODY_TIMEOUT_SECONDS": "1"}
+    log = tmp_path / "server.log"
+    body = b'{"input": {}}'
+    request = (
+        b"POST /v1/rulesets/example/decisions/quote HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    with serve_process(EXAMPLE, log, "--no-watch", env=env) as (base, _):
+        port = int(base.rsplit(":", 1)[1])
+        sock = socket.create_connection(("127.0.0.1", port))
+        for _ in range(3):  # whole requests, each within its deadlines, over 4.5 s
+            sock.sendall(request)
+            assert _read_response(sock).startswith(b"HTTP/1.1 422")
+            time.sleep(1.5)
+        sock.sendall(request[: request.index(b"\r\n\r\n") + 4] + b'{"in')  # half a body
+        started = time.monotonic()
+        assert _closed_within(sock, 10) < 2.5  # the body's 1 s, not the headers' 3 s
+        assert time.monotonic() - started >= 0.5
+        sock.close()
+    assert "request body not received within 1s" in log.read_text()

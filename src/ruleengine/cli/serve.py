@@ -117,6 +117,14 @@ DraftsDir = Annotated[
 Corpus = Annotated[
     Path | None, _opt("--corpus", "JSON lines the playground shows a draft's impact on.")
 ]
+RequestTimeout = Annotated[
+    float,
+    _opt(
+        "--request-timeout",
+        "Answer a decision request 504 after this many seconds (and stop its decision).",
+        min=0.001,
+    ),
+]
 Watch = Annotated[bool, _opt("--watch/--no-watch", "Reload when a rule file changes.")]
 Drafts = Annotated[bool, _opt("--drafts", "Also load drafts; decided only when pinned by name.")]
 CompiledCacheDir = Annotated[
@@ -183,6 +191,7 @@ def command(
     decision_log_max_bytes: DecisionLogMaxBytes = 0,
     decision_log_key_file: DecisionLogKeyFile = None,
     allowed_hosts: AllowedHosts = None,
+    request_timeout: RequestTimeout = 30.0,
     watch: Watch = True,
     drafts: Drafts = False,
     compiled_cache: CompiledCacheDir = None,
@@ -223,6 +232,7 @@ def command(
             }
         )
     _environment({"ALLOWED_HOSTS": allowed_hosts, "DRAFTS_DIR": drafts_dir, "CORPUS": corpus})
+    _environment({"REQUEST_TIMEOUT_SECONDS": request_timeout})
     given = given_limits(
         cost_limit, cost_nominal_size, max_version_bytes, max_version_rows, max_version_rules
     )

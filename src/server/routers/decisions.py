@@ -17,7 +17,8 @@ import json
 import os
 import re
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -25,12 +26,17 @@ from starlette.types import Receive, Scope, Send
 import ruleengine
 from ruleengine import ContentHashUnavailableError, RuleEngineError, jsonio
 
+from ..deadline import Busy, DeadlineExceeded, Offloader
 from ..decision_log import DecisionLogUnavailable
 from ..deps import Services, receive_body
 from ..errors import ApiError, engine_error, errors_response, problem
 from ..logs import request_id
 
 DECIDE = "/v1/rulesets/{ruleset}/decisions/{decision}"
+T = TypeVar("T")
+# How much more an explained decision costs than its plain one, at most (bench/README.md:
+# about 6x the plain run for the trace, up to 22x with the derivation tree).
+EXPLAIN_WEIGHT = 25
 _HASH = re.compile(r"sha256:[0-9a-f]{64}")
 
 
@@ -218,7 +224,7 @@ class _Decider:
             result_json = jsonio.plain_json(made.result)
             text = (
                 f'{{"result":{result_json}{_head(made)},"as_of":"{made.as_of.isoformat()}",'
-                f'"locale":{json.dumps(made.locale, ensure_ascii=False)},'
+                f'"locale":{jsonio.string_json(made.locale)},'
                 f'"decision_id":"{decision_id}"}}'
             )
         if self.log is None:
@@ -278,9 +284,10 @@ _JSON_HEADERS = [(b"content-type", b"application/json")]
 class DecisionEndpoint:
     """The ASGI app of `POST DECIDE` (`batch=False`) or `POST DECIDE/batch`."""
 
-    def __init__(self, services: Services, batch: bool) -> None:
+    def __init__(self, services: Services, batch: bool, offloader: Offloader) -> None:
         self.services = services
         self.batch = batch
+        self.offloader = offloader
         self.path = DECIDE + "/batch" if batch else DECIDE
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -308,27 +315,61 @@ class DecisionEndpoint:
         snapshot = services.store.snapshot
         if snapshot is None:
             raise ApiError.one(503, "not_ready", "", "no rules are loaded yet")
+        deadline = time.monotonic() + services.settings.request_timeout_seconds
         data = await receive_body(scope, receive, services.settings.max_body_bytes)
         try:
             body = jsonio.loads_envelope(data, "inputs" if self.batch else "")
         except jsonio.JSONInputError as exc:
             where = f" at line {exc.line}, column {exc.column}" if exc.line else ""
             raise ApiError.one(400, "malformed_json", "", f"{exc}{where}") from None
+        engine = snapshot.engine
         if self.batch:
-            text, lines = self._batch(snapshot.engine, ruleset, decision, body)
+            work, inputs = self._batch(engine, ruleset, decision, body)
         else:
             _refuse_text(body.problems)
             input, version, explain, content_hash = _envelope(body.value, "input")
-            version = _pinned(snapshot.engine, ruleset, version, content_hash)
-            decider = _Decider(services, snapshot.engine, ruleset, decision, version, explain)
+            version = _pinned(engine, ruleset, version, content_hash)
+            decider = _Decider(services, engine, ruleset, decision, version, explain)
             span = body.fields.get("input") if body.fields is not None else None
-            text, line = decider.decide(input, body.source(span) if span is not None else None)
-            lines = [line] if line is not None else []
-        return await _answer(services, text, lines)
+            source = body.source(span) if span is not None else None
+
+            def work() -> tuple[str, list[bytes]]:
+                text, line = decider.decide(input, source)
+                return text, [line] if line is not None else []
+
+            inputs = [input]
+        poly = self.offloader.bound(engine, ruleset, decision)
+        weight = EXPLAIN_WEIGHT if body.value.get("explain") is True else 1
+        if self.offloader.is_cheap(poly, len(data), inputs, weight):
+            text, lines = work()  # the usual case: no thread hop
+        else:
+            text, lines = await self._offload(work, deadline)
+        return await _answer(services, text, lines, deadline)
+
+    async def _offload(self, work: Callable[[], T], deadline: float) -> T:
+        """`work()` in a thread of its own, within the request's deadline."""
+        try:
+            return await self.offloader.run(work, deadline - time.monotonic())
+        except Busy:
+            raise ApiError(
+                503,
+                [
+                    problem(
+                        "busy",
+                        "",
+                        "every thread for costly decisions is taken; try again shortly "
+                        f"(request id {request_id.get()})",
+                    )
+                ],
+                headers={"Retry-After": "1"},
+            ) from None
+        except DeadlineExceeded:
+            raise _past_deadline(self.services) from None
 
     def _batch(
         self, engine: ruleengine.Engine, ruleset: str, decision: str, body: jsonio.Envelope
-    ) -> tuple[str, list[bytes]]:
+    ) -> tuple[Callable[[], tuple[str, list[bytes]]], list[Any]]:
+        """The work of deciding a batch (after its checks), and its inputs."""
         services = self.services
         bad_items = _item_problems(body.problems)
         inputs, version, explain, content_hash = _envelope(body.value, "inputs")
@@ -348,36 +389,55 @@ class DecisionEndpoint:
         decider = _Decider(services, engine, ruleset, decision, version, explain)
         decider.check_names()
         spans = body.items if body.items is not None and len(body.items) == len(inputs) else None
-        parts: list[str] = []
-        lines: list[bytes] = []
-        for index, input in enumerate(inputs):
-            if index in bad_items:
-                parts.append(_errors_text(bad_items[index]))
-                continue
-            try:
-                text, line = decider.decide(
-                    input, body.source(spans[index]) if spans is not None else None
-                )
-            except ApiError as exc:
-                parts.append(_errors_text(_batch_paths(exc.errors, index)))
-            else:
-                parts.append(text)
-                if line is not None:
-                    lines.append(line)
         names = json.dumps(
             {"ruleset": ruleset, "decision": decision}, ensure_ascii=False, separators=(",", ":")
         )
-        return names[:-1] + ',"results":[' + ",".join(parts) + "]}", lines
+
+        def work() -> tuple[str, list[bytes]]:
+            parts: list[str] = []
+            lines: list[bytes] = []
+            for index, input in enumerate(inputs):
+                if index in bad_items:
+                    parts.append(_errors_text(bad_items[index]))
+                    continue
+                try:
+                    text, line = decider.decide(
+                        input, body.source(spans[index]) if spans is not None else None
+                    )
+                except ApiError as exc:
+                    parts.append(_errors_text(_batch_paths(exc.errors, index)))
+                else:
+                    parts.append(text)
+                    if line is not None:
+                        lines.append(line)
+            return names[:-1] + ',"results":[' + ",".join(parts) + "]}", lines
+
+        return work, [x for i, x in enumerate(inputs) if i not in bad_items]
+
+
+def _past_deadline(services: Services) -> ApiError:
+    seconds = services.settings.request_timeout_seconds
+    return ApiError(
+        504,
+        [
+            problem(
+                "deadline_exceeded",
+                "",
+                f"the request was not answered within its deadline ({seconds:g} s; "
+                f"serve --request-timeout); request id {request_id.get()}",
+            )
+        ],
+    )
 
 
 def _errors_text(errors: list[dict[str, Any]]) -> str:
     return json.dumps({"errors": errors}, ensure_ascii=False, separators=(",", ":"))
 
 
-async def _answer(services: Services, text: str, lines: list[bytes]) -> bytes:
+async def _answer(services: Services, text: str, lines: list[bytes], deadline: float) -> bytes:
     """The answer's bytes once its decision-log lines are written (group commit); 413 when
     it is larger than `max_response_bytes`, 503 when the log cannot be written (fail
-    closed)."""
+    closed), 504 when that takes past the request's deadline."""
     body = text.encode("utf-8")
     limit = services.settings.max_response_bytes
     if len(body) > limit:
@@ -393,7 +453,7 @@ async def _answer(services: Services, text: str, lines: list[bytes]) -> bytes:
     log = services.decision_log
     if log is not None and lines:
         try:
-            await log.commit(lines)
+            await log.commit(lines, max(deadline - time.monotonic(), 0.0))
         except DecisionLogUnavailable:
             message = (
                 "the decision could not be logged, so it is not answered; "
@@ -404,12 +464,17 @@ async def _answer(services: Services, text: str, lines: list[bytes]) -> bytes:
                 [problem("decision_log_unavailable", "", message)],
                 headers={"Retry-After": "1"},
             ) from None
+        except TimeoutError:
+            raise _past_deadline(services) from None
     return body
 
 
 def routes(services: Services) -> list[Route]:
-    """The two decision routes (POST only: other methods get 405)."""
+    """The two decision routes (POST only: other methods get 405), sharing the threads
+    for costly decisions."""
+    settings = services.settings
+    offloader = Offloader(settings.decision_inline_steps, settings.decision_threads)
     return [
-        Route(DECIDE, DecisionEndpoint(services, batch=False), methods=["POST"]),
-        Route(DECIDE + "/batch", DecisionEndpoint(services, batch=True), methods=["POST"]),
+        Route(DECIDE, DecisionEndpoint(services, False, offloader), methods=["POST"]),
+        Route(DECIDE + "/batch", DecisionEndpoint(services, True, offloader), methods=["POST"]),
     ]
