@@ -273,26 +273,26 @@ def _report(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
             f"{r['errors']:>6}  {', '.join(str(x) for x in r['rounds'])}"
         )
     by_name = {r["scenario"]: r for r in results}
-    single = by_name["single"]
+    # Ratios within each round (the configurations of a round run seconds apart, so a busy
+    # neighbour slows them alike), then the median over the rounds.
     against = (
-        ("echo", "single", "single / bare FastAPI echo"),
-        ("single", "single+log", "single+log / single (decision log off)"),
-        ("single", "single+fsync", "single+fsync / single (decision log off)"),
+        ("echo", "single", "single / bare FastAPI echo", 1),
+        ("single", "single+log", "single+log / single (decision log off)", 1),
+        ("single", "single+fsync", "single+fsync / single (decision log off)", 1),
+        ("single", f"batch{args.batch}", f"batch{args.batch} / single, decisions/s", args.batch),
     )
-    for base, name, title in against:
-        if base in by_name and name in by_name:
-            ratio = by_name[name]["requests_per_s"] / by_name[base]["requests_per_s"]
-            cpu = by_name[base]["cpu_median"] / by_name[name]["cpu_median"]
-            print(
-                f"{title}: {ratio:.2f} by requests/s, {cpu:.2f} by server CPU per request "
-                f"(medians of {args.rounds} alternating rounds)"
-            )
-    batch = by_name[f"batch{args.batch}"]
-    print(
-        f"batch{args.batch} / single, decisions/s: "
-        f"{batch['decisions_per_s'] / single['decisions_per_s']:.1f}x by decisions/s, "
-        f"{single['cpu_median'] * args.batch / batch['cpu_median']:.1f}x by server CPU per decision"
-    )
+    for base, name, title, per in against:
+        if base not in by_name or name not in by_name:
+            continue
+        pairs = zip(by_name[name]["rounds"], by_name[base]["rounds"], strict=True)
+        by_rate = statistics.median(x * per / y for x, y in pairs)
+        cpus = zip(by_name[name]["cpu_rounds"], by_name[base]["cpu_rounds"], strict=True)
+        by_cpu = statistics.median(y * per / x for x, y in cpus)
+        print(
+            f"{title}: {by_rate:.2f} by requests/s, {by_cpu:.2f} by server CPU per "
+            f"{'decision' if per > 1 else 'request'} "
+            f"(medians of the per-round ratios, {args.rounds} rounds)"
+        )
     print(json.dumps(results))
 
 

@@ -7,7 +7,8 @@ load generator.
 Prints the server's CPU time per request by stage (the cumulative time of the functions
 that make each stage, so a stage includes the stages it calls), then the top functions
 by own time. cProfile adds a cost to every Python call, so the absolute figures are
-inflated (by about 2x here); the shares are what to read.
+inflated (by about 2x here); the shares are what to read. Times are CPU time (a wall clock
+would charge the server for the load generator it wakes with each answer).
 """
 
 from __future__ import annotations
@@ -30,29 +31,35 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from bench import FACTS, free_port  # noqa: E402
 
-# stage -> (file suffix, function name) whose cumulative time is the stage's
-STAGES: list[tuple[str, str, str]] = [
-    ("uvicorn + the app (httptools protocol, all)", "uvicorn/protocols/http/httptools_impl.py", ""),
-    ("  read deadlines (server/protocol.py)", "server/protocol.py", ""),
-    ("  the app (everything under uvicorn's ASGI call)", "uvicorn/middleware/proxy_headers.py", ""),
-    ("    FastAPI/Starlette layers + request context", "starlette/middleware/errors.py", ""),
-    ("      request context: id, headers, metrics, log", "server/middleware.py", "__call__"),
-    ("        decision endpoint", "server/routers/decisions.py", "__call__"),
-    ("          read the body", "server/deps.py", "receive_body"),
-    ("          parse it (jsonio.loads_envelope)", "ruleengine/jsonio.py", "loads_envelope"),
-    ("          inline or thread (Offloader.is_cheap)", "server/deadline.py", "is_cheap"),
+# stage -> the functions (file suffix, name) whose cumulative times make it
+STAGES: list[tuple[str, list[tuple[str, str]]]] = [
+    ("uvicorn: read and parse the request", [("httptools_impl.py", "data_received")]),
+    ("uvicorn: send the answer (the socket write included)", [("httptools_impl.py", "send")]),
+    ("  one write per answer (CoalescingTransport.flush)", [("server/protocol.py", "flush")]),
+    ("the app (Service.__call__)", [("server/app.py", "__call__")]),
+    ("  request context (RequestContext.__call__)", [("server/middleware.py", "__call__")]),
     (
-        "          decide, answer, log line (_Decider.decide)",
-        "server/routers/decisions.py",
-        "decide",
+        "    decision endpoint (DecisionEndpoint.__call__)",
+        [("server/routers/decisions.py", "__call__")],
     ),
-    ("            Engine.decide", "ruleengine/engine.py", "decide"),
-    ("            result as JSON (jsonio.plain_json)", "ruleengine/jsonio.py", "plain_json"),
-    ("            decision-log line (DecisionLog.entry)", "server/decision_log.py", "entry"),
-    ("            metrics (count, observe)", "server/metrics.py", ""),
-    ("          wait for the log line's write (commit)", "server/decision_log.py", "commit"),
-    ("        access log line (Logger.handle)", "logging/__init__.py", "handle"),
-    ("  decision log: group write on the loop", "server/decision_log.py", "_flush_on_loop"),
+    ("      read the body (receive_body)", [("server/deps.py", "receive_body")]),
+    ("      parse it (jsonio.loads_envelope)", [("ruleengine/jsonio.py", "loads_envelope")]),
+    ("      inline or thread (Offloader.is_cheap)", [("server/deadline.py", "is_cheap")]),
+    (
+        "      decide, answer, log line (_Decider.decide)",
+        [("server/routers/decisions.py", "decide")],
+    ),
+    ("        Engine.decide", [("ruleengine/engine.py", "decide")]),
+    ("        result as JSON (jsonio.plain_json)", [("ruleengine/jsonio.py", "plain_json")]),
+    ("        decision-log line (DecisionLog.entry)", [("server/decision_log.py", "entry")]),
+    (
+        "        metrics",
+        [("server/metrics.py", "count_decision"), ("server/metrics.py", "observe_decision")],
+    ),
+    ("      wait for the log line's write (commit)", [("server/decision_log.py", "commit")]),
+    ("    request metric", [("server/metrics.py", "observe_request")]),
+    ("    access-log line (_log_access)", [("server/middleware.py", "_log_access")]),
+    ("decision log: one write per loop iteration", [("server/decision_log.py", "_flush_on_loop")]),
 ]
 
 
@@ -89,7 +96,7 @@ def main() -> None:
     path = "/v1/rulesets/example/decisions/quote" + ("/batch" if args.batch else "")
     figures: dict[str, float] = {}
 
-    profile = cProfile.Profile()
+    profile = cProfile.Profile(time.process_time)  # CPU time: the machine is shared
 
     def load() -> None:
         while not server.started:
@@ -141,17 +148,14 @@ def report(stats: pstats.Stats, requests: int, args: argparse.Namespace, figures
         f"{'on' if args.decision_log else 'off'}, {figures['requests_per_s']} req/s under "
         f"cProfile), load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
-    print(f"\n{'stage':<55} {'µs/request':>11}")
-    for title, suffix, name in STAGES:
-        total = 0.0
-        for (file, _line, function), (_cc, _nc, _tt, cumulative, callers) in entries.items():
-            if not file.endswith(suffix) or (name and function != name):
-                continue
-            if name:  # one function: its cumulative time (recursion counted once)
-                total += cumulative
-            else:  # a whole file: the time of calls into it from elsewhere
-                total += sum(c[3] for (f, _l, _n), c in callers.items() if not f.endswith(suffix))
-        print(f"{title:<55} {total / requests * 1e6:>11.1f}")
+    print(f"\n{'stage (cumulative, nested stages included)':<58} {'µs/request':>11}")
+    for title, functions in STAGES:
+        total = sum(
+            cumulative
+            for (file, _line, function), (_cc, _nc, _tt, cumulative, _callers) in entries.items()
+            if any(file.endswith(suffix) and function == name for suffix, name in functions)
+        )
+        print(f"{title:<58} {total / requests * 1e6:>11.1f}")
     print(f"\ntop {args.top} functions by own time (µs per request)")
     rows = sorted(entries.items(), key=lambda item: item[1][2], reverse=True)[: args.top]
     for (file, line, function), (_cc, calls, own, cumulative, _callers) in rows:

@@ -8,6 +8,7 @@ reload watcher (started and stopped with the app's lifespan, in every worker).
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 import ruleengine
 
@@ -40,6 +42,22 @@ DESCRIPTION = """Decisions from versioned YAML rules.
 Each decision has its own path, with its own input and result schemas, made from
 the rule files and rebuilt on every reload. Every 4xx answer is
 `{"errors": [{"code", "path", "message", "expected"?, "got"?}]}`."""
+
+
+class Service(FastAPI):
+    """The FastAPI app, entered through its request context (`middleware.RequestContext`:
+    request id, security headers, metrics, access log, the 500 of last resort), which
+    hands decision requests straight to their endpoints and everything else to FastAPI
+    as usual (routing, error handlers, OpenAPI)."""
+
+    context: RequestContext | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        context = self.context
+        if context is not None and scope["type"] == "http":
+            await context(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -79,7 +97,7 @@ def create_app(
     poller = (
         BundlePoller(store, bundle, settings.bundle_poll_seconds) if bundle is not None else None
     )
-    app = FastAPI(
+    app = Service(
         title="ruleengine",
         version=ruleengine.__version__,
         description=DESCRIPTION,
@@ -163,7 +181,7 @@ def _lifespan(
     return lifespan
 
 
-def _wire(app: FastAPI, settings: Settings, metrics: Metrics, store: VersionStore) -> None:
+def _wire(app: Service, settings: Settings, metrics: Metrics, store: VersionStore) -> None:
     """Error envelope, routers, OpenAPI document, request-context middleware."""
     install_error_handlers(app)
     services: Services = app.state.services
@@ -179,8 +197,8 @@ def _wire(app: FastAPI, settings: Settings, metrics: Metrics, store: VersionStor
     if settings.playground:
         app.include_router(playground.router)
     app.openapi = OpenAPIBuilder(app, store, settings)  # type: ignore[method-assign]
-    app.add_middleware(
-        RequestContext,
+    app.context = RequestContext(
+        functools.partial(FastAPI.__call__, app),
         metrics=metrics,
         access_log=settings.access_log,
         allowed_hosts=settings.host_list,

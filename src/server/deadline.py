@@ -55,19 +55,24 @@ def at(poly: Poly, n: int) -> int:
 
 def largest_size(value: Any) -> int:
     """The length of the longest list, map or text in `value` (the n of a cost bound)."""
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        return len(value) if kind is str else 0
     best = 0
     stack = [value]
+    push = stack.append
     while stack:
         current = stack.pop()
-        kind = type(current)
-        if kind is dict:
-            best = max(best, len(current))
-            stack.extend(current.values())
-        elif kind is list:
-            best = max(best, len(current))
-            stack.extend(current)
-        elif kind is str:
-            best = max(best, len(current))
+        size = len(current)  # only dicts and lists are stacked
+        if size > best:
+            best = size
+        for item in current.values() if type(current) is dict else current:
+            kind = type(item)
+            if kind is str:
+                if len(item) > best:
+                    best = len(item)
+            elif kind is dict or kind is list:
+                push(item)
     return best
 
 

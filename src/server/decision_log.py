@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +47,7 @@ from .redact import Redactor
 log = logging.getLogger("server.decision_log")
 
 RETRY_SECONDS = 1.0  # how often a failing log tries its file again when no request does
+FOLLOW_SECONDS = 0.1  # how often a write checks whether the file was rotated or moved away
 
 
 class DecisionLogUnavailable(Exception):
@@ -81,6 +83,7 @@ class DecisionLog:
         self._closing = False
         self._thread: threading.Thread | None = None
         self._fd: int | None = None
+        self._followed_at = 0.0  # when `_open` last checked the path is still our file
         self._io = threading.Lock()  # file operations: the loop's writes, the thread's probes
         self.error: str | None = None  # why the last write failed; None while healthy
         self._failed_at = "write"  # open | write: what failed last
@@ -299,9 +302,16 @@ class DecisionLog:
                 return
             self.error = None
 
-    def _open(self) -> int:
-        """The file's descriptor: opened (created 0600) if needed, again if it was rotated."""
+    def _open(self, follow: bool = False) -> int:
+        """The file's descriptor: opened (created 0600) if needed, again if it was rotated
+        (checked at most every `FOLLOW_SECONDS`, or now with `follow`: two system calls
+        a write would cost more than the write; a line written meanwhile to the file
+        another worker just renamed is in that file, so none is lost)."""
         if self._fd is not None:
+            now = time.monotonic()
+            if not follow and now - self._followed_at < FOLLOW_SECONDS:
+                return self._fd
+            self._followed_at = now
             try:
                 if os.stat(self.path).st_ino == os.fstat(self._fd).st_ino:
                     return self._fd
@@ -347,7 +357,7 @@ class DecisionLog:
                     target = self.path.with_name(f"{self.path.name}.{stamp}-{n}")
                 os.rename(self.path, target)
                 log.info("decision log rotated", extra={"to": target.name})
-            return self._open()
+            return self._open(follow=True)
         finally:
             os.close(lock)
 

@@ -134,8 +134,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-        # Reached only when the request-context middleware is not installed: it answers
-        # unhandled errors itself, while it still knows the request id.
+        # Routes other than the decision endpoints (which the request context answers
+        # itself): the request id is still set, as the request context runs outside.
         rid = request_id.get()
         log.exception("unhandled error", extra={"path": request.url.path, "request_id": rid})
         return errors_response(

@@ -85,12 +85,14 @@ class Metrics:
         # every call; these are looked up once (label values are bounded, see above).
         self._children: dict[tuple[str, ...], Any] = {}
 
-    def count_decision(self, ruleset: str, decision: str, version: str, outcome: str) -> None:
+    def count_decision(
+        self, ruleset: str, decision: str, version: str, outcome: str, amount: int = 1
+    ) -> None:
         key = ("d", ruleset, decision, version, outcome)
         child = self._children.get(key)
         if child is None:
             child = self._children[key] = self.decisions.labels(*key[1:])
-        child.inc()
+        child.inc(amount)
 
     def observe_decision(self, ruleset: str, decision: str, seconds: float) -> None:
         key = ("ds", ruleset, decision)

@@ -31,6 +31,8 @@ from collections.abc import Mapping, Sequence
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ruleengine.jsonio import string_json
+
 from .logs import request_id
 from .metrics import Metrics
 
@@ -79,7 +81,7 @@ class RequestContext:
         token = request_id.set(rid_text)
         start = time.perf_counter()
         status = 500
-        started = False
+        started = finished = False
         path: str = scope["path"]
         extra = [(b"x-request-id", rid_text.encode("ascii")), *_ALWAYS]
         if path.startswith("/v1/"):
@@ -89,14 +91,16 @@ class RequestContext:
             extra.append((b"content-security-policy", policy))
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, started
+            nonlocal status, started, finished
             if message["type"] == "http.response.start":
                 started = True
                 status = message["status"]
                 headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
+                present = [name.lower() for name, _ in headers]
                 headers.extend(h for h in extra if h[0] not in present)
                 message = {**message, "headers": headers}
+            elif not message.get("more_body", False):
+                finished = True
             await send(message)
 
         try:
@@ -115,6 +119,8 @@ class RequestContext:
                 else:
                     await self.app(scope, receive, send_with_id)
         except Exception:
+            if finished:
+                return  # answered (500) and logged by the app's own error handler
             errors_log.exception("unhandled error", extra={"path": path, "request_id": rid_text})
             if started:
                 raise  # the answer is half sent: the server closes the connection
@@ -191,22 +197,29 @@ def page_policy(html: str) -> str:
 
 def _log_access(scope: Scope, path: str, route: str, status: int, seconds: float) -> None:
     """One access-log line: `log.info(...)` less the look-up of the caller's file and
-    line, which no line of this log shows."""
+    line (which no line of this log shows), with its fields also written as JSON text
+    once (`_json`, which `JsonFormatter` uses as it is)."""
+    method: str = scope["method"]
+    ms = round(seconds * 1000, 3)
+    client: str = (scope.get("client") or ("-",))[0]
     record = log.makeRecord(
         log.name,
         logging.INFO,
-        __file__,
+        "",
         0,
         "request",
         (),
         None,
         extra={
-            "method": scope["method"],
+            "method": method,
             "path": path,
             "route": route,
             "status": status,
-            "ms": round(seconds * 1000, 3),
-            "client": (scope.get("client") or ("-",))[0],
+            "ms": ms,
+            "client": client,
+            "_json": f'"method": {string_json(method)}, "path": {string_json(path)}, '
+            f'"route": {string_json(route)}, "status": {status}, "ms": {ms!r}, '
+            f'"client": {string_json(str(client))}',
         },
     )
     log.handle(record)

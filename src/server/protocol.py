@@ -1,4 +1,6 @@
-"""uvicorn's HTTP protocol with read deadlines: a client must send a request's headers
+"""uvicorn's HTTP protocol with read deadlines, and one write per answer.
+
+A client must send a request's headers
 within `header_timeout_seconds` of connecting (or of starting the request) and its body
 within `body_timeout_seconds` of the headers, or the connection is closed.
 
@@ -28,8 +30,83 @@ def _deadlines() -> tuple[float, float]:
     return settings.header_timeout_seconds, settings.body_timeout_seconds
 
 
+class CoalescingTransport(asyncio.Transport):
+    """A connection's transport whose writes within one event-loop iteration go out as
+    one `write` (uvicorn writes a response's head and body separately: two system calls
+    per answer where one does). Held bytes are written when the response is complete
+    (`flush()`), at the end of the iteration otherwise, and before the connection is
+    closed."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+        self._scheduled = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._held.append(bytes(data))
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._scheduled = False
+        if not self._held:
+            return
+        data = self._held[0] if len(self._held) == 1 else b"".join(self._held)
+        self._held.clear()
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._held.clear()
+        self._transport.abort()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+    def pause_reading(self) -> None:
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._transport.resume_reading()
+
+    def is_reading(self) -> bool:
+        return self._transport.is_reading()
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self._transport.set_protocol(protocol)
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._transport.get_protocol()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(len(b) for b in self._held)
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._transport.set_write_buffer_limits(high, low)
+
+    def can_write_eof(self) -> bool:
+        return self._transport.can_write_eof()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+
 class DeadlineProtocol(HttpToolsProtocol):
-    """One timer per connection, not one per phase: a phase only sets when it ends
+    """uvicorn's protocol with read deadlines, and one write per answer
+    (`CoalescingTransport`).
+
+    One timer per connection, not one per phase: a phase only sets when it ends
     (`_expires`), and the timer, when it fires, closes the connection if the phase is
     still on and past its end, or sleeps again until the end. So a keep-alive connection
     serving many requests makes and cancels no timer per request."""
@@ -78,6 +155,7 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.transport = CoalescingTransport(transport, self.loop)
         self._arm(self._header_timeout, "headers")
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -98,3 +176,8 @@ class DeadlineProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._disarm()
         super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        if isinstance(self.transport, CoalescingTransport):
+            self.transport.flush()  # the whole answer in one write, now
+        super().on_response_complete()

@@ -247,6 +247,29 @@ def test_a_500_carries_the_request_id_of_its_log_line(monkeypatch: Any) -> None:
     assert [request_id_of(r) for r in records] == [rid, "trace-42"]
 
 
+def test_a_500_of_another_route_carries_the_request_id_too(monkeypatch: Any) -> None:
+    """Routes other than the decisions' are answered by FastAPI's error handler, inside
+    the request context: the same envelope, id and single log line."""
+    from server.routers import health
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(health, "public_reload_info", broken)
+    engine = ruleengine.load(EXAMPLE, clock=lambda: date(2026, 3, 15))
+    app = create_app(engine=engine, settings=Settings(watch=False, access_log=False))
+    with (
+        captured_logs("server.errors") as records,
+        TestClient(app, raise_server_exceptions=False) as client,
+    ):
+        response = client.get("/readyz", headers={"X-Request-ID": "ready-7"})
+    [error] = errors_of(response, 500)
+    assert error["message"] == "internal error; request id ready-7"
+    assert response.headers["X-Request-ID"] == "ready-7"
+    assert len(records) == 1 and records[0].exc_info
+    assert request_id_of(records[0]) == "ready-7"
+
+
 def request_id_of(record: logging.LogRecord) -> str:
     """The request id the JSON log line of `record` carries."""
     return str(json.loads(JsonFormatter().format(record)).get("request_id"))

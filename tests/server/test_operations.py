@@ -119,3 +119,25 @@ def test_access_log_lines_are_json_with_the_request_id(
         200,
     )
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"])
+
+
+def test_a_batch_counts_each_of_its_decisions(example_engine: ruleengine.Engine) -> None:
+    """Decisions of a batch are counted once per batch and outcome, each of them."""
+    app = create_app(engine=example_engine, settings=settings())
+    bad = {"customer": {}, "order": FACTS["order"]}
+    with TestClient(app) as client:
+        answer = client.post(URL.format("quote") + "/batch", json={"inputs": [FACTS, bad, FACTS]})
+        assert answer.status_code == 200
+        text = client.get("/metrics").text
+    counted = {
+        outcome: float(value)
+        for outcome, value in re.findall(
+            r'ruleengine_decisions_total\{decision="quote",outcome="(\w+)",'
+            r'ruleset="example",version="[^"]*"\} (\S+)',
+            text,
+        )
+    }
+    assert counted.pop("ok") == 2
+    assert sum(counted.values()) == 1  # the bad input, under its error code
+    assert text.count('ruleengine_decision_seconds_count{decision="quote"') == 1
+    assert 'ruleengine_decision_seconds_count{decision="quote",ruleset="example"} 2.0' in text

@@ -169,6 +169,34 @@ def _head(made: ruleengine.Decision) -> str:
     return head
 
 
+_LABELS: dict[tuple[int, str, str, str | None], tuple[ruleengine.Engine, tuple[str, str, str]]]
+_LABELS = {}
+
+
+def _labels(
+    engine: ruleengine.Engine, ruleset: str, decision: str, version: str | None
+) -> tuple[str, str, str]:
+    """The metric labels of a request's rule set, decision and version: each its name if
+    the engine knows it, else "" (clients cannot grow the label space). Worked out once
+    per engine and names."""
+    key = (id(engine), ruleset, decision, version)
+    cached = _LABELS.get(key)
+    if cached is not None and cached[0] is engine:
+        return cached[1]
+    known = engine.rulesets.get(ruleset)
+    labels = (
+        ruleset if known is not None else "",
+        decision
+        if known is not None and any(decision in v.decisions for v in known.versions)
+        else "",
+        version if known is not None and version and known.get(version) else "",
+    )
+    if len(_LABELS) >= 4096:  # names sent by clients, engines replaced by reloads
+        _LABELS.clear()
+    _LABELS[key] = (engine, labels)
+    return labels
+
+
 class _Decider:
     """Decides inputs of one decision against one snapshot, with metrics and the log."""
 
@@ -188,14 +216,11 @@ class _Decider:
         self.decision = decision
         self.version = version
         self.explain = explain
-        known = engine.rulesets.get(ruleset)
-        self.ruleset_label = ruleset if known is not None else ""
-        self.decision_label = (
-            decision
-            if known is not None and any(decision in v.decisions for v in known.versions)
-            else ""
+        self.ruleset_label, self.decision_label, self.version_label = _labels(
+            engine, ruleset, decision, version
         )
-        self.version_label = version if known is not None and version and known.get(version) else ""
+        # decisions by labels, counted once per batch (None: counted as they are made)
+        self.counts: dict[tuple[str, str, str, str], int] | None = None
 
     def decide(self, input: Any, source: str | None = None) -> tuple[str, bytes | None]:
         """The answer's JSON text (`{"result", "ruleset", …, "decision_id"}`) and its
@@ -208,12 +233,10 @@ class _Decider:
                 self.ruleset, self.decision, input, version=self.version, explain=self.explain
             )
         except RuleEngineError as exc:
-            metrics.count_decision(
-                self.ruleset_label, self.decision_label, self.version_label, exc.code
-            )
+            self._count(self.ruleset_label, self.decision_label, self.version_label, exc.code)
             raise engine_error(exc) from None
         metrics.observe_decision(self.ruleset, self.decision, time.perf_counter() - start)
-        metrics.count_decision(self.ruleset, self.decision, made.version, "ok")
+        self._count(self.ruleset, self.decision, made.version, "ok")
         decision_id = _uuid4()
         if self.explain:
             out = jsonio.decision_to_json(made)
@@ -230,6 +253,21 @@ class _Decider:
         if self.log is None:
             return text, None
         return text, self.log.entry(self.engine, decision_id, made, input, result_json, source)
+
+    def _count(self, ruleset: str, decision: str, version: str, outcome: str) -> None:
+        """Count a decision by its labels: now, or (a batch) once per batch and labels."""
+        if self.counts is None:
+            self.services.metrics.count_decision(ruleset, decision, version, outcome)
+        else:
+            labels = (ruleset, decision, version, outcome)
+            self.counts[labels] = self.counts.get(labels, 0) + 1
+
+    def flush_counts(self) -> None:
+        """Add up the decisions a batch counted (`counts`) in the metrics."""
+        if self.counts:
+            for labels, amount in self.counts.items():
+                self.services.metrics.count_decision(*labels, amount=amount)
+            self.counts.clear()
 
     def check_names(self) -> None:
         """404 before deciding a batch: an unknown rule set, pinned version or decision."""
@@ -393,7 +431,15 @@ class DecisionEndpoint:
             {"ruleset": ruleset, "decision": decision}, ensure_ascii=False, separators=(",", ":")
         )
 
+        decider.counts = {}
+
         def work() -> tuple[str, list[bytes]]:
+            try:
+                return decide_all()
+            finally:
+                decider.flush_counts()
+
+        def decide_all() -> tuple[str, list[bytes]]:
             parts: list[str] = []
             lines: list[bytes] = []
             for index, input in enumerate(inputs):

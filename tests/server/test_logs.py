@@ -1,0 +1,96 @@
+"""The server's log lines (server/logs.py): JSON, and written once per loop iteration."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import threading
+
+from server.logs import JsonFormatter, LoopBatchedHandler
+
+
+class Counting(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def _logger(stream: Counting) -> tuple[logging.Logger, LoopBatchedHandler]:
+    handler = LoopBatchedHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("tests.server.batched")
+    logger.handlers = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return logger, handler
+
+
+def test_lines_of_one_loop_iteration_are_written_together_in_order() -> None:
+    stream = Counting()
+    logger, handler = _logger(stream)
+
+    async def requests() -> None:
+        for i in range(5):
+            logger.info("request", extra={"n": i})
+        assert stream.writes == 0  # held until the iteration ends
+        await asyncio.sleep(0)
+        assert stream.writes == 1
+        logger.info("request", extra={"n": 5})
+        # a line logged by another thread is written at once, after the held one
+        other = threading.Thread(target=logger.info, args=("thread",))
+        other.start()
+        other.join()
+        assert stream.writes == 2
+        logger.info("request", extra={"n": 6})
+
+    asyncio.run(requests())
+    handler.flush()  # what logging.shutdown does at exit: nothing held is lost
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line.get("n", line["message"]) for line in lines] == [0, 1, 2, 3, 4, 5, "thread", 6]
+
+
+def test_outside_an_event_loop_each_line_is_written_at_once() -> None:
+    stream = Counting()
+    logger, _ = _logger(stream)
+    logger.warning("start-up")
+    assert stream.writes == 1
+    assert json.loads(stream.getvalue())["message"] == "start-up"
+
+
+def test_the_access_line_is_the_line_its_fields_make() -> None:
+    """The access log writes its fields as JSON once (`_json`); the line is the one the
+    formatter makes from the fields themselves, whatever they hold."""
+    from starlette.types import Scope
+
+    from server import middleware
+    from server.logs import request_id
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    keep = Keep()
+    middleware.log.addHandler(keep)
+    token = request_id.set('r-"1"')
+    try:
+        scope: Scope = {"method": "POST", "client": ("::1", 5)}
+        middleware._log_access(scope, '/v1/rulesets/é"\\n/x', "unmatched", 404, 0.0012345)
+        middleware._log_access({"method": "GET"}, "/healthz", "/healthz", 200, 1e-7)
+        formatter = JsonFormatter()
+        for record in records:
+            fast = formatter.format(record)
+            del record.__dict__["_json"]
+            assert fast == formatter.format(record)
+            assert json.loads(fast)["request_id"] == 'r-"1"'
+    finally:
+        request_id.reset(token)
+        middleware.log.removeHandler(keep)
+    assert len(records) == 2
