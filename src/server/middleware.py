@@ -25,8 +25,10 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -196,21 +198,13 @@ def page_policy(html: str) -> str:
 
 
 def _log_access(scope: Scope, path: str, route: str, status: int, seconds: float) -> None:
-    """One access-log line: `log.info(...)` less the look-up of the caller's file and
-    line (which no line of this log shows), with its fields also written as JSON text
-    once (`_json`, which `JsonFormatter` uses as it is)."""
+    """One access-log line (`log.info("request", extra=...)`), its fields also written as
+    JSON text once (`_json`, which `JsonFormatter` uses as it is)."""
     method: str = scope["method"]
     ms = round(seconds * 1000, 3)
     client: str = (scope.get("client") or ("-",))[0]
-    record = log.makeRecord(
-        log.name,
-        logging.INFO,
-        "",
-        0,
-        "request",
-        (),
-        None,
-        extra={
+    record = _record(
+        {
             "method": method,
             "path": path,
             "route": route,
@@ -220,9 +214,36 @@ def _log_access(scope: Scope, path: str, route: str, status: int, seconds: float
             "_json": f'"method": {string_json(method)}, "path": {string_json(path)}, '
             f'"route": {string_json(route)}, "status": {status}, "ms": {ms!r}, '
             f'"client": {string_json(str(client))}',
-        },
+        }
     )
     log.handle(record)
+
+
+# (thread, process) -> the attributes of an access-log record made there
+_TEMPLATES: dict[tuple[int, int], dict[str, Any]] = {}
+
+
+def _record(extra: dict[str, Any]) -> logging.LogRecord:
+    """The record `log.makeRecord` would make for the access line, at a third of its cost:
+    a copy of one made by it in this thread and process (logger, level, thread and
+    process names), with the time of now. No caller's file or line: no line shows it."""
+    key = (threading.get_ident(), os.getpid())
+    template = _TEMPLATES.get(key)
+    if template is None:
+        made = log.makeRecord(log.name, logging.INFO, "", 0, "request", (), None)
+        template = _TEMPLATES[key] = dict(vars(made))
+    record = _new_record(logging.LogRecord)
+    fields = record.__dict__
+    fields.update(template)
+    now = time.time()
+    fields["created"] = now
+    fields["msecs"] = int((now - int(now)) * 1000) + 0.0
+    fields["relativeCreated"] = template["relativeCreated"] + (now - template["created"]) * 1000
+    fields.update(extra)
+    return record
+
+
+_new_record = logging.LogRecord.__new__
 
 
 def _route_of(scope: Scope) -> str:

@@ -94,3 +94,21 @@ def test_the_access_line_is_the_line_its_fields_make() -> None:
         request_id.reset(token)
         middleware.log.removeHandler(keep)
     assert len(records) == 2
+
+
+def test_the_access_record_is_the_one_make_record_makes() -> None:
+    import time
+
+    from server import middleware
+
+    before = time.time()
+    fast = middleware._record({"route": "/healthz"})
+    made = middleware.log.makeRecord(
+        middleware.log.name, logging.INFO, "", 0, "request", (), None, extra={"route": "/healthz"}
+    )
+    assert vars(fast).keys() == vars(made).keys()
+    same = ("name", "levelno", "levelname", "msg", "thread", "threadName", "process", "route")
+    assert all(getattr(fast, key) == getattr(made, key) for key in same)
+    assert before <= fast.created <= made.created
+    assert abs(fast.relativeCreated - made.relativeCreated) < 1000
+    assert fast.msecs == int((fast.created - int(fast.created)) * 1000)
