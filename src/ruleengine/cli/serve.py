@@ -173,6 +173,20 @@ def _shared_folders(workers: int) -> list[str]:
     return scratch
 
 
+def _decision_log_environment(
+    path: Path, fsync: bool, on_error: str, max_bytes: int, key_file: Path | None
+) -> None:
+    _environment(
+        {
+            "DECISION_LOG": path,
+            "DECISION_LOG_FSYNC": fsync,
+            "DECISION_LOG_ON_ERROR": on_error,
+            "DECISION_LOG_MAX_BYTES": max_bytes,
+            "DECISION_LOG_KEY_FILE": key_file,
+        }
+    )
+
+
 def command(
     rules: Annotated[Path, typer.Option("--rules", help="Rules folder to serve.")] = Path("rules"),
     bundle: Bundle = None,
@@ -222,14 +236,12 @@ def command(
             }
         )
     if decision_log is not None:
-        _environment(
-            {
-                "DECISION_LOG": decision_log,
-                "DECISION_LOG_FSYNC": decision_log_fsync,
-                "DECISION_LOG_ON_ERROR": decision_log_on_error,
-                "DECISION_LOG_MAX_BYTES": decision_log_max_bytes,
-                "DECISION_LOG_KEY_FILE": decision_log_key_file,
-            }
+        _decision_log_environment(
+            decision_log,
+            decision_log_fsync,
+            decision_log_on_error,
+            decision_log_max_bytes,
+            decision_log_key_file,
         )
     _environment({"ALLOWED_HOSTS": allowed_hosts, "DRAFTS_DIR": drafts_dir, "CORPUS": corpus})
     _environment({"REQUEST_TIMEOUT_SECONDS": request_timeout})
