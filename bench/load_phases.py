@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import json
 import os
 import resource
@@ -41,7 +40,7 @@ from gen_rules import generate  # noqa: E402
 
 import ruleengine  # noqa: E402
 from ruleengine import compiled_cache, engine  # noqa: E402
-from ruleengine.checker import check_version, cost  # noqa: E402
+from ruleengine.checker import check_version  # noqa: E402
 from ruleengine.compiler import compile_version  # noqa: E402
 from ruleengine.loader import load_documents  # noqa: E402
 from ruleengine.validate import validate_version  # noqa: E402
@@ -70,7 +69,7 @@ def main() -> None:
                 t1 = time.process_time()
                 model = validate_version(docs[0], docs[1:], str(vdir))
                 t2 = time.process_time()
-                checked = check_version(model)
+                checked = check_version(model, ruleengine.Limits.from_environment(os.environ))
                 t3 = time.process_time()
                 compile_version(checked)
                 t4 = time.process_time()
@@ -110,32 +109,26 @@ def cached_loads(rules: Path) -> str:
 
 
 _LOAD = """
-import functools, json, sys, ruleengine
+import json, sys, ruleengine
 from ruleengine import compiled_cache
-from ruleengine.checker import cost
-if sys.argv[3]:
-    cost.CostLimits = functools.partial(cost.CostLimits, max_steps=int(sys.argv[3]))
 ruleengine.load(sys.argv[1], compiled_cache=sys.argv[2] or None)
 print(json.dumps(dict(compiled_cache.STATS)))
 """
 
 
-_MAX_STEPS: list[int | None] = [None]
-
-
 def allow_steps(steps: int) -> None:
-    """Let check's cost bound allow `steps` (here and in the processes of --workers): the
-    bound charges a map over the 10,000 reasons a group may collect 10,000 steps per item
-    (each item's size taken as the list's length), 1.01e8, over the default 1e8 limit."""
-    _MAX_STEPS[0] = steps
-    cost.CostLimits = functools.partial(cost.CostLimits, max_steps=steps)  # type: ignore[misc]
+    """Let check's cost bound allow `steps`, here and in the processes of --workers (as
+    `serve --cost-limit` does, through the environment): the bound charges a map over
+    the 10,000 reasons a group may collect 10,000 steps per item (each item's size taken
+    as the list's length), 1.01e8, over the default limit of 1e8."""
+    os.environ[ruleengine.Limits.ENVIRONMENT["max_steps"]] = str(steps)
 
 
 def workers_load(rules: Path, count: int, cache: str | None) -> str:
     """Wall and CPU seconds of `count` processes loading `rules` at once."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    args = [sys.executable, "-c", _LOAD, str(rules), cache or "", str(_MAX_STEPS[0] or "")]
+    args = [sys.executable, "-c", _LOAD, str(rules), cache or ""]
     procs = [subprocess.Popen(args, stdout=subprocess.PIPE, text=True) for _ in range(count)]
     outs = [json.loads(p.communicate()[0]) for p in procs]
     wall = time.perf_counter() - start

@@ -190,9 +190,10 @@ def _loads(payload: bytes) -> CheckedVersion | None:
     return dataclasses.replace(checked, types={id(node): t for node, t in pairs})
 
 
-def version_key(texts: Sequence[tuple[str, str]]) -> str:
-    """The key of a version read as these (displayed name, text) files."""
-    digest = hashlib.sha256(build_id().encode() + b"\0")
+def version_key(texts: Sequence[tuple[str, str]], checks: str = "") -> str:
+    """The key of a version read as these (displayed name, text) files and checked so
+    (`checks`: the limits it is checked with, as text)."""
+    digest = hashlib.sha256(build_id().encode() + b"\0" + checks.encode() + b"\0")
     for name, text in texts:
         for part in (name, text):
             data = part.encode("utf-8", "surrogatepass")
@@ -322,7 +323,7 @@ def _texts(paths: Sequence[tuple[Path, str]]) -> list[tuple[str, str]] | None:
 
 @contextmanager
 def checked_entry(
-    cache: CompiledCache | None, paths: Sequence[tuple[Path, str]]
+    cache: CompiledCache | None, paths: Sequence[tuple[Path, str]], checks: str = ""
 ) -> Iterator[Entry]:
     """The cache entry of the version made of these (file, displayed name) paths, locked
     while the caller builds it when missing. With no cache: an entry that is never there."""
@@ -330,7 +331,7 @@ def checked_entry(
     if cache is None or texts is None or not cache.usable():
         yield Entry(None, "", [])
         return
-    key = version_key(texts)
+    key = version_key(texts, checks)
     entry = Entry(cache, key, texts)
     with cache.locked(key):
         found = cache.read(key)
@@ -374,7 +375,8 @@ def checked_program(
     too_many_bytes = over_bytes(paths, limits.max_version_bytes)
     if too_many_bytes is not None:  # not read, let alone parsed
         raise RuleFileError([too_many_bytes])
-    with checked_entry(cache, paths) as entry:
+    # Checked under other limits, a version may pass or fail otherwise: its own entry.
+    with checked_entry(cache, paths, repr(limits)) as entry:
         if entry.checked is not None and entry.checked.limits == limits:
             return entry.checked
         documents = load_documents(paths)

@@ -256,3 +256,19 @@ def test_serve_hands_its_workers_a_cache(monkeypatch: pytest.MonkeyPatch, tmp_pa
     serve._compiled_cache(tmp_path / "given", 4, scratch)
     assert os.environ[compiled_cache.ENV] == str((tmp_path / "given").resolve())
     assert len(scratch) == 1
+
+
+def test_other_limits_are_another_entry(rules: Path, tmp_path: Path) -> None:
+    """A version checked under other limits (`serve --cost-limit`) may pass or fail
+    otherwise: servers with different limits sharing a folder keep separate entries."""
+    cache = tmp_path / "cache"
+    other = ruleengine.Limits(max_steps=50_000_000)
+    load(rules, cache)
+    before = stats()
+    ruleengine.load(rules, clock=lambda: TODAY, compiled_cache=cache, limits=other)
+    assert delta(before) == {"miss": 4, "write": 4}
+    before = stats()
+    load(rules, cache)
+    ruleengine.load(rules, clock=lambda: TODAY, compiled_cache=cache, limits=other)
+    assert delta(before) == {"hit": 8}
+    assert len(entries(cache)) == 8
