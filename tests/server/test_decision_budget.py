@@ -66,11 +66,30 @@ def test_an_int_past_the_cap_is_a_500_with_the_request_id(tmp_path: Path) -> Non
         )
     assert small.status_code == 200 and small.json()["result"]["v"] == 2**1024
     [error] = errors_of(over, 500)
+    assert error["code"] == "decision_budget_exceeded"
     assert over.headers["X-Request-ID"] == "big-int-1"
     assert "big-int-1" in error["message"]
     [record] = records
     assert _request_id(record) == "big-int-1"
-    assert "decision_budget_exceeded" in str(record.exc_info[1] if record.exc_info else "")
+    assert "decision_budget_exceeded" in record.getMessage()
+    assert record.exc_info is None  # one line, no traceback: the rules' doing, not a bug
+
+
+def test_a_batch_refuses_only_the_input_over_the_int_cap(tmp_path: Path) -> None:
+    with captured_logs("server.errors") as records, _client(tmp_path) as client:
+        answer = client.post(
+            "/v1/rulesets/s/decisions/power/batch",
+            json={"inputs": [{"x": 2}, {"x": 9999999999}, {"x": 1}]},
+            headers={"X-Request-ID": "big-int-2"},
+        )
+    assert answer.status_code == 200
+    first, over, last = answer.json()["results"]
+    assert (first["result"]["v"], last["result"]["v"]) == (2**1024, 1)
+    [error] = over["errors"]
+    assert (error["code"], error["path"]) == ("decision_budget_exceeded", "inputs[1]")
+    assert "big-int-2" in error["message"]
+    [record] = records
+    assert _request_id(record) == "big-int-2"
 
 
 def test_an_input_too_large_for_the_bound_is_a_422(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import os
 import re
 import time
@@ -24,7 +25,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 import ruleengine
-from ruleengine import ContentHashUnavailableError, RuleEngineError, jsonio
+from ruleengine import ContentHashUnavailableError, DecisionBudgetError, RuleEngineError, jsonio
 
 from ..deadline import Busy, DeadlineExceeded, Offloader
 from ..decision_log import DecisionLogUnavailable
@@ -38,6 +39,7 @@ T = TypeVar("T")
 # about 6x the plain run for the trace, up to 22x with the derivation tree).
 EXPLAIN_WEIGHT = 25
 _HASH = re.compile(r"sha256:[0-9a-f]{64}")
+_errors_log = logging.getLogger("server.errors")
 
 
 def _envelope(body: Any, list_field: str) -> tuple[Any, str | None, bool, str | None]:
@@ -221,6 +223,9 @@ class _Decider:
         )
         # decisions by labels, counted once per batch (None: counted as they are made)
         self.counts: dict[tuple[str, str, str, str], int] | None = None
+        # read here, on the event loop: a costly decision runs in a thread of its own,
+        # which does not see the request's context
+        self.request_id = request_id.get()
 
     def decide(self, input: Any, source: str | None = None) -> tuple[str, bytes | None]:
         """The answer's JSON text (`{"result", "ruleset", …, "decision_id"}`) and its
@@ -235,6 +240,9 @@ class _Decider:
         except RuleEngineError as exc:
             self._count(self.ruleset_label, self.decision_label, self.version_label, exc.code)
             raise engine_error(exc) from None
+        except DecisionBudgetError as exc:
+            self._count(self.ruleset_label, self.decision_label, self.version_label, exc.code)
+            raise _over_budget(exc, self.request_id) from None
         metrics.observe_decision(self.ruleset, self.decision, time.perf_counter() - start)
         self._count(self.ruleset, self.decision, made.version, "ok")
         decision_id = _uuid4()
@@ -277,6 +285,14 @@ class _Decider:
         if not self.decision_label:
             known = sorted({d for v in rs.versions for d in v.decisions})
             raise ruleengine.NotFoundError("decision", self.decision, known)
+
+
+def _over_budget(exc: DecisionBudgetError, rid: str) -> ApiError:
+    """The rules built a value past the runtime budget (an int of thousands of digits):
+    the rules' doing, so a 500, but one that names it and carries the request id, logged
+    as one line; in a batch it refuses that input alone."""
+    _errors_log.error("%s", exc, extra={"request_id": rid})
+    return ApiError.one(500, exc.code, "input", f"{exc}; request id {rid}")
 
 
 def _refuse_text(problems: tuple[jsonio.TextProblem, ...]) -> None:
