@@ -264,7 +264,7 @@ class Engine:
             if explain:
                 checked = compiled.check_fast(input)  # (it keeps the budget too, as below)
                 if checked is FAIL:
-                    check_input_size(chosen.compiled.checked.costs.get(decision, ()), input)
+                    check_input_size(chosen.compiled.checked, decision, input)
                     checked = compiled.validate(input)
                 data, locale = checked
                 trace: list[Any] = []
@@ -290,7 +290,7 @@ class Engine:
             # then the collecting validator lists every problem (or vouches for the input).
             decided = fast(input, as_of)
             if decided is FAIL:
-                check_input_size(chosen.compiled.checked.costs.get(decision, ()), input)
+                check_input_size(chosen.compiled.checked, decision, input)
                 data, locale = compiled.validate(input)
                 result = compiled.run(data, as_of, locale)
             else:

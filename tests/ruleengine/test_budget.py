@@ -127,3 +127,20 @@ def test_the_budget_is_checked_before_the_rest_of_the_input(tmp_path: Path) -> N
         assert refusal(engine, "named", facts).code == "decision_budget_exceeded"
     # Without the over-long value the same mistakes are input errors as usual.
     assert refusal(engine, "named", named(xs="not a list")).code == "type"
+
+
+def test_the_runtime_budget_is_the_one_the_version_was_checked_with(tmp_path: Path) -> None:
+    """`check --cost-limit` / `RULEENGINE_COST_LIMIT` govern the run time too: a lower step
+    budget refuses, on the fast path and the slow one, an input the default budget decides."""
+    default = load(tmp_path)
+    lower = ruleengine.load(
+        str(tmp_path), limits=ruleengine.Limits(max_steps=1_000_000, nominal_size=100)
+    )
+    facts = {"as_of": "2026-02-01", "xs": [1] * 2000}
+    assert default.decide("s", "pairs", facts).result == {"v": 4_000_000}
+    for decision, extra in (("pairs", {}), ("named", {"who": {"name": "x", "born": 1}})):
+        with pytest.raises(InputError) as refused:
+            lower.decide("s", decision, {**facts, **extra})
+        [problem] = refused.value.problems
+        assert (problem.code, problem.path) == ("decision_budget_exceeded", "input.xs")
+        assert "1,000,000" in problem.message

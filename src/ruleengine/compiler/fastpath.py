@@ -236,7 +236,9 @@ class FastPath:
     def decision_record(self, decision: CheckedDecision, var: str, indent: int) -> Code:
         """Emit checks of a decision's whole input held in `var` (see `fast_record`), with
         the decision's input size limit."""
-        self.limit = max_input_size(self.checked.costs.get(decision.name, ()))
+        self.limit = max_input_size(
+            self.checked.costs.get(decision.name, ()), self.checked.limits.max_steps
+        )
         try:
             code = self.fast_record(decision_rules(decision), var, indent, extra_known=RESERVED)
             # The reserved inputs are checked apart (as_of by the engine, the locale

@@ -9,9 +9,12 @@ largest value), an input whose size would take the decision over the step budget
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputCode, InputError, InputProblem
+
+if TYPE_CHECKING:
+    from ..checker import CheckedVersion
 
 Poly = tuple[int, ...]
 MAX_STEPS = 100_000_000  # the same budget `check` allows (CostLimits.max_steps)
@@ -73,7 +76,7 @@ def exceeds(value: Any, limit: int) -> bool:
     return False
 
 
-def check_budget(value: Any, limit: int) -> None:
+def check_budget(value: Any, limit: int, max_steps: int = MAX_STEPS) -> None:
     """Raise `decision_budget_exceeded` when `value` holds a list or text over `limit`."""
     if not exceeds(value, limit):
         return
@@ -85,14 +88,16 @@ def check_budget(value: Any, limit: int) -> None:
                     InputCode.DECISION_BUDGET_EXCEEDED,
                     where,
                     f"this value has {size:,} items or characters; this decision's cost "
-                    f"bound allows at most {limit:,} (the step budget is {MAX_STEPS:,})",
+                    f"bound allows at most {limit:,} (the step budget is {max_steps:,})",
                 )
             ]
         )
 
 
-def check_input_size(cost: Poly, value: Any) -> None:
-    """Refuse `value` when a list or text in it takes a decision costing `cost` over budget."""
-    limit = max_input_size(cost)
+def check_input_size(checked: CheckedVersion, decision: str, value: Any) -> None:
+    """Refuse `value` when a list or text in it takes `decision` over the step budget
+    the version was checked with (`check --cost-limit`, `RULEENGINE_COST_LIMIT`)."""
+    max_steps = checked.limits.max_steps
+    limit = max_input_size(checked.costs.get(decision, ()), max_steps)
     if limit is not None:
-        check_budget(value, limit)
+        check_budget(value, limit, max_steps)
