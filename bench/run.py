@@ -220,6 +220,9 @@ def indexing(sizes: list[int], count: int, repeats: int, budget: float) -> None:
     to the smallest set is the median of per-round ratios, steady while the machine drifts."""
     from gen_rules import generate
 
+    # The 10,000-rule set is over check's default cost limit (bench/load_phases.py says
+    # why): its workers load it as `serve --cost-limit` would, through the environment.
+    os.environ["RULEENGINE_COST_LIMIT"] = str(1_000_000_000)
     rounds: list[list[dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="bench-rules-") as tmp:
         for size in sizes:
