@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ruleengine
+from ruleengine import jsonio
 from ruleengine.errors import InputError
 from ruleengine.runtime.inputs import FAIL
 
@@ -123,6 +124,16 @@ def test_integer_fields_refuse_anything_but_integers(
     assert problem.path == "input.order.items[0].quantity"
     assert problem.code == ("required" if quantity is None else "type")
     assert problem.expected == "integer"
+
+
+def test_an_integer_written_with_an_exponent_is_not_shown_as_an_integer(
+    example_engine: ruleengine.Engine,
+) -> None:
+    """JSON's `1e0` reads as Decimal('1'); "got number 1" would look like what was asked."""
+    data = copy.deepcopy(VALID)
+    data["order"]["items"][0]["quantity"] = jsonio.loads("1e0")
+    [problem] = problems_of(example_engine, data)
+    assert (problem.code, problem.got) == ("type", "number 1 (a decimal, not an integer)")
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,11 @@ def describe_value(value: Any) -> str:
     if isinstance(value, int):
         return f"integer {value}"
     if isinstance(value, Decimal):
-        return f"number {value}"
+        text = str(value)
+        if "." not in text and "E" not in text:
+            # JSON's 1e0 reads as Decimal('1'): "number 1" would read as an integer
+            return f"number {text} (a decimal, not an integer)"
+        return f"number {text}"
     if isinstance(value, float):
         return f"float {value!r}"
     if isinstance(value, str):
