@@ -59,6 +59,7 @@ from .lock import (
     write_locks,
 )
 from .model import Limits, Location
+from .runtime.budget import cost_at, largest_size
 from .schema_export import DATE_PATTERN
 from .suites import Case, ExpectedError, Suite, SuiteSearch, find_suites, load_suites
 from .trace import GroupCall, TableRead, TraceEntry
@@ -107,6 +108,7 @@ __all__ = [
     "TraceEntry",
     "Version",
     "build_bundle",
+    "cost_at",
     "display_path",
     "extract_bundle",
     "file_hashes",
@@ -114,6 +116,7 @@ __all__ = [
     "find_versions",
     "jsonio",
     "key_id",
+    "largest_size",
     "load",
     "load_public_key",
     "load_signing_key",

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import ruleengine
+from ruleengine import cost_at, largest_size
 
 T = TypeVar("T")
 
@@ -43,37 +44,6 @@ class Busy(Exception):
 
 class DeadlineExceeded(Exception):
     """The request's deadline passed before its decision ended."""
-
-
-def at(poly: Poly, n: int) -> int:
-    """The polynomial's value at `n`."""
-    total = 0
-    for coefficient in reversed(poly):
-        total = total * n + coefficient
-    return total
-
-
-def largest_size(value: Any) -> int:
-    """The length of the longest list, map or text in `value` (the n of a cost bound)."""
-    kind = type(value)
-    if kind is not dict and kind is not list:
-        return len(value) if kind is str else 0
-    best = 0
-    stack = [value]
-    push = stack.append
-    while stack:
-        current = stack.pop()
-        size = len(current)  # only dicts and lists are stacked
-        if size > best:
-            best = size
-        for item in current.values() if type(current) is dict else current:
-            kind = type(item)
-            if kind is str:
-                if len(item) > best:
-                    best = len(item)
-            elif kind is dict or kind is list:
-                push(item)
-    return best
 
 
 class Offloader:
@@ -113,9 +83,9 @@ class Offloader:
         settles it; only when that is too loose are the inputs walked for their sizes."""
         limit = self.inline_steps // weight
         constant = poly[0] if poly else 0
-        if (len(inputs) - 1) * constant + at(poly, text_size) <= limit:
+        if (len(inputs) - 1) * constant + cost_at(poly, text_size) <= limit:
             return True
-        return sum(at(poly, largest_size(value)) for value in inputs) <= limit
+        return sum(cost_at(poly, largest_size(value)) for value in inputs) <= limit
 
     async def run(self, work: Callable[[], T], seconds: float) -> T:
         """`work()` in a thread of its own, awaited for at most `seconds`; raises `Busy`

@@ -10,7 +10,7 @@ import pytest
 
 import ruleengine
 from ruleengine.errors import InputError, InputProblem
-from ruleengine.runtime.budget import UNREACHABLE, largest, max_input_size
+from ruleengine.runtime.budget import UNREACHABLE, largest, largest_size, max_input_size
 
 MANIFEST = 'ruleset: s\nversion: "1"\neffective_from: 2026-01-01\nlocales: [en]\n'
 RULES = """decisions:
@@ -50,6 +50,14 @@ def test_max_input_size_inverts_the_cost_bound() -> None:
 
 def test_largest_names_the_longest_value() -> None:
     assert largest({"a": [1, 2, {"b": "xxxxx"}], "c": "yy"}) == (5, "input.a[2].b")
+
+
+@pytest.mark.parametrize(
+    "value", [{"a": [1, 2, {"b": "xxxxx"}], "c": "yy"}, [[1] * 7, {"k": "abc"}], "four", 12, {}]
+)
+def test_largest_size_is_the_size_largest_finds(value: Any) -> None:
+    """The server's inline-or-thread choice measures with `largest_size` (no paths)."""
+    assert largest_size(value) == largest(value)[0]
 
 
 def load(tmp_path: Path) -> ruleengine.Engine:

@@ -23,8 +23,12 @@ MAX_STEPS = 100_000_000  # the same budget `check` allows (CostLimits.max_steps)
 UNREACHABLE = 10_000_000
 
 
-def _at(poly: Poly, n: int) -> int:
-    return sum(c * n**i for i, c in enumerate(poly))
+def cost_at(poly: Poly, n: int) -> int:
+    """The cost polynomial's value at input size `n` (coefficients lowest degree first)."""
+    total = 0
+    for coefficient in reversed(poly):
+        total = total * n + coefficient
+    return total
 
 
 @functools.lru_cache(maxsize=1024)
@@ -33,12 +37,36 @@ def max_input_size(cost: Poly, max_steps: int = MAX_STEPS) -> int | None:
     if len(cost) <= 1:
         return None
     low, high = 0, 1
-    while _at(cost, high) <= max_steps:
+    while cost_at(cost, high) <= max_steps:
         low, high = high, high * 2
     while high - low > 1:  # the largest n with cost(n) <= max_steps lies in [low, high)
         mid = (low + high) // 2
-        low, high = (mid, high) if _at(cost, mid) <= max_steps else (low, mid)
+        low, high = (mid, high) if cost_at(cost, mid) <= max_steps else (low, mid)
     return None if low >= UNREACHABLE else low
+
+
+def largest_size(value: Any) -> int:
+    """The length of the longest list, map or text in `value` (the n of a cost bound);
+    `largest` also finds its path, for the error."""
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        return len(value) if kind is str else 0
+    best = 0
+    stack = [value]
+    push = stack.append
+    while stack:
+        current = stack.pop()
+        size = len(current)  # only dicts and lists are stacked
+        if size > best:
+            best = size
+        for item in current.values() if type(current) is dict else current:
+            kind = type(item)
+            if kind is str:
+                if len(item) > best:
+                    best = len(item)
+            elif kind is dict or kind is list:
+                push(item)
+    return best
 
 
 def largest(value: Any, path: str = "input") -> tuple[int, str]:
