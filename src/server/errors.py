@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ruleengine import (
+    DecisionBudgetError,
     InputError,
     NotFoundError,
     NoVersionInEffectError,
@@ -89,6 +90,14 @@ def engine_error(exc: RuleEngineError) -> ApiError:
     return ApiError.one(422, exc.code, "", str(exc))
 
 
+def budget_error(exc: DecisionBudgetError, rid: str) -> ApiError:
+    """The rules built a value past the runtime budget (an int of thousands of digits):
+    the rules' doing, so a 500, but one that names it and carries the request id, logged
+    as one line without a traceback; in a batch it refuses that input alone."""
+    log.error("%s", exc, extra={"request_id": rid})
+    return ApiError.one(500, exc.code, "input", f"{exc}; request id {rid}")
+
+
 def _location(err: dict[str, Any]) -> str:
     path = ""
     for part in err.get("loc", ()):
@@ -131,6 +140,12 @@ def install_error_handlers(app: FastAPI) -> None:
             ]
             or [problem("invalid_request", "", "invalid request")],
         )
+
+    @app.exception_handler(DecisionBudgetError)
+    async def over_budget(request: Request, exc: DecisionBudgetError) -> JSONResponse:
+        rid = request_id.get()
+        err = budget_error(exc, rid)
+        return errors_response(err.status, err.errors, {"X-Request-ID": rid})
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:

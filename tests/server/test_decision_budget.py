@@ -99,3 +99,21 @@ def test_an_input_too_large_for_the_bound_is_a_422(tmp_path: Path) -> None:
     assert fine.status_code == 200 and fine.json()["result"]["v"] == 160_000
     [error] = errors_of(over, 422)
     assert (error["code"], error["path"]) == ("decision_budget_exceeded", "input.xs")
+
+
+def test_any_route_answers_an_over_budget_decision_as_such(tmp_path: Path) -> None:
+    """Routes other than the decision endpoints (the playground's draft decisions) get
+    the same answer from the app's error handler, not a bare `internal_error`."""
+    with captured_logs("server.errors") as records, _client(tmp_path) as client:
+
+        @client.app.get("/over-budget")  # type: ignore[attr-defined]
+        def over() -> None:
+            raise ruleengine.DecisionBudgetError("rules.yaml:7:10: an int of 4,001 digits")
+
+        answer = client.get("/over-budget", headers={"X-Request-ID": "big-int-3"})
+    [error] = errors_of(answer, 500)
+    assert error["code"] == "decision_budget_exceeded"
+    assert "rules.yaml:7:10" in error["message"] and "big-int-3" in error["message"]
+    assert answer.headers["X-Request-ID"] == "big-int-3"
+    [record] = records
+    assert _request_id(record) == "big-int-3" and record.exc_info is None

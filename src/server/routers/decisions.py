@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import logging
 import os
 import re
 import time
@@ -30,7 +29,7 @@ from ruleengine import ContentHashUnavailableError, DecisionBudgetError, RuleEng
 from ..deadline import Busy, DeadlineExceeded, Offloader
 from ..decision_log import DecisionLogUnavailable
 from ..deps import Services, receive_body
-from ..errors import ApiError, engine_error, errors_response, problem
+from ..errors import ApiError, budget_error, engine_error, errors_response, problem
 from ..logs import request_id
 
 DECIDE = "/v1/rulesets/{ruleset}/decisions/{decision}"
@@ -39,7 +38,6 @@ T = TypeVar("T")
 # about 6x the plain run for the trace, up to 22x with the derivation tree).
 EXPLAIN_WEIGHT = 25
 _HASH = re.compile(r"sha256:[0-9a-f]{64}")
-_errors_log = logging.getLogger("server.errors")
 
 
 def _envelope(body: Any, list_field: str) -> tuple[Any, str | None, bool, str | None]:
@@ -242,7 +240,7 @@ class _Decider:
             raise engine_error(exc) from None
         except DecisionBudgetError as exc:
             self._count(self.ruleset_label, self.decision_label, self.version_label, exc.code)
-            raise _over_budget(exc, self.request_id) from None
+            raise budget_error(exc, self.request_id) from None
         metrics.observe_decision(self.ruleset, self.decision, time.perf_counter() - start)
         self._count(self.ruleset, self.decision, made.version, "ok")
         decision_id = _uuid4()
@@ -285,14 +283,6 @@ class _Decider:
         if not self.decision_label:
             known = sorted({d for v in rs.versions for d in v.decisions})
             raise ruleengine.NotFoundError("decision", self.decision, known)
-
-
-def _over_budget(exc: DecisionBudgetError, rid: str) -> ApiError:
-    """The rules built a value past the runtime budget (an int of thousands of digits):
-    the rules' doing, so a 500, but one that names it and carries the request id, logged
-    as one line; in a batch it refuses that input alone."""
-    _errors_log.error("%s", exc, extra={"request_id": rid})
-    return ApiError.one(500, exc.code, "input", f"{exc}; request id {rid}")
 
 
 def _refuse_text(problems: tuple[jsonio.TextProblem, ...]) -> None:
