@@ -41,7 +41,7 @@ class Builtin:
     example: str
     typer: Typer
     emit: Emitter
-    reads: frozenset[str] = frozenset()  # generated names its code reads (`_messages`)
+    reads: frozenset[str] = frozenset()  # generated names its code reads (`_message`)
 
 
 def _need(t: Type, want: Type, what: str) -> str | None:
@@ -344,8 +344,8 @@ BUILTINS: dict[str, Builtin] = {
             "The message of a reason code in the decision's locale (the code itself if it has none).",
             "map(c in reasons, message(c))",
             _fixed([("code", STRING)], STRING, "message"),
-            lambda a, t: f"_messages.get({a[0]}, {a[0]})",
-            reads=frozenset({"_messages"}),
+            lambda a, t: f"_message({a[0]})",
+            reads=frozenset({"_message"}),
         ),
         Builtin(
             "remedy",

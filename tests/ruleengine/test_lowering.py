@@ -456,3 +456,38 @@ def test_map_inputs_take_the_fast_path(build_engine: BuildEngine) -> None:
     with pytest.raises(ruleengine.InputError) as caught:
         engine.decide("t", "d", {"counts": {"a": "x", "b": 1.5}})
     assert sorted(p.path for p in caught.value.problems) == ["input.counts.a", "input.counts.b"]
+
+
+def test_messages_of_codes_are_one_map_call(build_engine: BuildEngine) -> None:
+    # map(c in codes, message(c)) is `[*_map(_message, codes)]` in plain code: a code
+    # with a message reads as it, any other as itself, as message(c) alone and the
+    # traced program (which keeps the comprehension) say; each call gets a new list.
+    engine = build_engine(
+        "decisions:\n"
+        "  d:\n"
+        "    input:\n"
+        "      codes: {type: list<string>}\n"
+        "    output:\n"
+        "      messages: map(c in codes, message(c))\n"
+        "      more: map(c in codes + ['known'], message(c))\n"
+        "      first: 'if len(codes) > 0 then message(codes[0] ?? \"\") else null'\n",
+        reasons="reasons:\n  known:\n    messages: {en: The known message.}\n",
+    )
+    fused = engine.rulesets["t"].versions[0].listing(decision="d")
+    assert fused.count("[*_map(_message, ") == 4  # two outputs, in d_d and in p_d
+    assert re.search(r"\[_message\(\w+\) for ", fused) is None
+    for codes, messages in [
+        ([], []),
+        (["known"], ["The known message."]),
+        (["other", "known", "other"], ["other", "The known message.", "other"]),
+    ]:
+        want = {
+            "messages": messages,
+            "more": [*messages, "The known message."],
+            "first": messages[0] if messages else None,
+        }
+        plain = engine.decide("t", "d", {"codes": codes})
+        assert plain.result == want
+        assert engine.decide("t", "d", {"codes": codes}, explain=True).result == want
+        again = engine.decide("t", "d", {"codes": codes}).result
+        assert plain.result["messages"] is not again["messages"]

@@ -30,7 +30,7 @@ class DecisionWriter:
         m.mark(decision_origin(decision), 0)
         name = ident("d_", decision.name, "_t" if traced else "")
         m.emit(f"def {name}(_inp, _as_of, _locale{', _trace' if traced else ''}):")
-        m.emit("_messages = _MESSAGES[_locale]", 1)
+        m.emit("_message = _MESSAGE[_locale]", 1)
         for f in decision.inputs:
             if f.spec.name not in RESERVED:
                 m.emit(f"{ident('v_', f.spec.name)} = _inp[{lit(f.spec.name)}]", 1)
@@ -124,8 +124,8 @@ class DecisionWriter:
         m.origin = here
         # Only what the body reads is bound: the messages, and each input (a record's
         # dict is built only when the record is used whole, not just its fields).
-        if "_messages" in reads:
-            m.emit("_messages = _MESSAGES[_locale]", 1)
+        if "_message" in reads:
+            m.emit("_message = _MESSAGE[_locale]", 1)
         for name, value_text in binds:
             if name in reads:
                 m.emit(f"{name} = {value_text}", 1)

@@ -64,7 +64,7 @@ EXPENSIVE = 2  # anything else: compute once
 @dataclass(frozen=True, slots=True)
 class Code:
     """Generated Python for an expression (or one statement line), and what the
-    generator knows about it: the generated names it reads (`v_<name>`, `_messages`...),
+    generator knows about it: the generated names it reads (`v_<name>`, `_message`...),
     its cost, and for an input record held in locals, the code of its fields."""
 
     text: str

@@ -338,6 +338,12 @@ class ExprCompiler:
     def comprehension(self, node: Macro) -> Code:
         """map, filter and to_map as comprehensions."""
         coll = self.collection(node.collection, node)
+        if self.is_message_map(node):
+            # map(c in reasons, message(c)): the messages by a C loop, no comprehension
+            # frame (_message is the locale's bound lookup, see generate.py).
+            text = f"[*_map(_message, {coll.text})]"
+            reads = coll.reads | {"_message"}
+            return Code(f"({text} if {coll.text} else [])" if coll.cheap else text, reads)
         # A comprehension has its own scope, but the body may read locals of inlined
         # code: inside inlined code the variable gets a fresh name (no capture).
         var = self.m.fresh("_b") if self.depth else ident("v_", node.var)
@@ -362,6 +368,20 @@ class ExprCompiler:
             case _:  # pragma: no cover
                 raise AssertionError(node.name)
         return Code(f"({text}{empty})" if empty else text, reads)
+
+    def is_message_map(self, node: Macro) -> bool:
+        """Whether a macro is `map(c in xs, message(c))` in plain code."""
+        body = node.body[0] if len(node.body) == 1 else None
+        return (
+            not self.traced
+            and node.name == "map"
+            and isinstance(body, Call)
+            and body.name == "message"
+            and body.name not in self.m.functions
+            and len(body.args) == 1
+            and isinstance(body.args[0], Var)
+            and body.args[0].name == node.var
+        )
 
     def member_set(self, node: Macro) -> Code | None:
         """The constant set a quantifier's body tests its variable against (`c in S` with

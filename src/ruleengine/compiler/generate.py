@@ -9,6 +9,7 @@ copy (`traced_source`) is written on first use, into its own module.
 from __future__ import annotations
 
 from ..checker import CheckedVersion
+from ..runtime.namespace import Messages
 from .decisions import DecisionWriter
 from .emit import Origin, ident
 from .fastpath import FastPath
@@ -31,10 +32,13 @@ class Generator:
         for name, table in self.checked.tables.items():
             m.constants[ident("t_", name)] = table.value
         m.constants["_remedies"] = {code: r.remedy for code, r in self.checked.reasons.items()}
-        m.constants["_MESSAGES"] = {
-            locale: {
-                code: dict(r.messages).get(locale, code) for code, r in self.checked.reasons.items()
-            }
+        # Per locale, `message(code)` as one bound C lookup (a code without a message
+        # reads as itself), so `map(c in reasons, message(c))` is a `map` call.
+        m.constants["_MESSAGE"] = {
+            locale: Messages(
+                (code, dict(r.messages).get(locale, code))
+                for code, r in self.checked.reasons.items()
+            ).__getitem__
             for locale in self.checked.model.manifest.locales
         }
         self.callables(traced=False)

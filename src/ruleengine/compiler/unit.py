@@ -25,7 +25,7 @@ from .indexing import IndexPlan, plan_index
 if TYPE_CHECKING:
     from .probes import Probes
 
-HIDDEN = ("_as_of", "_locale", "_messages")  # the context a decision passes down
+HIDDEN = ("_as_of", "_locale", "_message")  # the context a decision passes down
 
 
 class CompileUnit(ModuleWriter):

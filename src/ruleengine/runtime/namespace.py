@@ -3,7 +3,7 @@
 Expressions cannot name any of these: the generator writes every reference.
 Names start with `_` so they never clash with generated names (see the table in
 `compiler/__init__.py`). Constants of a version (`_k<n>`, tables `t_<name>`,
-`_MESSAGES`, `_remedies`) are added next to these when its module is executed.
+`_MESSAGE`, `_remedies`) are added next to these when its module is executed.
 """
 
 from __future__ import annotations
@@ -26,6 +26,15 @@ def copy_plain(value: Any) -> Any:
     if type(value) is list:
         return [copy_plain(v) for v in value]
     return value
+
+
+class Messages(dict[str, str]):
+    """A locale's message of each reason code; a code without one reads as itself."""
+
+    __slots__ = ()
+
+    def __missing__(self, code: str) -> str:
+        return code
 
 
 def widen(value: Any) -> Any:
@@ -63,6 +72,7 @@ NAMESPACE: dict[str, Any] = {
     "_max": max,
     "_frozenset": frozenset,
     "_list": list,
+    "_map": map,
     "_str": str,
     # decimal arithmetic: every operation in this one context
     "_ctx": DECIMAL_CONTEXT,
