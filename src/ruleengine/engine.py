@@ -252,46 +252,22 @@ class Engine:
         """Decide `decision` of `ruleset` on `input`; raise a `RuleEngineError` subclass on bad requests."""
         # The hot path: every step below runs on each decision, so it is kept flat. Routes
         # are cached per as_of as given (a text or a date), with the Decision's parts.
-        raw_as_of = input.get("as_of") if type(input) is dict else None
         try:
-            route = self._routes[ruleset, decision, raw_as_of] if version is None else None
-        except (KeyError, TypeError):  # not seen yet (or None: today), or unhashable
+            route = self._routes[ruleset, decision, input["as_of"]] if version is None else None
+        except Exception:  # no as_of (today), not seen yet, unhashable, not a dict: see _route
             route = None
         if route is None:
-            route = self._route(ruleset, decision, input, raw_as_of, version)
-        fast, label, content_hash, as_of, compiled, chosen = route
+            route = self._route(ruleset, decision, input, version)
+        if explain:
+            return self._explained(ruleset, decision, input, version, route)
+        fast, label, content_hash, as_of, compiled, _ = route
         try:
-            if explain:
-                checked = compiled.check_fast(input)  # (it keeps the budget too, as below)
-                if checked is FAIL:
-                    check_input_size(chosen.compiled.checked, decision, input)
-                    checked = compiled.validate(input)
-                data, locale = checked
-                trace: list[Any] = []
-                result = compiled.run_traced(data, as_of, locale, trace)
-                # Recorded now; read into rule entries and a tree when first asked for.
-                explained = Explained(trace, data, as_of, chosen.compiled.checked.tables)
-                return _new_tuple(
-                    Decision,
-                    (
-                        result,
-                        ruleset,
-                        decision,
-                        chosen.version,
-                        chosen.content_hash,
-                        as_of,
-                        locale,
-                        explained,
-                        explained,
-                    ),
-                )
             # Plainly valid input: checked and decided by one generated function (its check
             # also keeps every text and list within the decision's budget). Else the budget,
             # then the collecting validator lists every problem (or vouches for the input).
             decided = fast(input, as_of)
             if decided is FAIL:
-                check_input_size(chosen.compiled.checked, decision, input)
-                data, locale = compiled.validate(input)
+                data, locale = self._validated(ruleset, decision, input, version, route)
                 result = compiled.run(data, as_of, locale)
             else:
                 result, locale = decided
@@ -302,11 +278,42 @@ class Engine:
         made = (result, ruleset, decision, label, content_hash, as_of, locale, None, None)
         return _new_tuple(Decision, made)
 
-    def _route(
-        self, ruleset: str, decision: str, input: Any, raw_as_of: Any, version: str | None
-    ) -> Route:
+    def _explained(
+        self, ruleset: str, decision: str, input: Any, version: str | None, route: Route
+    ) -> Decision:
+        """decide(explain=True): the traced program, its trace recorded in the Decision."""
+        _, label, content_hash, as_of, compiled, chosen = route
+        try:
+            checked = compiled.check_fast(input)  # (it keeps the budget too, as decide's)
+            if checked is FAIL:
+                checked = self._validated(ruleset, decision, input, version, route)
+            data, locale = checked
+            trace: list[Any] = []
+            result = compiled.run_traced(data, as_of, locale, trace)
+        except RuleEngineError:
+            raise
+        except Exception as exc:  # a bug: say which rule's code raised it
+            raise as_internal(exc) from exc
+        # Recorded now; read into rule entries and a tree when first asked for.
+        explained = Explained(trace, data, as_of, chosen.compiled.checked.tables)
+        made = (result, ruleset, decision, label, content_hash, as_of, locale, explained, explained)
+        return _new_tuple(Decision, made)
+
+    def _validated(
+        self, ruleset: str, decision: str, input: Any, version: str | None, route: Route
+    ) -> tuple[dict[str, Any], str]:
+        """Input the fast check declines: the budget, then the collecting validator (it
+        lists every problem, or vouches for the input). Input that is not a dict is
+        checked by today's version, as one without as_of (the route came from the cache)."""
+        if type(input) is not dict:
+            route = self._route(ruleset, decision, input, version)
+        check_input_size(route[5].compiled.checked, decision, input)
+        return route[4].validate(input)
+
+    def _route(self, ruleset: str, decision: str, input: Any, version: str | None) -> Route:
         """How to decide: the as_of, the version and its compiled decision; raise
         NotFoundError and the like (an input error for a bad as_of)."""
+        raw_as_of = input.get("as_of") if type(input) is dict else None
         as_of: date | None
         if raw_as_of is None:
             as_of = self._clock()

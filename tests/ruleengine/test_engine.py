@@ -133,6 +133,27 @@ def test_routes_are_cached_but_never_wrong(example_engine: ruleengine.Engine) ->
                 example_engine.decide("example", "quote", {**facts(), "as_of": bad})
 
 
+class _NotADict(dict[str, Any]):
+    """A mapping that is not a dict: decide() refuses it as an object, whatever it holds."""
+
+
+@pytest.mark.parametrize("explain", [False, True])
+def test_input_that_is_not_a_dict_is_checked_as_of_today(explain: bool) -> None:
+    # Routes are looked up by the input's as_of before its type is known; input that is
+    # not a dict is still refused by today's version (as one without as_of), so with no
+    # version in effect today that is the error, even when its as_of's route is cached.
+    engine = example_at(date(2026, 3, 15))
+    data = {**facts(), "as_of": "2026-07-01"}
+    assert engine.decide("example", "quote", data, explain=explain).version == "2026-07"
+    with pytest.raises(ruleengine.InputError) as caught:
+        engine.decide("example", "quote", _NotADict(data), explain=explain)
+    assert [(p.path, p.code) for p in caught.value.problems] == [("input", "type")]
+    engine = example_at(date(2025, 12, 31))
+    assert engine.decide("example", "quote", data, explain=explain).version == "2026-07"
+    with pytest.raises(ruleengine.NoVersionInEffectError):
+        engine.decide("example", "quote", _NotADict(data), explain=explain)
+
+
 @pytest.mark.parametrize("as_of", ["2020-01-01", "2026-03-15", "2026-07-01", "2027-12-31"])
 @pytest.mark.parametrize(("pinned", "discount"), [("2026-01", "10.00"), ("2026-07", "12.00")])
 def test_pinned_version_decides_whatever_the_as_of(

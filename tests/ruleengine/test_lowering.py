@@ -491,3 +491,51 @@ def test_messages_of_codes_are_one_map_call(build_engine: BuildEngine) -> None:
         assert engine.decide("t", "d", {"codes": codes}, explain=True).result == want
         again = engine.decide("t", "d", {"codes": codes}).result
         assert plain.result["messages"] is not again["messages"]
+
+
+def test_a_row_tested_for_null_is_a_key_lookup(build_engine: BuildEngine) -> None:
+    # `t[k] == null` / `!= null` on a rows table is `k not in` / `in` its key index in
+    # plain code (one key or several, either side of the test); the traced program reads
+    # the row as written, and both agree with the table.
+    engine = build_engine(
+        "decisions:\n"
+        "  d:\n"
+        "    input:\n"
+        "      sku: string\n"
+        "      size: int\n"
+        "    output:\n"
+        "      priced: prices[sku, size] != null\n"
+        "      unpriced: null == prices[sku, size]\n"
+        "      named: names[sku] == null\n"
+        "      others: filter(n in [1, 2, 3], n != size and prices[sku, n] != null)\n",
+        tables="tables:\n"
+        "  prices:\n"
+        "    key: [sku, size]\n"
+        "    columns: {sku: string, size: int, price: decimal?}\n"
+        "    rows:\n"
+        "      - [a, 1, null]\n"
+        "      - [a, 3, 2.5]\n"
+        "      - [b, 2, 1]\n"
+        "  names:\n"
+        "    key: sku\n"
+        "    columns: {sku: string, name: string?}\n"
+        "    rows:\n"
+        "      - [a, null]\n",
+    )
+    fused = engine.rulesets["t"].versions[0].listing(decision="d")
+    fused = fused[fused.index("def p_d(") :]
+    assert re.search(r"_k\d+\.get\(", fused) is None
+    assert re.search(r"\(\(\w+, \w+,\) in _k\d+\)", fused)
+    assert re.search(r"\(\w+ not in _k\d+\)", fused)
+    rows = {("a", 1), ("a", 3), ("b", 2)}
+    for sku in ("a", "b", "c"):
+        for size in (1, 2, 3):
+            want = {
+                "priced": (sku, size) in rows,
+                "unpriced": (sku, size) not in rows,
+                "named": sku != "a",
+                "others": [n for n in (1, 2, 3) if n != size and (sku, n) in rows],
+            }
+            facts = {"sku": sku, "size": size}
+            assert engine.decide("t", "d", facts).result == want
+            assert engine.decide("t", "d", facts, explain=True).result == want

@@ -438,6 +438,10 @@ class ExprCompiler:
             inner = self.expr(subject.args[0])
             text = f"(not {inner.text})" if op == "==" else f"(not not {inner.text})"
             return Code(text, inner.reads)
+        if op in ("==", "!=") and not self.traced:
+            present = self.row_presence(node)
+            if present is not None:
+                return present
         if op == "??":
             return self.coalesce(node)
         items = node.right.items if isinstance(node.right, ListLit) else None
@@ -474,6 +478,21 @@ class ExprCompiler:
         if op == "*":  # ints: the runtime cap on their digits (runtime/stdlib_impl.py)
             return Code(f"_mul({left.text}, {right.text})", reads)
         return Code(f"({left.text} {op} {right.text})", reads)
+
+    def row_presence(self, node: Binary) -> Code | None:
+        """`t[k] == null` (`!= null`) with t a rows table, in plain code: `k not in` (`in`)
+        its key index, no method call (an indexed row is a record, never null)."""
+        subject = node.left if is_null(node.right) else node.right if is_null(node.left) else None
+        if not isinstance(subject, Index) or not isinstance(
+            strip(self.type_of(subject.obj)), TableT
+        ):
+            return None
+        target = self.expr(subject.obj)
+        parts = [self.expr(k) for k in subject.keys]
+        key = parts[0].text if len(parts) == 1 else "(" + ", ".join(p.text for p in parts) + ",)"
+        test = "not in" if node.op == "==" else "in"
+        index = self.row_index(subject.obj, target)
+        return Code(f"({key} {test} {index})", reads_of([target, *parts]))
 
     def coalesce(self, node: Binary) -> Code:
         """`a ?? b`: lazy like `or`, the default is only evaluated (and traced) when needed."""

@@ -86,11 +86,12 @@ class FastPath:
         if rule.kind == "bool":
             return f"{var} is True or {var} is False", var
         if rule.kind == "date":
-            # A date text seen before is a dict lookup away; else to_date parses it.
+            # A date text seen before is a dict lookup away; else to_date parses it. Text
+            # first: it is what JSON sends (a text that is no date leaves None, no date).
             return (
-                f"type({var}) is _date or (type({var}) is str"
-                f" and {self.capped(var, DATE_TEXT_LENGTH)}"
-                f"({var} := _DATES.get({var}) or _to_date({var})) is not None)",
+                f"(type({var}) is str and {self.capped(var, DATE_TEXT_LENGTH)}"
+                f"({var} := _DATES.get({var}) or _to_date({var})) is not None)"
+                f" or type({var}) is _date",
                 var,
             )
         if rule.kind == "string":
