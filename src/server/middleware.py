@@ -28,14 +28,14 @@ import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, cast
 
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ruleengine.jsonio import string_json
 
-from .logs import request_id
+from .logs import JsonFormatter, direct_handler, request_id
 from .metrics import Metrics
 
 log = logging.getLogger("server.access")
@@ -48,6 +48,15 @@ _ALWAYS = (
     (b"referrer-policy", b"no-referrer"),
 )
 _NO_STORE = (b"cache-control", b"no-store")
+
+
+class DecisionResponder(Protocol):
+    """The decision routes' endpoints (routers/decisions.py): they add the request
+    context's headers to their answers themselves and return the status sent."""
+
+    async def respond(
+        self, scope: Scope, receive: Receive, send: Send, extra: Sequence[tuple[bytes, bytes]]
+    ) -> int: ...
 
 
 class RequestContext:
@@ -117,7 +126,10 @@ class RequestContext:
             else:
                 fast = self._decision_route(scope, path) if self.decision_routes else None
                 if fast is not None:
-                    await fast.endpoint(scope, receive, send_with_id)
+                    # It adds `extra` to its answers itself: no `send_with_id` in between.
+                    endpoint = cast(DecisionResponder, fast.endpoint)
+                    status = await endpoint.respond(scope, receive, send, extra)
+                    started = finished = True
                 else:
                     await self.app(scope, receive, send_with_id)
         except Exception:
@@ -198,11 +210,23 @@ def page_policy(html: str) -> str:
 
 
 def _log_access(scope: Scope, path: str, route: str, status: int, seconds: float) -> None:
-    """One access-log line (`log.info("request", extra=...)`), its fields also written as
-    JSON text once (`_json`, which `JsonFormatter` uses as it is)."""
+    """One access-log line (`log.info("request", extra=...)`), its fields written as JSON
+    text once (`_json`, which `JsonFormatter` uses as it is). With the server's own
+    logging set-up the line goes straight to its handler, without a `LogRecord` (a
+    record costs more than the line); any other set-up gets the record."""
     method: str = scope["method"]
     ms = round(seconds * 1000, 3)
     client: str = (scope.get("client") or ("-",))[0]
+    fields = (
+        f'"method": {string_json(method)}, "path": {string_json(path)}, '
+        f'"route": {string_json(route)}, "status": {status}, "ms": {ms!r}, '
+        f'"client": {string_json(str(client))}'
+    )
+    handler = direct_handler(log)
+    if handler is not None:
+        formatter: JsonFormatter = handler.formatter  # type: ignore[assignment]
+        handler.emit_line(formatter.line(time.time(), "INFO", log.name, "request", fields))
+        return
     record = _record(
         {
             "method": method,
@@ -211,9 +235,7 @@ def _log_access(scope: Scope, path: str, route: str, status: int, seconds: float
             "status": status,
             "ms": ms,
             "client": client,
-            "_json": f'"method": {string_json(method)}, "path": {string_json(path)}, '
-            f'"route": {string_json(route)}, "status": {status}, "ms": {ms!r}, '
-            f'"client": {string_json(str(client))}',
+            "_json": fields,
         }
     )
     log.handle(record)

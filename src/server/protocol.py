@@ -31,40 +31,52 @@ def _deadlines() -> tuple[float, float]:
 
 
 class CoalescingTransport(asyncio.Transport):
-    """A connection's transport whose writes within one event-loop iteration go out as
-    one `write` (uvicorn writes a response's head and body separately: two system calls
-    per answer where one does). Held bytes are written when the response is complete
-    (`flush()`), at the end of the iteration otherwise, and before the connection is
-    closed."""
+    """A connection's transport that writes a response's head together with the first
+    piece of its body, so a whole answer goes out in one `write` (uvicorn writes the
+    head on `http.response.start` and the body on `http.response.body`: two system
+    calls where one does). Only the first write of each response is held, and no
+    longer than the next write, the response's end (`flush()`) or the connection's
+    close; everything else (`100 Continue`, protocol-level errors, streamed chunks)
+    goes out at once."""
 
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, transport: asyncio.Transport, protocol: HttpToolsProtocol) -> None:
         super().__init__()
         self._transport = transport
-        self._loop = loop
-        self._held: list[bytes] = []
-        self._scheduled = False
+        self._protocol = protocol
+        self._held: bytes | None = None
+        self._headed: object = None  # the request cycle whose head was last held
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        self._held.append(bytes(data))
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon(self.flush)
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.write(held + data)
+            return
+        cycle = self._protocol.cycle
+        if (
+            cycle is not None
+            and cycle is not self._headed
+            and cycle.response_started
+            and not cycle.response_complete
+        ):
+            self._headed = cycle  # its first write: the head
+            self._held = bytes(data)
+            return
+        self._transport.write(data)
 
     def flush(self) -> None:
-        self._scheduled = False
-        if not self._held:
-            return
-        data = self._held[0] if len(self._held) == 1 else b"".join(self._held)
-        self._held.clear()
-        if not self._transport.is_closing():
-            self._transport.write(data)
+        held = self._held
+        if held is not None:
+            self._held = None
+            if not self._transport.is_closing():
+                self._transport.write(held)
 
     def close(self) -> None:
         self.flush()
         self._transport.close()
 
     def abort(self) -> None:
-        self._held.clear()
+        self._held = None
         self._transport.abort()
 
     def is_closing(self) -> bool:
@@ -89,7 +101,7 @@ class CoalescingTransport(asyncio.Transport):
         return self._transport.get_protocol()
 
     def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + sum(len(b) for b in self._held)
+        return self._transport.get_write_buffer_size() + len(self._held or b"")
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         self._transport.set_write_buffer_limits(high, low)
@@ -155,7 +167,7 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self.transport = CoalescingTransport(transport, self.loop)
+        self.transport = CoalescingTransport(transport, self)
         self._arm(self._header_timeout, "headers")
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -179,5 +191,5 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         if isinstance(self.transport, CoalescingTransport):
-            self.transport.flush()  # the whole answer in one write, now
+            self.transport.flush()  # a head whose body wrote nothing (HEAD, 204, 304)
         super().on_response_complete()

@@ -126,3 +126,36 @@ def test_body_at_the_limit_is_decided(small: TestClient) -> None:
     text = json.dumps({"input": FACTS})
     assert len(text) < 2048
     assert small.post(URL.format("quote"), content=text).status_code == 200
+
+
+def test_decision_ids_are_random_uuids_unique_across_threads_and_forks() -> None:
+    """Decision ids come from a pool of `os.urandom` bytes (one call per 256 ids): each
+    is a version-4 UUID, none repeats across threads, and a forked child does not hand
+    out the ids its parent's pool still holds."""
+    import os
+    import threading
+    import uuid
+
+    from server.routers.decisions import _uuid4
+
+    ids: list[str] = []
+
+    def draw() -> None:
+        ids.extend(_uuid4() for _ in range(700))
+
+    threads = [threading.Thread(target=draw) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(ids)) == len(ids) == 2800
+    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 4 for i in ids)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next id, to the parent
+        os.write(write, _uuid4().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    assert child != _uuid4()
+    assert uuid.UUID(child).version == 4

@@ -32,6 +32,15 @@ def test_security_headers(client: TestClient) -> None:
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     assert "frame-ancestors 'none'" in policy
     assert "Content-Security-Policy" not in decision.headers
+    # Error answers of the decision routes carry them too, each header once.
+    single = client.post(URL.format("quote"), json={"input": {}}, headers={"X-Request-ID": "r-7"})
+    batch = client.post(URL.format("quote") + "/batch", json={"inputs": {}})
+    for refused in (single, batch):
+        assert refused.status_code == 422
+        assert refused.headers["X-Content-Type-Options"] == "nosniff"
+        assert refused.headers["Cache-Control"] == "no-store"
+        assert len(refused.headers.get_list("X-Request-ID")) == 1
+    assert single.headers["X-Request-ID"] == "r-7"
 
 
 def test_allowed_hosts(example_engine: ruleengine.Engine) -> None:
@@ -174,7 +183,9 @@ def test_read_deadlines_hold_on_a_keep_alive_connection(tmp_path: Path) -> None:
         sock = socket.create_connection(("127.0.0.1", port))
         for _ in range(3):  # whole requests, each within its deadlines, over 4.5 s
             sock.sendall(request)
-            assert _read_response(sock).startswith(b"HTTP/1.1 422")
+            answer = _read_response(sock)
+            assert answer.startswith(b"HTTP/1.1 422")
+            assert b"\r\nserver:" not in answer.lower()  # no software advertised
             time.sleep(1.5)
         sock.sendall(request[: request.index(b"\r\n\r\n") + 4] + b'{"in')  # half a body
         started = time.monotonic()

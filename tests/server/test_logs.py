@@ -8,6 +8,8 @@ import json
 import logging
 import threading
 
+import pytest
+
 from server.logs import JsonFormatter, LoopBatchedHandler
 
 
@@ -112,3 +114,49 @@ def test_the_access_record_is_the_one_make_record_makes() -> None:
     assert before <= fast.created <= made.created
     assert abs(fast.relativeCreated - made.relativeCreated) < 1000
     assert fast.msecs == int((fast.created - int(fast.created)) * 1000)
+
+
+def test_the_access_line_goes_straight_to_the_servers_own_handler(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the server's logging set-up (one `LoopBatchedHandler` with `JsonFormatter` on
+    the parent logger) the access line skips the `LogRecord` and is the same line; any
+    other set-up (a handler of its own, a filter, another formatter) gets the record."""
+    from server import middleware
+    from server.logs import direct_handler, request_id
+
+    stream = Counting()
+    parent = logging.getLogger("tests.server.direct")
+    access = logging.getLogger("tests.server.direct.access")
+    handler = LoopBatchedHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    parent.handlers, parent.propagate, access.handlers = [handler], False, []
+    parent.setLevel(logging.INFO)
+    assert direct_handler(access) is handler
+    for spoil, undo in (
+        (lambda: access.addHandler(logging.NullHandler()), lambda: setattr(access, "handlers", [])),
+        (lambda: parent.addFilter(lambda r: True), lambda: setattr(parent, "filters", [])),
+        (
+            lambda: handler.setFormatter(logging.Formatter()),
+            lambda: handler.setFormatter(JsonFormatter()),
+        ),
+        (lambda: setattr(parent, "propagate", True), lambda: setattr(parent, "propagate", False)),
+    ):
+        spoil()
+        assert direct_handler(access) is None
+        undo()
+
+    monkeypatch.setattr(middleware, "log", access)
+    monkeypatch.setattr(middleware, "_TEMPLATES", {})  # records made for this logger
+    token = request_id.set("r-9")
+    try:
+        scope = {"method": "POST", "client": ("::1", 5)}
+        middleware._log_access(scope, '/v1/rulesets/é"\\n/x', "unmatched", 404, 0.0012345)
+        monkeypatch.setattr(middleware, "direct_handler", lambda logger: None)
+        middleware._log_access(scope, '/v1/rulesets/é"\\n/x', "unmatched", 404, 0.0012345)
+    finally:
+        request_id.reset(token)
+    direct, made = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert direct.pop("time")[:10] == made.pop("time")[:10]
+    assert direct == made
+    assert direct["request_id"] == "r-9" and direct["path"] == '/v1/rulesets/é"\\n/x'

@@ -263,6 +263,7 @@ def command(
             log_config=log_config(log_level),
             log_level=log_level,
             access_log=False,
+            server_header=False,  # no `server: uvicorn`: the software is nobody's business
         )
     finally:
         for folder in scratch:
