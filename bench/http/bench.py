@@ -196,6 +196,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--rules", default=str(ROOT / "rules" / "example"))
     parser.add_argument(
+        "--decision",
+        default="quote",
+        help="decision of rules/example to ask for (quote, or checkout: same input, cheaper)",
+    )
+    parser.add_argument(
         "--no-log", action="store_true", help="skip the scenarios with the decision log on"
     )
     parser.add_argument(
@@ -258,7 +263,8 @@ def main() -> None:
 
 def _report(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
     print(
-        f"ruleengine serve --workers {args.workers}, loopback, concurrency {args.concurrency}, "
+        f"ruleengine serve --workers {args.workers}, decision {args.decision} of rules/example, "
+        f"loopback, concurrency {args.concurrency}, "
         f"{args.seconds:g} s per scenario, {os.cpu_count()} CPUs (load generator included), "
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
@@ -354,7 +360,8 @@ def _server(
                 raise SystemExit("server did not become ready")
             time.sleep(0.2)
         _PIDS[base] = server.pid
-        yield f"{base}/echo" if extra is None else f"{base}/v1/rulesets/example/decisions/quote"
+        decision = f"{base}/v1/rulesets/example/decisions/{args.decision}"
+        yield f"{base}/echo" if extra is None else decision
     finally:
         server.terminate()
         try:

@@ -35,12 +35,12 @@ from bench import FACTS, free_port  # noqa: E402
 STAGES: list[tuple[str, list[tuple[str, str]]]] = [
     ("uvicorn: read and parse the request", [("httptools_impl.py", "data_received")]),
     ("uvicorn: send the answer (the socket write included)", [("httptools_impl.py", "send")]),
-    ("  one write per answer (CoalescingTransport.flush)", [("server/protocol.py", "flush")]),
+    ("  one write per answer (CoalescingTransport.write)", [("server/protocol.py", "write")]),
     ("the app (Service.__call__)", [("server/app.py", "__call__")]),
     ("  request context (RequestContext.__call__)", [("server/middleware.py", "__call__")]),
     (
-        "    decision endpoint (DecisionEndpoint.__call__)",
-        [("server/routers/decisions.py", "__call__")],
+        "    decision endpoint (DecisionEndpoint.respond)",
+        [("server/routers/decisions.py", "respond")],
     ),
     ("      read the body (receive_body)", [("server/deps.py", "receive_body")]),
     ("      parse it (jsonio.loads_envelope)", [("ruleengine/jsonio.py", "loads_envelope")]),

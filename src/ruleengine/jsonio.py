@@ -161,10 +161,14 @@ def _skip(text: str, at: int) -> int:
     return at
 
 
-def loads_envelope(data: bytes, list_field: str = "") -> Envelope:
+def loads_envelope(data: bytes, list_field: str = "", spans: bool = True) -> Envelope:
     """`loads_request`, in one pass, also telling where each top-level field's value is
     in the text (and each item of `list_field`, an array), so what a client sent can be
-    written back as sent (the decision log) without encoding it again."""
+    written back as sent (the decision log) without encoding it again. Without `spans`
+    (nothing will be written back) it is `loads_request`: the C parser end to end."""
+    if not spans:
+        value, problems = loads_request(data)
+        return Envelope(value, problems, "")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -117,6 +117,9 @@ def test_loads_envelope_reads_as_loads_request_and_keeps_each_value_text(
     envelope = jsonio.loads_envelope(data, list_field)
     value, problems = jsonio.loads_request(data)
     assert _exact(envelope.value) == _exact(value) and envelope.problems == problems
+    unspanned = jsonio.loads_envelope(data, list_field, spans=False)  # decision log off
+    assert _exact(unspanned.value) == _exact(value) and unspanned.problems == problems
+    assert unspanned.fields is None and unspanned.items is None
     assert envelope.fields is not None and set(envelope.fields) == set(value)
     for key, span in envelope.fields.items():
         text = envelope.source(span)

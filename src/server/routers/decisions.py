@@ -391,7 +391,12 @@ class DecisionEndpoint:
         deadline = time.monotonic() + services.settings.request_timeout_seconds
         data = await receive_body(scope, receive, services.settings.max_body_bytes)
         try:
-            body = jsonio.loads_envelope(data, "inputs" if self.batch else "")
+            body = jsonio.loads_envelope(
+                data,
+                "inputs" if self.batch else "",
+                # the inputs' texts are only written back to the decision log
+                spans=services.decision_log is not None,
+            )
         except jsonio.JSONInputError as exc:
             where = f" at line {exc.line}, column {exc.column}" if exc.line else ""
             raise ApiError.one(400, "malformed_json", "", f"{exc}{where}") from None
