@@ -56,6 +56,28 @@ def log_config(level: str = "info") -> dict[str, Any]:
     }
 
 
+def _run(host: str, port: int, workers: int, log_level: str, scratch: list[str]) -> None:
+    """uvicorn serving the app factory in every worker, then the scratch folders removed."""
+    import uvicorn  # here: the other commands need not import the server's stack
+
+    try:
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            http=HTTP_PROTOCOL,  # header and body read deadlines (server/protocol.py)
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=log_config(log_level),
+            log_level=log_level,
+            access_log=False,
+            server_header=False,  # no `server: uvicorn`: the software is nobody's business
+        )
+    finally:
+        for folder in scratch:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _opt(name: str, help: str, **extra: Any) -> Any:
     return typer.Option(name, help=help, **extra)
 
@@ -220,8 +242,6 @@ def command(
 
     Admin routes (POST /v1/admin/reload) need RULEENGINE_ADMIN_TOKEN in the environment.
     """
-    import uvicorn
-
     if decision_log_on_error not in ("fail", "continue"):
         raise typer.BadParameter("fail or continue", param_hint="--decision-log-on-error")
     _environment({"RULES": rules, "WATCH": watch, "DRAFTS": drafts, "LOG_LEVEL": log_level})
@@ -252,19 +272,4 @@ def command(
     os.environ.update(limits_environment(given))  # read by every worker's loads
     scratch = _shared_folders(workers)
     _compiled_cache(compiled_cache, workers, scratch)
-    try:
-        uvicorn.run(
-            APP_FACTORY,
-            factory=True,
-            http=HTTP_PROTOCOL,  # header and body read deadlines (server/protocol.py)
-            host=host,
-            port=port,
-            workers=workers,
-            log_config=log_config(log_level),
-            log_level=log_level,
-            access_log=False,
-            server_header=False,  # no `server: uvicorn`: the software is nobody's business
-        )
-    finally:
-        for folder in scratch:
-            shutil.rmtree(folder, ignore_errors=True)
+    _run(host, port, workers, log_level, scratch)
