@@ -191,9 +191,9 @@ class Engine:
         self._clock = clock or utc_today
         self.root = root
         self.drafts: DraftPolicy = drafts  # how it was loaded; a reload loads alike
-        # (ruleset, decision, as_of) -> (compiled decision, version in effect): a cache
-        # (a lost or cleared entry is simply looked up again), since every decision asks.
-        self._routes: dict[tuple[str, str, Any], Route] = {}  # as_of as given: a text or date
+        # ruleset -> decision -> as_of as given (text or date) -> Route: a cache (a lost entry
+        # is looked up again); nested: three lookups cost less than hashing a key tuple.
+        self._routes: dict[str, dict[str, dict[Any, Route]]] = {}
 
     @property
     def clock(self) -> Clock:
@@ -253,7 +253,7 @@ class Engine:
         # The hot path: every step below runs on each decision, so it is kept flat. Routes
         # are cached per as_of as given (a text or a date), with the Decision's parts.
         try:
-            route = self._routes[ruleset, decision, input["as_of"]] if version is None else None
+            route = self._routes[ruleset][decision][input["as_of"]] if version is None else None
         except Exception:  # no as_of (today), not seen yet, unhashable, not a dict: see _route
             route = None
         if route is None:
@@ -329,9 +329,10 @@ class Engine:
             raise NotFoundError("decision", decision, sorted(chosen.compiled.decisions))
         route = (compiled.decide_fast, chosen.version, chosen.content_hash, as_of, compiled, chosen)
         if version is None and type(raw_as_of) in (str, date):  # as given: today's moves on
-            if len(self._routes) >= 4096:  # bounded: dates repeat, but not forever
-                self._routes.clear()
-            self._routes[ruleset, decision, raw_as_of] = route
+            routes = self._routes.setdefault(ruleset, {}).setdefault(decision, {})
+            if len(routes) >= 4096:  # bounded: dates repeat, but not forever
+                routes.clear()
+            routes[raw_as_of] = route
         return route
 
     def decide_traced(

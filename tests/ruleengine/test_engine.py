@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import re
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -131,6 +131,18 @@ def test_routes_are_cached_but_never_wrong(example_engine: ruleengine.Engine) ->
         for bad in ("2026-02-30", ["2026-06-30"], 20260630):
             with pytest.raises(ruleengine.InputError):
                 example_engine.decide("example", "quote", {**facts(), "as_of": bad})
+
+
+def test_the_route_cache_stays_bounded() -> None:
+    # One route per as_of as given, at most 4,096 per decision (then the cache starts
+    # over): years of distinct dates neither grow it without end nor change an answer.
+    engine = example_at(date(2026, 3, 15))
+    for i in range(5000):
+        day = date(2026, 1, 1) + timedelta(days=i)
+        decided = engine.decide("example", "quote", {**facts(), "as_of": day.isoformat()})
+        assert decided.version == ("2026-01" if day < date(2026, 7, 1) else "2026-07")
+    cached = [len(by_as_of) for d in engine._routes.values() for by_as_of in d.values()]
+    assert cached and max(cached) <= 4096
 
 
 class _NotADict(dict[str, Any]):
