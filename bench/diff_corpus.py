@@ -34,7 +34,7 @@ import ruleengine
 from ruleengine import jsonio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cases import options_case  # noqa: E402
+from cases import options_case
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTRIES = ["US"] * 8 + ["CA", "GB", "GB", "FR", "DE", "DE", "NO", "ES", "ES", "IT", "JP"]

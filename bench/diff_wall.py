@@ -12,7 +12,18 @@ CPU time of the command and its children (user + sys) and the CPU the rest of th
 machine used meanwhile (from /proc/stat: the neighbours' share of the cores). Every
 run must print the same report (compared by digest). The machine is shared: with
 `--quiet F`, each run waits (up to `--wait` seconds) until the cores have been at
-least the fraction F idle over two seconds. Prints a table and the medians.
+least the fraction F idle over two seconds. Prints a table, the medians, and three
+ratios of Dask to the pool: the median of the rounds' wall-time ratios (each round's
+two runs are minutes apart at most), the ratio of each mode's fastest run (the run
+the neighbours disturbed least: noise only ever adds time), and the median of the
+rounds' CPU-time ratios (what the two cores would show if they were free).
+
+Fair by construction: both modes run the same command on the same corpus, with the
+same number of worker processes (one thread each), the same partitions (each worker
+reads its own from disk), the same report printed; each is timed whole, from the
+interpreter's start to its exit, so Dask's import and its cluster's start and stop
+count against it. `--lines N` runs on the corpus's first N lines (written once, next
+to it), for quick rounds.
 """
 
 from __future__ import annotations
@@ -79,6 +90,19 @@ def run(corpus: str, how: list[str]) -> dict[str, float | str]:
     }
 
 
+def head(corpus: str, lines: int) -> str:
+    """The corpus's first `lines` lines, as a file next to it (written once)."""
+    path = Path(corpus)
+    target = path.with_name(f"{path.stem}-first-{lines}{path.suffix}")
+    if not target.exists():
+        with path.open("rb") as source, target.open("wb") as out:
+            for n, line in enumerate(source):
+                if n == lines:
+                    break
+                out.write(line)
+    return str(target)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("corpus")
@@ -86,7 +110,10 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--quiet", type=float, default=0.0, help="idle share to wait for (0..1)")
     p.add_argument("--wait", type=float, default=600.0, help="seconds to wait at most")
+    p.add_argument("--lines", type=int, default=0, help="use only the corpus's first N lines")
     a = p.parse_args()
+    if a.lines:
+        a.corpus = head(a.corpus, a.lines)
     modes = {
         "pool": ["--workers", str(a.workers)],
         "dask": ["--dask", f"local:{a.workers}"],
@@ -111,6 +138,10 @@ def main() -> None:
     pool = [float(r["wall"]) for r in results["pool"]]
     dask = [float(r["wall"]) for r in results["dask"]]
     ratios = [d / p for d, p in zip(dask, pool, strict=True)]
+    cpu = [
+        float(d["cpu"]) / float(p["cpu"])
+        for d, p in zip(results["dask"], results["pool"], strict=True)
+    ]
     for mode, rs in results.items():
         rates = [float(r["rate"]) for r in rs]
         loads = [float(r["load"]) for r in rs]
@@ -121,7 +152,12 @@ def main() -> None:
         )
     print(
         f"dask / pool wall time: median {statistics.median(ratios):.2f} "
-        f"(rounds {', '.join(f'{x:.2f}' for x in ratios)})"
+        f"(rounds {', '.join(f'{x:.2f}' for x in ratios)}); fastest runs "
+        f"{min(dask):.2f} / {min(pool):.2f} s = {min(dask) / min(pool):.2f}"
+    )
+    print(
+        f"dask / pool CPU time: median {statistics.median(cpu):.2f} "
+        f"(rounds {', '.join(f'{x:.2f}' for x in cpu)})"
     )
 
 

@@ -42,14 +42,16 @@ from .sources import Partition, read
 
 DASK_HINT = "install the extra: pip install 'ruleengine[dask]'"
 CONNECT_SECONDS = 10  # to reach a --dask scheduler
-# A local cluster's background work, which costs CPU that deciding could use: the
+# A local cluster's background work, which costs CPU that deciding could use, and wakes
+# each worker's event loop, which then takes the GIL from the thread that decides: the
 # statistical profiler (samples every thread each 10 ms), the event-loop health check
-# (each 20 ms), the system monitor (500 ms) and the memory monitor (100 ms).
+# (each 20 ms) and its statistics (each second), the system monitor (500 ms). The memory
+# monitors are off: a local cluster gets no memory limit (`_local_cluster`).
 QUIET_DASK = {
     "distributed.worker.profile.enabled": False,
-    "distributed.admin.tick.interval": "1s",
-    "distributed.admin.system-monitor.interval": "2s",
-    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.tick.interval": "5s",
+    "distributed.admin.tick.cycle": "5s",
+    "distributed.admin.system-monitor.interval": "5s",
 }
 # Input per Dask task, at most (partitions are grouped up to this many bytes), and tasks per
 # worker thread, at least (so that the workers finish together; fewer, larger tasks would
@@ -287,6 +289,9 @@ def _local_cluster(count: int) -> Any:
         return LocalCluster(
             n_workers=count,
             threads_per_worker=1,  # deciding is pure Python: one thread per process
+            # The workers' memory stays flat (small tallies, one partition's line at a
+            # time): no limit, so no memory monitor in the workers and their nannies.
+            memory_limit=0,
             processes=True,
             host="127.0.0.1",
             dashboard_address="127.0.0.1:0",
