@@ -17,9 +17,9 @@ what runs:
   the worker's event loop, task handling and serialization; for the pool, pickling);
   and the rest (the command's own process: imports, loading, the scheduler, the
   client, merging; and what the workers do after their last partition);
-- GIL waits: the times the deciding thread gave up the CPU inside `run_part`
-  (voluntary context switches: waiting for the GIL held by the worker's event loop;
-  a pool worker has no other thread).
+- waits: the times the deciding thread gave up the CPU inside `run_part` (voluntary
+  context switches): waiting for the GIL that the Dask worker's event loop holds (a
+  pool worker has no other thread), or for a read from disk.
 
 Prints one line per run and, per mode, the medians. Every run must print the same
 report (compared by digest).
