@@ -93,24 +93,19 @@ def loads_request(data: bytes) -> tuple[Any, tuple[TextProblem, ...]]:
         suspect = True
     else:
         suspect = _SURROGATE_ESCAPE.search(data) is not None
-    duplicates = False
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        nonlocal duplicates
-        out = _pairs(items)
-        duplicates = duplicates or type(out) is _Duplicates
-        return out
-
+    if text.startswith("\ufeff"):  # as `json.loads` says it
+        raise JSONInputError("malformed JSON: Unexpected UTF-8 BOM (decode using utf-8-sig)", 1, 1)
+    before = _Duplicates.made  # an object with a repeated key makes one (`_pairs`)
     try:
-        value = json.loads(
-            text, parse_float=Decimal, parse_constant=_refuse_constant, object_pairs_hook=pairs
-        )
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise JSONInputError(f"malformed JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except RecursionError:
         raise JSONInputError("malformed JSON: nested too deeply") from None
     except ValueError as exc:  # e.g. int too long to convert
         raise JSONInputError(f"malformed JSON: {exc}") from None
+    # (another thread's duplicates can only cost a walk that finds nothing here)
+    duplicates = _Duplicates.made != before
     if not (suspect or duplicates):
         return value, ()
     found: list[TextProblem] = []
@@ -339,9 +334,12 @@ def to_plain(value: Any) -> Any:
 
 def _plain_default(value: Any) -> Any:
     """What `to_plain` makes of a value the C encoder cannot write itself."""
-    if type(value) is Decimal and value.is_finite():
+    if type(value) is Decimal:
         text = str(value)
-        return text[1:] if text[0] == "-" and value.is_zero() else text  # -0.00 is 0.00
+        if text[0] not in "-NIs":  # a finite, non-negative number (not NaN, Infinity, sNaN)
+            return text
+        if value.is_finite():
+            return text[1:] if value.is_zero() else text  # -0.00 is 0.00
     if isinstance(value, (set, frozenset)):
         return [to_plain(v) for v in sorted(value)]
     return to_plain(value)
