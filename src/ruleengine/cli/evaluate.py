@@ -11,6 +11,7 @@ import typer
 
 from .. import (
     Decision,
+    Engine,
     InputError,
     NotFoundError,
     NoVersionInEffectError,
@@ -117,6 +118,28 @@ def _print_text(result: Decision, explain: bool) -> None:
         render_trace(result, console)
 
 
+def _note_drafts_passed_over(engine: Engine, result: Decision) -> None:
+    """Say on stderr which drafts would have decided, had they been published: a date
+    picks only published versions, so a draft is decided only when `--version` names it."""
+    ruleset = engine.ruleset(result.ruleset)
+    chosen = ruleset.get(result.version)
+    drafts = [
+        v.version
+        for v in ruleset.versions
+        if v.status == "draft"
+        and result.decision in v.decisions
+        and v.effective_from <= result.as_of
+        and (chosen is None or v.effective_from >= chosen.effective_from)
+        and v is not chosen
+    ]
+    for name in drafts:
+        print(
+            f"note: decided by {result.version}; draft {name} (not yet in versions.lock) "
+            f"would be in effect on {result.as_of.isoformat()}: --version {name} decides it",
+            file=sys.stderr,
+        )
+
+
 def command(
     ruleset: Annotated[str, typer.Argument(help="Rule set name, e.g. example.")],
     decision: Annotated[str, typer.Argument(help="Decision name, e.g. checkout.")],
@@ -177,6 +200,8 @@ def command(
         raise typer.Exit(2) from None
     except (NotFoundError, NoVersionInEffectError) as exc:
         raise _fail(str(exc)) from None
+    if version is None:
+        _note_drafts_passed_over(engine, result)
     if output_format == "text" or (output_format == "auto" and sys.stdout.isatty()):
         _print_text(result, explain)
         return

@@ -168,6 +168,27 @@ def test_publish_records_the_new_version_and_nothing_else(tmp_path: Path) -> Non
     assert [d.code for d in caught.value.diagnostics] == ["published_version_changed"]
 
 
+def test_eval_says_which_draft_it_passed_over(tmp_path: Path) -> None:
+    """`eval` decides by a date with published versions only; it says on stderr which
+    draft would be in effect then, and how to decide by it."""
+    rules = copy_rules(tmp_path, "self-service")
+    new_version(rules)
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps(_options_input()), "utf-8")
+    common = ("eval", "self-service", "options", "--rules", str(rules), "-i", str(facts))
+    published = run(*common, "--format", "json")
+    assert published.exit_code == 0, published.output
+    assert json.loads(published.stdout)["version"] == "2026-12"
+    assert published.stderr.strip() == (
+        "note: decided by 2026-12; draft 2027-01 (not yet in versions.lock) would be in "
+        "effect on 2027-01-15: --version 2027-01 decides it"
+    )
+    pinned = run(*common, "--format", "json", "--version", "2027-01")
+    assert json.loads(pinned.stdout)["version"] == "2027-01" and pinned.stderr == ""
+    before = run(*common, "--format", "json", "--as-of", "2026-12-20")  # no draft in effect
+    assert json.loads(before.stdout)["version"] == "2026-12" and before.stderr == ""
+
+
 def _options_input() -> dict[str, object]:
     suite = (RULES / "self-service" / "tests" / "december.yaml").read_text("utf-8")
     assert "SUB-1" in suite
