@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +13,7 @@ import pytest
 import yaml
 
 from ruleengine.qa.diff import DiffRequest, run_diff
-from ruleengine.qa.distribute import TASK_BYTES, JobError, Runner, tasks
+from ruleengine.qa.distribute import TASK_BYTES, JobError, Runner, run_job, tasks
 from ruleengine.qa.sources import InputFile, Partition, find_inputs, plan
 
 from .test_diff import corpus
@@ -56,3 +60,31 @@ def test_a_file_that_a_dask_worker_cannot_read_is_named(rules: Path, tmp_path: P
     message = str(caught.value)
     assert message.startswith(f"a Dask worker failed on {inputs} (bytes ")
     assert "FileNotFoundError" in message
+
+
+@dataclass(frozen=True)
+class WhereJob:
+    """A job whose tally is where it ran: (process, its parent, threads in it, lines)."""
+
+    key: str = "where"
+
+    def start(self) -> WhereJob:
+        return self
+
+    def run(self, part: Partition, lines: Iterator[tuple[int, bytes]]) -> tuple[int, ...]:
+        return os.getpid(), os.getppid(), threading.active_count(), sum(1 for _ in lines)
+
+
+@pytest.mark.live  # a local Dask cluster
+def test_a_dask_worker_decides_in_a_child_with_one_thread(tmp_path: Path) -> None:
+    """Like a pool worker: the worker's event loop never takes the GIL from the deciding."""
+    path = tmp_path / "lines.jsonl"
+    path.write_text("".join(f'{{"n": {n}}}\n' for n in range(400)), "utf-8")
+    parts = plan(find_inputs([path]), 300)
+    ran = [d.tally for d in run_job(WhereJob(), parts, Runner(dask="local:2"))]
+    assert sum(lines for *_, lines in ran) == 400
+    assert {threads for _, _, threads, _ in ran} == {1}
+    workers = {parent for _, parent, _, _ in ran}
+    assert len(workers) == 2  # each worker's own child, kept for the job's tasks
+    assert len({pid for pid, *_ in ran}) == 2
+    assert os.getpid() not in workers  # the workers are processes of their own
