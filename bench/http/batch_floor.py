@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -38,9 +39,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench import FACTS
-
 import ruleengine
+from bench import FACTS
 from ruleengine import jsonio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,7 +166,6 @@ def main() -> None:
     for _ in range(args.rounds):  # the rows in turns, so a busy spell slows them alike
         for title, work in rows:
             figures[title] += _per_input(work, len(texts), 1) / args.rounds
-    import os
 
     print(
         f"quote of rules/example, CPU µs per decision, mean of {args.rounds} rounds of "
