@@ -187,3 +187,44 @@ RESULTS = st.recursive(
 def test_plain_json_is_to_plain_encoded(value: Any) -> None:
     expected = json.dumps(jsonio.to_plain(value), ensure_ascii=False, separators=(",", ":"))
     assert jsonio.plain_json(value) == expected
+
+
+def test_decision_json_is_decision_to_json_encoded() -> None:
+    """An answer's text, explanation and derivation included, is what `json.dumps` makes
+    of `decision_to_json` (plus the extra fields), for every regression case under rules/
+    decided with and without explain."""
+    from pathlib import Path
+
+    import ruleengine
+    from ruleengine.suites import SuiteSearch, find_suites, load_suites
+
+    rules = Path(__file__).resolve().parents[2] / "rules"
+    by_owner: dict[Path, list[Path]] = {}
+    for file, owner in find_suites(rules).files:
+        by_owner.setdefault(owner, []).append(file)
+    compared = 0
+    for owner, files in sorted(by_owner.items()):
+        engine = ruleengine.load(owner)
+        versions = [v for rs in engine.rulesets.values() for v in rs.versions]
+        suites, _ = load_suites(SuiteSearch(owner, tuple((f, owner) for f in files)), versions)
+        for case in (case for suite in suites for case in suite.cases):
+            for explain in (False, True):
+                try:
+                    made = engine.decide(
+                        case.ruleset,
+                        case.decision,
+                        case.facts(),
+                        version=case.version,
+                        explain=explain,
+                    )
+                except ruleengine.RuleEngineError:
+                    continue  # a case that expects errors
+                expected = json.dumps(
+                    {**jsonio.decision_to_json(made), "decision_id": "d-1"},
+                    ensure_ascii=False,
+                    allow_nan=False,
+                    separators=(",", ":"),
+                )
+                assert jsonio.decision_json(made, decision_id="d-1") == expected, case.id
+                compared += 1
+    assert compared > 50, compared

@@ -268,9 +268,7 @@ class _Decider:
         self._count(self.ruleset, self.decision, made.version, "ok")
         decision_id = _uuid4()
         if self.explain:
-            out = jsonio.decision_to_json(made)
-            out["decision_id"] = decision_id
-            text = json.dumps(out, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+            text = jsonio.decision_json(made, decision_id=decision_id)
             result_json = text[len('{"result":') : text.index(',"ruleset":')]
         else:
             result_json = jsonio.plain_json(made.result)
