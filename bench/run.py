@@ -8,8 +8,9 @@ One subprocess per engine and phase, so load time and memory are each
 engine's own. Phase 1 checks that every engine gives exactly ruleengine's
 result on --check random cases (a disagreement fails the run, exit 1, with
 the first differing cases printed). Phase 2 times --cases random cases per
-engine in --repeats rounds (each round times every engine once; ratios are
-medians of per-round ratios, fresh input dicts). Phase 3 times synthetic rule
+engine in --repeats rounds (each round times every engine once, in passes over
+fresh input dicts for about --budget seconds, the median pass; ratios are medians
+of per-round ratios). Phase 3 times synthetic rule
 sets of 10 to 10,000 rules (bench/gen_rules.py). See bench/README.md.
 """
 
@@ -56,10 +57,11 @@ def worker_time(name: str, count: int, repeats: int, budget: float) -> dict[str,
     load_s = time.perf_counter() - start
     load_mb = harness.rss_now_mb() - before
     n = harness.calibrate(decide, cases, budget, count)
-    runs = harness.time_repeats(decide, cases, n, repeats)
+    runs = harness.time_passes(decide, cases, n, budget)
     return {
         "engine": name,
         "cases": n,
+        "passes": len(runs),
         "repeats": repeats,
         "load_s": load_s,
         "load_mb": load_mb,
@@ -183,6 +185,8 @@ def combine_rounds(rounds: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
                 **first,
                 "median_us": statistics.median(x["median_us"] for x in runs),
                 "min_us": min(x["min_us"] for x in runs),
+                "first_us": statistics.median(x["first_us"] for x in runs),
+                "passes": min(x["passes"] for x in runs),
                 "wall_median_us": statistics.median(x["wall_median_us"] for x in runs),
                 "x_floor": statistics.median(
                     x["median_us"] / f["median_us"] for x, f in zip(runs, floor, strict=True)
@@ -201,17 +205,18 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     floor = next((r["median_us"] for r in rows if r["engine"] == peers.FLOOR), None)
     ref = next((r["median_us"] for r in rows if r["engine"] == peers.REFERENCE), None)
     nan = float("nan")
-    head = (f"{'engine':40} {'CPU µs/dec':>10} {'min':>8} {'wall µs':>9} {'dec/s':>8} {'x floor':>8} "
-            f"{'x ruleeng':>9} {'load ms':>8} {'peak RSS MB':>11} {'load +MB':>8} {'cases x rep':>12}")  # fmt: skip
+    head = (f"{'engine':40} {'CPU µs/dec':>10} {'min':>8} {'1st pass':>8} {'wall µs':>9} {'dec/s':>8} "
+            f"{'x floor':>8} {'x ruleeng':>9} {'load ms':>8} {'peak RSS MB':>11} {'load +MB':>8} "
+            f"{'cases x passes x rounds':>23}")  # fmt: skip
     print(head)
     print("-" * len(head))
     for r in rows:
         med = r["median_us"]
         print(
-            f"{r['engine']:40} {med:10.2f} {r['min_us']:8.2f} {r['wall_median_us']:9.2f} "
-            f"{1e6 / med:8,.0f} {r.get('x_floor', med / floor if floor else nan):8.1f} "
+            f"{r['engine']:40} {med:10.2f} {r['min_us']:8.2f} {r['first_us']:8.2f} {r['wall_median_us']:9.2f} "
+            f"{1e6 / med:8,.0f} {r.get('x_floor', med / floor if floor else nan):8.2f} "
             f"{r.get('x_ref', med / ref if ref else nan):9.2f} {r['load_s'] * 1000:8.0f} {r['peak_mb']:11.1f} "
-            f"{r['load_mb']:8.1f} {r['cases']:>7,} x {r['repeats']}"
+            f"{r['load_mb']:8.1f} {r['cases']:>11,} x {r['passes']:>2} x {r['repeats']}"
         )
 
 
@@ -286,9 +291,9 @@ def main(argv: list[str] | None = None) -> None:
     names = select(a.only)
     print(f"\n== 1. agreement with ruleengine on {a.check:,} random cases (seed {CHECK_SEED})")
     check_all(names, a.check)
-    print(f"\n== 2. options decision, µs per decision, median of {a.repeats} rounds; ratios are "
-          f"medians of per-round ratios (seed {SEED}, fresh input dicts, one process per engine "
-          "and round)")  # fmt: skip
+    print(f"\n== 2. options decision, µs per decision, median of {a.repeats} rounds (each the median "
+          f"pass of about {a.budget:g} s); ratios are medians of per-round ratios (seed {SEED}, fresh "
+          "input dicts, one process per engine and round)")  # fmt: skip
     rounds = []
     for _ in range(a.repeats):
         measured = []
