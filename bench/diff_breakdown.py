@@ -135,7 +135,7 @@ def main() -> None:
     results: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
     print(f"{os.cpu_count()} CPUs; corpus {a.corpus}; wall s from the interpreter's start")
     print(
-        "round mode   load  ready  first    last    exit   CPU s deciding  other   rest  GIL waits"
+        "round mode   load  ready  first    last    exit   CPU s deciding  other   rest      waits"
     )
     for n in range(a.rounds):
         for mode in list(modes) if n % 2 == 0 else list(reversed(modes)):
