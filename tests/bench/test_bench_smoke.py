@@ -48,3 +48,22 @@ def test_cases_reach_every_reason(expected: list[Any]) -> None:
     """The generator reaches every reason code of the options decision (else the check is weak)."""
     seen = {code for result in expected for option in result.values() for code in option["reasons"]}
     assert seen == set(floor.MESSAGES)
+
+
+def test_timing_passes_decide_fresh_copies_within_their_bounds() -> None:
+    # time_passes: at least one pass, at most `most`, every pass over new copies (the
+    # engine never sees a dict twice), until the CPU budget is spent.
+    seen: list[int] = []
+
+    def decide(facts: dict[str, Any]) -> Any:
+        seen.append(id(facts))
+        return floor.options(facts)
+
+    one = harness.time_passes(decide, CASES, 50, budget=0.0)
+    assert len(one) == 1 and len(seen) == 50
+    seen.clear()
+    many = harness.time_passes(decide, CASES, 50, budget=60.0, most=4)
+    assert len(many) == 4 and len(seen) == 200
+    assert all(cpu >= 0 and wall > 0 for cpu, wall in many)
+    assert all(len(set(seen[i : i + 50])) == 50 for i in range(0, 200, 50))
+    assert not set(seen) & {id(c) for c in CASES}  # copies, never the cases themselves
