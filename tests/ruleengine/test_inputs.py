@@ -335,3 +335,29 @@ def test_fast_check_and_collecting_validator_agree(
         assert fast is FAIL
         with pytest.raises(InputError):
             compiled.validate(data)
+
+
+DECIMAL_BOUNDS = yaml.safe_load(
+    (Path(__file__).parent / "decimal_bound_cases.yaml").read_text("utf-8")
+)
+
+
+@pytest.mark.parametrize(
+    "case", DECIMAL_BOUNDS["cases"], ids=[c["name"] for c in DECIMAL_BOUNDS["cases"]]
+)
+def test_decimal_bound_problems_describe_what_was_sent(
+    build_engine: Any, case: dict[str, Any]
+) -> None:
+    engine = build_engine(DECIMAL_BOUNDS["decisions"])
+    compiled = engine.rulesets["t"].versions[0].compiled.decisions["d"]
+    data = jsonio.loads(case["input"])
+    assert compiled.check_fast(data) is FAIL
+    with pytest.raises(InputError) as info:
+        compiled.validate(data)
+    problems = [p.to_json() for p in info.value.problems]
+    fields = ("path", "code", "expected", "got")
+    assert [{k: p[k] for k in fields} for p in problems] == case["problems"]
+    assert all(p["message"] for p in problems)
+    with pytest.raises(InputError) as decided:
+        engine.decide("t", "d", data)
+    assert [p.to_json() for p in decided.value.problems] == problems

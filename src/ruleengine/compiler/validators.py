@@ -74,35 +74,37 @@ class ValidatorWriter:
 
     def number_check(self, rule: FieldRule, var: str, path: str, out: str, indent: int) -> None:
         m = self.m
+        # `num` is the value compared; a problem describes `var`, what the client sent
+        # (the text "-1", not the number it converts to).
+        num = var
         if rule.kind == "int":
             m.emit(f"if type({var}) is int and {-MAX_INT} <= {var} <= {MAX_INT}:", indent)
         else:
             # Fast path for the common case (a finite Decimal in range); else convert.
-            m.emit(f"if not ({_DECIMAL_OK.format(v=var)}):", indent)
-            m.emit(f"_d = _to_decimal({var})", indent + 1)
-            m.emit(f"{var} = {var} if _d is None else _d", indent + 1)
-            m.emit(f"if {_DECIMAL_OK.format(v=var)}:", indent)
+            num = "_d"
+            m.emit(f"_d = {var} if {_DECIMAL_OK.format(v=var)} else _to_decimal({var})", indent)
+            m.emit(f"if _d is not None and {_DECIMAL_OK.format(v=num)}:", indent)
         lo, hi = rule.minimum, rule.maximum
         if lo is not None:
-            m.emit(f"if {var} < {m.constant(lo)}:", indent + 1)
+            m.emit(f"if {num} < {m.constant(lo)}:", indent + 1)
             m.emit(
                 problem(InputCode.MINIMUM, path, f"must be at least {lo}", f">= {lo}", var),
                 indent + 2,
             )
         if hi is not None:
-            m.emit(f"if {var} > {m.constant(hi)}:", indent + 1)
+            m.emit(f"if {num} > {m.constant(hi)}:", indent + 1)
             m.emit(
                 problem(InputCode.MAXIMUM, path, f"must be at most {hi}", f"<= {hi}", var),
                 indent + 2,
             )
         if rule.in_table and rule.allowed is not None:
             listed = ", ".join(str(k) for k in sorted(rule.allowed))
-            m.emit(f"if {var} not in {m.constant(rule.allowed)}:", indent + 1)
+            m.emit(f"if {num} not in {m.constant(rule.allowed)}:", indent + 1)
             message = f"is not in table {rule.table}"
             m.emit(
                 problem(InputCode.NOT_IN_TABLE, path, message, f"one of: {listed}", var), indent + 2
             )
-        m.emit(f"{out} = {var}", indent + 1)
+        m.emit(f"{out} = {num}", indent + 1)
         m.emit("else:", indent)
         if rule.kind == "int":
             message = f"'expected an integer' if type({var}) is not int else 'integer out of range'"
