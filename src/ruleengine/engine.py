@@ -15,7 +15,7 @@ import gc
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -32,18 +32,18 @@ from .errors import (
     Diagnostic,
     InputCode,
     InputError,
-    InputProblem,
     Note,
     NotFoundError,
     NoVersionInEffectError,
     RuleEngineError,
     RuleFileError,
+    unknown_version,
 )
 from .lock import LockBook, Status, foreign_lock, status_of, verify_published
 from .model import Limits, Location
 from .runtime.budget import check_input_size
 from .runtime.inputs import DATE_CACHE as _DATES
-from .runtime.inputs import FAIL, describe_value, to_date
+from .runtime.inputs import FAIL, problem, to_date
 from .trace import Explained, TraceEntry, as_objects, validation_reads
 from .views import (
     Decision,
@@ -186,11 +186,13 @@ class Engine:
         clock: Clock | None = None,
         root: str | None = None,
         drafts: DraftPolicy = "dated",
+        skipped: Iterable[tuple[str, str]] = (),
     ):
         self._rulesets = dict(rulesets)
         self._clock = clock or utc_today
         self.root = root
         self.drafts: DraftPolicy = drafts  # how it was loaded; a reload loads alike
+        self.skipped_drafts = frozenset(skipped)  # (ruleset, folder) of drafts not loaded
         # ruleset -> decision -> as_of as given (text or date) -> Route: a cache (a lost entry
         # is looked up again); nested: three lookups cost less than hashing a key tuple.
         self._routes: dict[str, dict[str, dict[Any, Route]]] = {}
@@ -219,7 +221,8 @@ class Engine:
         if version is not None:
             found = rs.get(version)
             if found is None:
-                raise NotFoundError("version", version, [v.version for v in rs.versions])
+                known = [v.version for v in rs.versions]
+                raise unknown_version(ruleset, version, known, self.skipped_drafts)
             return found
         found = rs.in_effect(as_of)
         if found is None:
@@ -376,15 +379,8 @@ class Engine:
         self, ruleset: str, decision: str, input: Any, version: str | None, raw: Any
     ) -> NoReturn:
         """A bad as_of picks no version; still list every other problem, per today's version."""
-        problems = [
-            InputProblem(
-                InputCode.TYPE,
-                "input.as_of",
-                "expected a date (YYYY-MM-DD)",
-                "date",
-                describe_value(raw),
-            )
-        ]
+        message = "expected a date (YYYY-MM-DD)"
+        problems = [problem(InputCode.TYPE, "input.as_of", message, "date", raw)]
         try:
             compiled = self.select(ruleset, self._clock(), version).compiled.decisions.get(decision)
             if compiled is not None:
@@ -461,11 +457,12 @@ def load_versions(
     drafts: DraftPolicy = "dated",
     compiled_cache: CacheDir = None,
     limits: Limits | None = None,
+    skipped: list[tuple[str, str]] | None = None,
 ) -> Iterator[Version | RuleFileError]:
     """Load every version under path, yielding each version or the error that stopped it.
 
     A published version (in its rule set's versions.lock) loads only if its files are
-    exactly the published bytes; with drafts="none", drafts are skipped unread.
+    exactly the published bytes; drafts="none" skips drafts unread (named in `skipped`).
     `compiled_cache`: see compiled_cache.py (default `$RULEENGINE_COMPILED_CACHE`).
     `limits` bound each version's cost and size (default: `Limits.from_environment`, so
     the workers of `serve` get the limits given to it).
@@ -500,6 +497,8 @@ def load_versions(
             continue
         status, entry = status_of(lock, vdir)
         if status == "draft" and drafts == "none":
+            if skipped is not None and lock is not None:
+                skipped.append((lock.ruleset, vdir.name))
             continue
         changed = verify_published(entry, vdir, files) if entry is not None else []
         try:
@@ -532,7 +531,8 @@ def load(
     """
     problems: list[Diagnostic] = []
     by_ruleset: dict[str, list[Version]] = {}
-    for item in load_versions(path, drafts, compiled_cache, limits):
+    skipped: list[tuple[str, str]] = []
+    for item in load_versions(path, drafts, compiled_cache, limits, skipped):
         if isinstance(item, RuleFileError):
             problems.extend(item.diagnostics)
         else:
@@ -543,7 +543,7 @@ def load(
     rulesets = {
         name: RuleSet.of(name, versions, drafts) for name, versions in sorted(by_ruleset.items())
     }
-    return Engine(rulesets, clock, str(path), drafts)
+    return Engine(rulesets, clock, str(path), drafts, skipped)
 
 
 def version_conflicts(by_ruleset: Mapping[str, list[Version]]) -> list[Diagnostic]:

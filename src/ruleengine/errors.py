@@ -9,7 +9,7 @@ objects.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Self
@@ -354,6 +354,32 @@ class NotFoundError(RuleEngineError):
     def path(self) -> str:
         """Where the unknown name was given in a request (ruleset, decision, version)."""
         return self.kind
+
+
+class DraftNotServedError(NotFoundError):
+    """A pinned version that is a draft (a version folder of a locked rule set, not in
+    its versions.lock) this engine skipped, being loaded without drafts (`serve` without
+    `--drafts`). Still `unknown_version`: it is not served here; the message says why."""
+
+    def __init__(self, ruleset: str, name: str, known: Iterable[str] = ()):
+        self.kind, self.name, self.known = "version", name, tuple(known)
+        self.code = "unknown_version"
+        RuleEngineError.__init__(
+            self,
+            f"version {name!r} of {ruleset!r} is a draft (not in its versions.lock), not "
+            "served here: serve drafts with `ruleengine serve --drafts` (a draft decides "
+            "only when pinned by name), or publish it with `ruleengine publish`",
+        )
+
+
+def unknown_version(
+    ruleset: str, name: str, known: Iterable[str], drafts: Container[tuple[str, str]]
+) -> NotFoundError:
+    """The error for a pinned version an engine lacks: `DraftNotServedError` if it skipped
+    a draft folder of that name (`drafts`: the (rule set, folder name) of each)."""
+    if (ruleset, name) in drafts:
+        return DraftNotServedError(ruleset, name, known)
+    return NotFoundError("version", name, known)
 
 
 class NoVersionInEffectError(RuleEngineError):

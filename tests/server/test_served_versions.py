@@ -47,8 +47,17 @@ def test_a_draft_is_not_served(tmp_path: Path) -> None:
         answer = client.post(OPTIONS, json={"input": INPUT}).json()
         assert answer["version"] == "2026-12"
         assert answer["result"]["new_purchase_per_seat"] == "470.00"
+        # A draft pinned by name: not served here, and the answer says why and what would.
         errors = errors_of(client.post(OPTIONS, json={"input": INPUT, "version": "2027-01"}), 404)
+        assert [(e["code"], e["path"]) for e in errors] == [("unknown_version", "version")]
+        assert errors[0]["message"] == (
+            "version '2027-01' of 'self-service' is a draft (not in its versions.lock), not "
+            "served here: serve drafts with `ruleengine serve --drafts` (a draft decides only "
+            "when pinned by name), or publish it with `ruleengine publish`"
+        )
+        errors = errors_of(client.post(OPTIONS, json={"input": INPUT, "version": "2027-02"}), 404)
         assert errors[0]["code"] == "unknown_version"
+        assert errors[0]["message"].startswith("unknown version '2027-02'")
         listed = client.get("/v1/rulesets/self-service").json()["versions"]
         assert [(v["version"], v["status"]) for v in listed] == [
             ("2026-11", "published"),

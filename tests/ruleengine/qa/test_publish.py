@@ -22,7 +22,7 @@ from typer.testing import CliRunner, Result
 import ruleengine
 from ruleengine.bundle import build_bundle, extract_bundle
 from ruleengine.cli import app
-from ruleengine.errors import NoVersionInEffectError, RuleFileError
+from ruleengine.errors import NotFoundError, NoVersionInEffectError, RuleFileError
 from ruleengine.lock import LOCK_NAME, read_lock
 from ruleengine.qa.publish import publish
 
@@ -118,6 +118,40 @@ def test_a_new_version_is_a_draft_until_published(tmp_path: Path) -> None:
     ]
     with pytest.raises(RuleFileError):
         ruleengine.load(rules)
+
+
+DRAFT_NOT_SERVED = (
+    "version '2027-01' of 'self-service' is a draft (not in its versions.lock), not served "
+    "here: serve drafts with `ruleengine serve --drafts` (a draft decides only when pinned "
+    "by name), or publish it with `ruleengine publish`"
+)
+
+
+def test_a_draft_pinned_where_drafts_are_not_served_is_named_a_draft(tmp_path: Path) -> None:
+    """`serve` skips drafts unread but remembers their folder names: pinning one says it
+    is a draft and how to serve it, not just "unknown version"."""
+    rules = copy_rules(tmp_path, "self-service")
+    new_version(rules)
+    served = ruleengine.load(rules, drafts="none")
+    assert served.skipped_drafts == {("self-service", "2027-01")}
+    with pytest.raises(NotFoundError) as caught:
+        served.decide("self-service", "options", _options_input(), version="2027-01")
+    assert (caught.value.code, caught.value.path) == ("unknown_version", "version")
+    assert str(caught.value) == DRAFT_NOT_SERVED
+    with pytest.raises(NotFoundError) as unknown:  # neither loaded nor a draft: unknown
+        served.select("self-service", date(2027, 1, 15), "2027-02")
+    assert str(unknown.value) == "unknown version '2027-02' (known: 2026-11, 2026-12)"
+    # Skipped unread: a broken draft is named all the same.
+    edit(rules / "self-service" / "2027-01" / "tables.yaml", "prices:", "prices: [")
+    served = ruleengine.load(rules, drafts="none")
+    with pytest.raises(NotFoundError, match=re.escape(DRAFT_NOT_SERVED)):
+        served.select("self-service", date(2027, 1, 15), "2027-01")
+    # Published, it is served like any version; nothing is skipped.
+    edit(rules / "self-service" / "2027-01" / "tables.yaml", "prices: [", "prices:")
+    assert run("publish", str(rules), "--ruleset", "self-service").exit_code == 0
+    served = ruleengine.load(rules, drafts="none")
+    assert served.skipped_drafts == frozenset()
+    assert served.select("self-service", date(2027, 1, 15), "2027-01").status == "published"
 
 
 def test_only_drafts_means_no_version_in_effect_until_one_is_pinned(tmp_path: Path) -> None:
