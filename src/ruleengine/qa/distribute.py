@@ -26,6 +26,7 @@ Public entry: `run_job(job, partitions, runner, on_done)`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import multiprocessing
@@ -227,7 +228,7 @@ class _Child:
         self.writer.flush()
         try:
             ok, value = pickle.load(self.reader)
-        except EOFError:
+        except (EOFError, pickle.UnpicklingError):  # it died: the next task forks another
             code = os.waitpid(self.pid, 0)[1]
             raise PartFailed(
                 f"{_where(parts)}: the process deciding for this worker exited (status {code})"
@@ -236,10 +237,17 @@ class _Child:
             raise value
         return value  # type: ignore[no-any-return]
 
+    def alive(self) -> bool:
+        try:
+            return os.waitpid(self.pid, os.WNOHANG) == (0, 0)
+        except ChildProcessError:  # already reaped
+            return False
+
     def close(self) -> None:
         for stream in (self.writer, self.reader, self.socket):
             stream.close()
-        os.waitpid(self.pid, 0)  # reaped here, so that its CPU counts in this worker's
+        with contextlib.suppress(ChildProcessError):  # reaped here, so that its CPU
+            os.waitpid(self.pid, 0)  # counts in this worker's
 
 
 def _serve(job: Job, sock: socket.socket) -> None:
@@ -270,12 +278,12 @@ def _close_children() -> None:
 def _child(job: Job) -> _Child:
     thread = threading.get_ident()
     found = _CHILDREN.get(thread)
-    if found is not None and found.key == job.key:
+    if found is not None and found.key == job.key and found.alive():
         return found
     with _CHILDREN_LOCK:
         if not _CHILDREN:  # the worker reaps its children when it exits
             multiprocessing.util.Finalize(None, _close_children, exitpriority=10)
-        if found is not None:  # the thread's child of an earlier job
+        if found is not None:  # the thread's child of an earlier job, or a dead one
             found.close()
         made = _CHILDREN[thread] = _Child(job)
     return made

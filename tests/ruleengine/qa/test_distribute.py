@@ -13,7 +13,16 @@ import pytest
 import yaml
 
 from ruleengine.qa.diff import DiffRequest, run_diff
-from ruleengine.qa.distribute import TASK_BYTES, JobError, Runner, run_job, tasks
+from ruleengine.qa.distribute import (
+    TASK_BYTES,
+    JobError,
+    PartFailed,
+    Runner,
+    _close_children,
+    run_job,
+    run_parts,
+    tasks,
+)
 from ruleengine.qa.sources import InputFile, Partition, find_inputs, plan
 
 from .test_diff import corpus
@@ -88,3 +97,36 @@ def test_a_dask_worker_decides_in_a_child_with_one_thread(tmp_path: Path) -> Non
     assert len(workers) == 2  # each worker's own child, kept for the job's tasks
     assert len({pid for pid, *_ in ran}) == 2
     assert os.getpid() not in workers  # the workers are processes of their own
+
+
+@dataclass(frozen=True)
+class DyingJob:
+    """A job whose deciding process dies on partition 0 (as if killed)."""
+
+    key: str = "dying"
+
+    def start(self) -> DyingJob:
+        return self
+
+    def run(self, part: Partition, lines: Iterator[tuple[int, bytes]]) -> int:
+        if part.number == 0:
+            os._exit(3)
+        return os.getpid()
+
+
+def test_a_deciding_process_that_dies_is_named_and_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "lines.jsonl"
+    path.write_text("".join(f'{{"n": {n}}}\n' for n in range(100)), "utf-8")
+    first, second = plan(find_inputs([path]), 500)[:2]
+    try:
+        with pytest.raises(PartFailed) as caught:
+            run_parts(DyingJob(), [first])
+        assert str(caught.value) == (
+            f"{path} (bytes {first.start}-{first.end}): the process deciding for this "
+            "worker exited (status 768)"  # exit code 3, as waitpid shows it
+        )
+        (done,) = run_parts(DyingJob(), [second])  # another child decides the next task
+        assert done.tally not in (os.getpid(), None)
+        assert done.lines > 0
+    finally:
+        _close_children()
