@@ -385,17 +385,26 @@ def tasks(parts: Sequence[Partition], threads: int) -> list[list[Partition]]:
     return grouped
 
 
+def worker_start_method() -> str:
+    """How a local cluster starts its workers: forked from this process, as the pool's
+    are (they start in a tenth of the time a fresh interpreter takes to import Dask,
+    with the job's state, the loaded rules, already in memory; spawned, each costs 1-2
+    CPU-s more), but only from a process with one thread. A fork copies the locks other
+    threads hold at that moment (a stdout buffer's, say) and the child would wait on
+    them for ever: seen once under pytest, whose other threads write. The command
+    line's process has no other thread when it starts the cluster."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 def _local_cluster(count: int) -> Any:
     """A LocalCluster of `count` worker processes on the loopback interface, quietly."""
     import dask
     from distributed import LocalCluster
 
     config = dict(QUIET_DASK)
-    if "fork" in multiprocessing.get_all_start_methods():
-        # Workers forked from this process, as the pool's are: they start in a tenth of
-        # the time a fresh interpreter takes to import Dask, with the job's state (the
-        # loaded rules) already in memory; spawned, each costs 1-2 CPU-s more.
-        config["distributed.worker.multiprocessing-method"] = "fork"
+    config["distributed.worker.multiprocessing-method"] = worker_start_method()
     with dask.config.set(config), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. "port 8787 is already in use": not ours
         return LocalCluster(

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from ruleengine.qa import distribute
 from ruleengine.qa.diff import DiffRequest, run_diff
 from ruleengine.qa.distribute import (
     TASK_BYTES,
@@ -85,8 +86,12 @@ class WhereJob:
 
 
 @pytest.mark.live  # a local Dask cluster
-def test_a_dask_worker_decides_in_a_child_with_one_thread(tmp_path: Path) -> None:
+def test_a_dask_worker_decides_in_a_child_with_one_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Like a pool worker: the worker's event loop never takes the GIL from the deciding."""
+    # Spawned workers (this process has other threads) import the job's module by name.
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[3]))
     path = tmp_path / "lines.jsonl"
     path.write_text("".join(f'{{"n": {n}}}\n' for n in range(400)), "utf-8")
     parts = plan(find_inputs([path]), 300)
@@ -130,3 +135,21 @@ def test_a_deciding_process_that_dies_is_named_and_replaced(tmp_path: Path) -> N
         assert done.lines > 0
     finally:
         _close_children()
+
+
+def test_workers_are_forked_only_from_a_process_with_one_thread() -> None:
+    """A fork copies the locks other threads hold (a stdout buffer's, say): with another
+    thread alive, a local cluster spawns its workers instead."""
+    import multiprocessing
+    import threading
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert distribute.worker_start_method() == "spawn"
+    finally:
+        stop.set()
+        other.join()
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        assert distribute.worker_start_method() == "fork"
