@@ -439,31 +439,8 @@ def _write_exact(value: Any, out: Any, ascii: bool = False) -> None:
         _write_exact(to_plain(value), out, ascii)  # dates, trace entries: as to_plain writes them
 
 
-def decision_to_json(decision: Any) -> dict[str, Any]:
-    """The wire form of an engine `Decision` (the HTTP envelope, minus decision_id)."""
-    out: dict[str, Any] = {
-        "result": to_plain(decision.result),
-        "ruleset": decision.ruleset,
-        "decision": decision.decision,
-        "version": decision.version,
-        "content_hash": decision.content_hash,
-        "as_of": decision.as_of.isoformat(),
-        "locale": decision.locale,
-    }
-    if decision.explanation is not None:
-        out["explanation"] = [to_plain(entry) for entry in decision.explanation]
-    derivation = getattr(decision, "derivation", None)
-    if derivation is not None:
-        out["derivation"] = to_plain(derivation)
-    return out
-
-
-def decision_json(decision: Any, **extra: str) -> str:
-    """Compact JSON text of `decision_to_json(decision)` with the `extra` fields after
-    it: what `json.dumps({**decision_to_json(decision), **extra}, separators=(",", ":"),
-    ensure_ascii=False)` writes, in one pass of the C encoder (`plain_json`) instead of
-    a Python copy of the whole explanation and derivation first (an explained answer
-    spent most of its time in that copy)."""
+def _wire_fields(decision: Any) -> dict[str, Any]:
+    """The fields of a decision's wire form, its values as the engine made them."""
     out: dict[str, Any] = {
         "result": decision.result,
         "ruleset": decision.ruleset,
@@ -478,5 +455,24 @@ def decision_json(decision: Any, **extra: str) -> str:
     derivation = getattr(decision, "derivation", None)
     if derivation is not None:
         out["derivation"] = derivation
-    out.update(extra)
-    return plain_json(out)
+    return out
+
+
+def decision_to_json(decision: Any) -> dict[str, Any]:
+    """The wire form of an engine `Decision` (the HTTP envelope, minus decision_id)."""
+    out = _wire_fields(decision)
+    out["result"] = to_plain(out["result"])
+    if "explanation" in out:
+        out["explanation"] = [to_plain(entry) for entry in out["explanation"]]
+    if "derivation" in out:
+        out["derivation"] = to_plain(out["derivation"])
+    return out
+
+
+def decision_json(decision: Any, **extra: str) -> str:
+    """Compact JSON text of `decision_to_json(decision)` with the `extra` fields after
+    it: what `json.dumps({**decision_to_json(decision), **extra}, separators=(",", ":"),
+    ensure_ascii=False)` writes, in one pass of the C encoder (`plain_json`) instead of
+    a Python copy of the whole explanation and derivation first (an explained answer
+    spent most of its time in that copy)."""
+    return plain_json({**_wire_fields(decision), **extra})
