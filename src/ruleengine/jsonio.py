@@ -359,6 +359,25 @@ def plain_json(value: Any) -> str:
     return _PLAIN_ENCODER.encode(value)
 
 
+@functools.lru_cache(maxsize=4096)
+def names_json(
+    ruleset: str, decision: str, version: str, content_hash: str, spaced: bool = False
+) -> str:
+    """`"ruleset":…,"decision":…,"version":…,"content_hash":…` (with `spaced`, as
+    `json.dumps` separates them: `"ruleset": …, "decision": …`), which every answer and
+    decision-log line of a version's decision repeats: made once per version and decision."""
+    comma, colon = (", ", ": ") if spaced else (",", ":")
+    return comma.join(
+        f'"{name}"{colon}{json.dumps(value, ensure_ascii=False)}'
+        for name, value in (
+            ("ruleset", ruleset),
+            ("decision", decision),
+            ("version", version),
+            ("content_hash", content_hash),
+        )
+    )
+
+
 @functools.lru_cache(maxsize=1024)
 def string_json(value: str) -> str:
     """`value` as JSON text (not ASCII-escaped), remembered: for the few names (rule

@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import json
 import logging
 import os
 import threading
@@ -124,9 +123,10 @@ class DecisionLog:
             return self.line(decision_id, decision, self.redactor.apply(plan, input), result_json)
         if source is None or result_json is None:
             return self.line(decision_id, decision, input, result_json)
+        d = decision
+        names = jsonio.names_json(d.ruleset, d.decision, d.version, d.content_hash, spaced=True)
         text = (
-            f'{{"decision_id": "{decision_id}", "time": "{_now_text()}", '
-            f"{_head(decision)}"
+            f'{{"decision_id": "{decision_id}", "time": "{_now_text()}", {names}, '
             f'"as_of": "{decision.as_of.isoformat()}", '
             f'"locale": {jsonio.string_json(decision.locale)}, '
             f'"input": {source}, "result": {result_json}}}\n'
@@ -365,27 +365,6 @@ class DecisionLog:
 def _now_text() -> str:
     """The current UTC time as a log line writes it: `2026-12-07T02:35:00.123456Z`."""
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-_HEADS: dict[tuple[str, str, str, str], str] = {}
-
-
-def _head(decision: Decision) -> str:
-    """`"ruleset": …, "content_hash": …, ` of a line, made once per version and decision
-    (formatted as `jsonio.dumps_exact` writes them)."""
-    key = (decision.ruleset, decision.decision, decision.version, decision.content_hash)
-    head = _HEADS.get(key)
-    if head is None:
-        if len(_HEADS) > 4096:  # reloads bring new versions: keep the cache bounded
-            _HEADS.clear()
-        head = "".join(
-            f'"{name}": {json.dumps(value, ensure_ascii=False)}, '
-            for name, value in zip(
-                ("ruleset", "decision", "version", "content_hash"), key, strict=True
-            )
-        )
-        _HEADS[key] = head
-    return head
 
 
 def batch_lines(batch: list[Any]) -> int:

@@ -172,26 +172,6 @@ class _RandomIds:
 _uuid4 = _RandomIds()
 
 
-_HEADS: dict[tuple[str, str, str, str], str] = {}
-
-
-def _head(made: ruleengine.Decision) -> str:
-    """`,"ruleset":…,"content_hash":…` of an answer, made once per version and decision."""
-    key = (made.ruleset, made.decision, made.version, made.content_hash)
-    head = _HEADS.get(key)
-    if head is None:
-        if len(_HEADS) > 4096:  # reloads bring new versions: keep the cache bounded
-            _HEADS.clear()
-        head = "".join(
-            f',"{name}":{json.dumps(value, ensure_ascii=False)}'
-            for name, value in zip(
-                ("ruleset", "decision", "version", "content_hash"), key, strict=True
-            )
-        )
-        _HEADS[key] = head
-    return head
-
-
 _LABELS: dict[tuple[int, str, str, str | None], tuple[ruleengine.Engine, tuple[str, str, str]]]
 _LABELS = {}
 
@@ -273,7 +253,9 @@ class _Decider:
         else:
             result_json = jsonio.plain_json(made.result)
             text = (
-                f'{{"result":{result_json}{_head(made)},"as_of":"{made.as_of.isoformat()}",'
+                f'{{"result":{result_json},'
+                f"{jsonio.names_json(made.ruleset, made.decision, made.version, made.content_hash)},"
+                f'"as_of":"{made.as_of.isoformat()}",'
                 f'"locale":{jsonio.string_json(made.locale)},'
                 f'"decision_id":"{decision_id}"}}'
             )
