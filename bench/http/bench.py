@@ -119,6 +119,15 @@ async def _load(url: str, body: bytes, concurrency: int, seconds: float) -> dict
     }
 
 
+def loadgen_command(url: str, body: Path, concurrency: int, seconds: float) -> list[str]:
+    """The command that runs the load generator in its own process (it prints its
+    figures as one JSON object)."""
+    return [
+        *(sys.executable, str(Path(__file__).resolve()), "--loadgen", url),
+        *("--body", str(body), "--concurrency", str(concurrency), "--seconds", str(seconds)),
+    ]
+
+
 def loadgen_main(args: argparse.Namespace) -> None:
     body = Path(args.body).read_bytes()
     print(json.dumps(asyncio.run(_load(args.url, body, args.concurrency, args.seconds))))
@@ -135,18 +144,7 @@ def run_scenario(
     pid = _PIDS.get(url.split("/v1/")[0].removesuffix("/echo"))
     cpu_before = _cpu_seconds(pid) if pid is not None else 0.0
     out = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--loadgen",
-            url,
-            "--body",
-            str(path),
-            "--concurrency",
-            str(args.concurrency),
-            "--seconds",
-            str(args.seconds),
-        ],
+        loadgen_command(url, path, args.concurrency, args.seconds),
         capture_output=True,
         text=True,
         timeout=args.seconds + 120,

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench import FACTS, free_port  # noqa: E402
+from bench import FACTS, free_port, loadgen_command  # noqa: E402
 
 # stage -> the functions (file suffix, name) whose cumulative times make it
 STAGES: list[tuple[str, list[tuple[str, str]]]] = [
@@ -103,18 +103,9 @@ def main() -> None:
             time.sleep(0.05)
         loop.call_soon_threadsafe(profile.enable)  # the loop's thread, under load only
         out = subprocess.run(
-            [
-                sys.executable,
-                str(Path(__file__).with_name("bench.py")),
-                "--loadgen",
-                f"http://127.0.0.1:{port}{path}",
-                "--body",
-                str(tmp / "body.json"),
-                "--concurrency",
-                str(args.concurrency),
-                "--seconds",
-                str(args.seconds),
-            ],
+            loadgen_command(
+                f"http://127.0.0.1:{port}{path}", tmp / "body.json", args.concurrency, args.seconds
+            ),
             capture_output=True,
             text=True,
             check=True,

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench import FACTS, _cpu_seconds, free_port
+from bench import FACTS, _cpu_seconds, free_port, loadgen_command
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -128,11 +128,9 @@ def main() -> None:
     try:
         _wait_ready(f"http://127.0.0.1:{port}", server)
         load = subprocess.Popen(
-            [
-                *(sys.executable, str(Path(__file__).with_name("bench.py")), "--loadgen"),
-                *(f"http://127.0.0.1:{port}{path}", "--body", str(tmp / "body.json")),
-                *("--concurrency", "32", "--seconds", str(args.seconds + 3)),
-            ],
+            loadgen_command(
+                f"http://127.0.0.1:{port}{path}", tmp / "body.json", 32, args.seconds + 3
+            ),
             stdout=subprocess.PIPE,
             text=True,
         )
