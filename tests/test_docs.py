@@ -226,44 +226,16 @@ def test_language_error_examples_fail_check(tmp_path: Path, expr: str, expected:
 def test_the_playground_serve_command_runs_as_documented(tmp_path: Path) -> None:
     """The `ruleengine serve` of docs/playground.md starts, logs decisions, and saves a
     draft into its drafts folder (not into the rules) with the admin token."""
-    import os
-    import socket
-    import time
-
     import httpx
+
+    from .server.live import serve_process
 
     text = (ROOT / "docs" / "playground.md").read_text("utf-8")
     (command,) = re.findall(r"```sh\n(ruleengine serve [^\n]+)\n```", text)
-    args = shlex.split(command)[1:]
+    args = shlex.split(command)[2:]  # after `ruleengine serve`
     shutil.copytree(ROOT / "rules", tmp_path / "rules")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "RULEENGINE_ADMIN_TOKEN": "docs-token", "RULEENGINE_WATCH": "false"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from ruleengine.cli import main; main()",
-            *args,
-            "--port",
-            str(port),
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    env = {"RULEENGINE_ADMIN_TOKEN": "docs-token", "RULEENGINE_WATCH": "false"}
+    with serve_process(None, tmp_path / "server.log", *args, env=env, cwd=tmp_path) as (base, _):
         assert (
             "CodeMirror"
             in httpx.get(f"{base}/playground/static/vendor/codemirror/codemirror.js").text
@@ -283,9 +255,6 @@ def test_the_playground_serve_command_runs_as_documented(tmp_path: Path) -> None
         assert (tmp_path / "drafts" / "docs.json").exists()
         impact = httpx.post(f"{base}/playground/api/drafts/impact", json={"draft": draft})
         assert impact.json()["source"] == "decision log decisions.jsonl", impact.text
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 # --- the diff and replay sessions of docs/testing.md and docs/scale.md --------
@@ -652,35 +621,13 @@ _CLI = (sys.executable, "-c", "from ruleengine.cli import main; main()")
 def _serving_a_copy(tmp_path: Path) -> Iterator[str]:
     """`ruleengine serve --rules rules` in a copy of the repository's rules and examples
     (so answers name `rules/...` files, as on the page); yields its base URL."""
-    import time
-
-    import httpx
-
-    from .server.live import free_port
+    from .server.live import serve_process
 
     shutil.copytree(ROOT / "rules", tmp_path / "rules")
     shutil.copytree(ROOT / "docs" / "examples", tmp_path / "docs" / "examples")
-    port = str(free_port())
-    process = subprocess.Popen(
-        [*_CLI, "serve", "--rules", "rules", "--no-watch", "--port", port],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    log = tmp_path / "server.log"
+    with serve_process(Path("rules"), log, "--no-watch", cwd=tmp_path) as (base, _):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 @pytest.mark.live

@@ -35,9 +35,14 @@ def serve(rules: Path, log: Path, *args: str, env: dict[str, str] | None = None)
 
 @contextmanager
 def serve_process(
-    rules: Path | None, log: Path, *args: str, env: dict[str, str] | None = None
+    rules: Path | None,
+    log: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`serve`, yielding the process too (`rules` None: no --rules, e.g. for --bundle)."""
+    """`serve`, yielding the process too (`rules` None: no --rules, e.g. for --bundle;
+    `cwd`: the folder it runs in, which a relative `rules` is read from)."""
     port = free_port()
     out = log.open("w")
     process = subprocess.Popen(
@@ -52,6 +57,7 @@ def serve_process(
         stdout=out,
         stderr=subprocess.STDOUT,
         env={**os.environ, "RULEENGINE_WATCH_DEBOUNCE_MS": "100", **(env or {})},
+        cwd=cwd,
     )
     base = f"http://127.0.0.1:{port}"
     try:
